@@ -1,0 +1,25 @@
+# accessbot — make help lists the targets.
+GO ?= go
+STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.PHONY: help build test lint bench check-config
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+build: ## build bin/accessbot
+	CGO_ENABLED=1 $(GO) build -o bin/accessbot ./cmd/accessbot
+
+test: ## run every test with the race detector
+	CGO_ENABLED=1 $(GO) test -race -count=1 ./...
+
+lint: ## gofmt, go vet and staticcheck
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+
+bench: ## run the benchmarks once each
+	$(GO) test -run '^$$' -bench . -benchtime 2000x ./...
+
+check-config: ## check the example configuration
+	$(GO) run ./cmd/accessbot check-config examples/config.yaml

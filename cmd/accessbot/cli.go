@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"accessbot/config"
+	"accessbot/store"
+	"accessbot/workflow"
+)
+
+// Env is what Main takes from the process, so tests can boot it.
+type Env struct {
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+	// Clock, when set, replaces time.Now (tests).
+	Clock func() time.Time
+}
+
+const usage = `accessbot: just-in-time access governance in Slack.
+
+Usage:
+  accessbot check-config FILE         check a configuration file
+  accessbot audit verify [--db PATH]  recompute every audit hash chain
+  accessbot help                      this text
+
+Flags and environment:
+  --config FILE   ACCESSBOT_CONFIG   configuration file (default ./accessbot.yaml)
+  --db DSN        ACCESSBOT_DB       SQLite file (default ./accessbot.db) or postgres:// URL
+`
+
+// Main runs the command line and returns the exit code.
+func Main(ctx context.Context, args []string, env Env) int {
+	if env.Getenv == nil {
+		env.Getenv = func(string) string { return "" }
+	}
+	if env.Clock == nil {
+		env.Clock = time.Now
+	}
+	cmd := "help"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	var err error
+	switch cmd {
+	case "check-config":
+		return checkConfig(args, env)
+	case "audit":
+		err = runAudit(ctx, args, env)
+	case "help", "-h", "--help":
+		fmt.Fprint(env.Stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(env.Stderr, "accessbot: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	if err != nil {
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintf(env.Stderr, "accessbot: %v\n", err)
+			return 2
+		}
+		if !errors.Is(err, errReported) {
+			fmt.Fprintf(env.Stderr, "accessbot: %v\n", err)
+		}
+		return 1
+	}
+	return 0
+}
+
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+// errReported is returned by a command that already told the user what went
+// wrong.
+var errReported = errors.New("reported")
+
+// common are the flags every command that opens the database shares.
+type common struct {
+	configPath string
+	dsn        string
+}
+
+func (c *common) register(fs *flag.FlagSet, env Env) {
+	fs.StringVar(&c.configPath, "config", envOr(env, "ACCESSBOT_CONFIG", "./accessbot.yaml"), "configuration file")
+	fs.StringVar(&c.dsn, "db", envOr(env, "ACCESSBOT_DB", "./accessbot.db"), "SQLite file or postgres:// URL")
+}
+
+func envOr(env Env, key, def string) string {
+	if v := env.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func parseFlags(fs *flag.FlagSet, args []string, env Env) error {
+	fs.SetOutput(env.Stderr)
+	if err := fs.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	return nil
+}
+
+func checkConfig(args []string, env Env) int {
+	if len(args) != 1 {
+		fmt.Fprintln(env.Stderr, "usage: accessbot check-config FILE")
+		return 2
+	}
+	cat, err := config.Load(args[0])
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "%s: configuration is not valid:\n%v\n", args[0], err)
+		return 1
+	}
+	fmt.Fprintf(env.Stdout, "%s: OK: %s\n", args[0], config.Summary(cat))
+	return 0
+}
+
+func runAudit(ctx context.Context, args []string, env Env) error {
+	if len(args) == 0 || args[0] != "verify" {
+		return usageError{"usage: accessbot audit verify [--db DSN]"}
+	}
+	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
+	var c common
+	c.register(fs, env)
+	if err := parseFlags(fs, args[1:], env); err != nil {
+		return err
+	}
+	db, err := store.Open(ctx, c.dsn, env.Clock)
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	defer db.Close()
+	var v workflow.ChainVerifier
+	err = db.View(ctx, func(tx workflow.ReadTx) error { return tx.WalkAudit(v.Check) })
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "audit chain broken: %v\n", err)
+		return errReported
+	}
+	fmt.Fprintf(env.Stdout, "audit OK: %d events verified\n", v.Count)
+	return nil
+}

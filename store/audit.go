@@ -1,0 +1,157 @@
+package store
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"accessbot/workflow"
+)
+
+const auditSelect = "SELECT id, task_id, seq, at, actor, action, step, comment, details_json, prev_hash, hash FROM audit_events"
+
+// walkBatch is how many events WalkAudit holds at once.
+const walkBatch = 500
+
+type auditRow struct {
+	ID       int64   `db:"id"`
+	TaskID   int64   `db:"task_id"`
+	Seq      int64   `db:"seq"`
+	At       dbTime  `db:"at"`
+	Actor    string  `db:"actor"`
+	Action   string  `db:"action"`
+	Step     int     `db:"step"`
+	Comment  string  `db:"comment"`
+	Details  *string `db:"details_json"`
+	PrevHash string  `db:"prev_hash"`
+	Hash     string  `db:"hash"`
+}
+
+func (r *auditRow) event() (workflow.AuditEvent, error) {
+	e := workflow.AuditEvent{
+		ID: r.ID, TaskID: r.TaskID, Seq: r.Seq, At: r.At.Time, Actor: r.Actor, Action: r.Action,
+		Step: r.Step, Comment: r.Comment, PrevHash: r.PrevHash, Hash: r.Hash,
+	}
+	if err := jsonScan(r.Details, &e.Details); err != nil {
+		return e, fmt.Errorf("store: decode audit event %d: %w", r.ID, err)
+	}
+	return e, nil
+}
+
+func chainName(taskID int64) string {
+	if taskID == 0 {
+		return "the admin chain"
+	}
+	return fmt.Sprintf("T-%d", taskID)
+}
+
+// AuditEvents returns a task's events (0: the admin chain) by Seq.
+func (tx *readTx) AuditEvents(taskID int64) ([]workflow.AuditEvent, error) {
+	var rows []auditRow
+	if err := tx.sel(&rows, auditSelect+" WHERE task_id = ? ORDER BY seq", taskID); err != nil {
+		return nil, dbErr(err, "read audit of "+chainName(taskID))
+	}
+	return auditEvents(rows)
+}
+
+func auditEvents(rows []auditRow) ([]workflow.AuditEvent, error) {
+	out := make([]workflow.AuditEvent, len(rows))
+	for i := range rows {
+		e, err := rows[i].event()
+		if err != nil {
+			return nil, err
+		}
+		out[i] = e
+	}
+	return out, nil
+}
+
+// WalkAudit calls fn for every event ordered by (TaskID, Seq). It reads in
+// keyset-paged batches of walkBatch events, so memory stays flat however
+// long the log is, and fn may use the transaction (no result set is open
+// while fn runs). An error from fn stops the walk and is returned.
+func (tx *readTx) WalkAudit(fn func(workflow.AuditEvent) error) error {
+	var lastTask, lastSeq int64 = -1 << 62, 0
+	for {
+		var rows []auditRow
+		err := tx.sel(&rows, auditSelect+" WHERE (task_id, seq) > (?, ?) ORDER BY task_id, seq"+limit(walkBatch, 0), lastTask, lastSeq)
+		if err != nil {
+			return dbErr(err, "walk audit")
+		}
+		events, err := auditEvents(rows)
+		if err != nil {
+			return err
+		}
+		for _, e := range events {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		if len(rows) < walkBatch {
+			return nil
+		}
+		last := rows[len(rows)-1]
+		lastTask, lastSeq = last.TaskID, last.Seq
+	}
+}
+
+// AuditHead returns the Seq and Hash of a chain's newest event (0, "" when empty).
+func (tx *readTx) AuditHead(taskID int64) (int64, string, error) {
+	var r struct {
+		Seq  int64  `db:"seq"`
+		Hash string `db:"hash"`
+	}
+	err := tx.get(&r, "SELECT seq, hash FROM audit_events WHERE task_id = ? ORDER BY seq DESC"+limit(1, 0), taskID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, "", nil
+	}
+	if err != nil {
+		return 0, "", dbErr(err, "read audit head of "+chainName(taskID))
+	}
+	return r.Seq, r.Hash, nil
+}
+
+// AppendAudit appends e to its chain and sets e.ID. A zero e.Seq is filled
+// in (head + 1, with PrevHash the head's hash); a given Seq must be head + 1
+// with the head's hash as PrevHash, or ECONFLICT (the chain moved on). A zero
+// At is Now; At is kept in UTC to the microsecond, the precision stored. An
+// empty Hash is computed; a given Hash must be e.ComputeHash() of the event
+// as it will be stored, or the event is refused (it could never be verified).
+func (tx *writeTx) AppendAudit(e *workflow.AuditEvent) error {
+	chain := chainName(e.TaskID)
+	seq, head, err := tx.AuditHead(e.TaskID)
+	if err != nil {
+		return err
+	}
+	c := *e
+	switch {
+	case c.Seq == 0:
+		c.Seq, c.PrevHash = seq+1, head
+	case c.Seq != seq+1 || c.PrevHash != head:
+		return workflow.Errorf(workflow.ECONFLICT, "the audit chain of %s moved on (event %d is next, not %d); try again", chain, seq+1, c.Seq)
+	}
+	if c.At.IsZero() {
+		c.At = tx.now
+	}
+	c.At = c.At.UTC().Truncate(time.Microsecond)
+	switch h := c.ComputeHash(); {
+	case c.Hash == "":
+		c.Hash = h
+	case c.Hash != h:
+		return fmt.Errorf("store: audit event %d of %s (%s): its hash does not match its content as stored (times are kept to the microsecond: use Tx.Now)", c.Seq, chain, c.Action)
+	}
+	details, err := jsonNull(c.Details, len(c.Details) == 0)
+	if err != nil {
+		return fmt.Errorf("store: encode audit details: %w", err)
+	}
+	id, err := tx.insertID(`INSERT INTO audit_events (task_id, seq, at, actor, action, step, comment, details_json, prev_hash, hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.TaskID, c.Seq, tx.t(c.At), c.Actor, c.Action, c.Step, c.Comment, details, c.PrevHash, c.Hash)
+	if err != nil {
+		return dbErr(err, "append to the audit chain of "+chain)
+	}
+	c.ID = id
+	*e = c
+	return nil
+}

@@ -1,0 +1,113 @@
+package store
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"accessbot/workflow"
+)
+
+const grantCols = "subject, app_id, resource_id, status, starts_at, expires_at, task_id, granted_by, ended_at, end_task_id, warned_at, updated_at"
+
+type grantRow struct {
+	ID         int64  `db:"id"`
+	Subject    string `db:"subject"`
+	AppID      string `db:"app_id"`
+	ResourceID string `db:"resource_id"`
+	Status     string `db:"status"`
+	StartsAt   dbTime `db:"starts_at"`
+	ExpiresAt  dbTime `db:"expires_at"`
+	TaskID     int64  `db:"task_id"`
+	GrantedBy  string `db:"granted_by"`
+	EndedAt    dbTime `db:"ended_at"`
+	EndTaskID  int64  `db:"end_task_id"`
+	WarnedAt   dbTime `db:"warned_at"`
+	UpdatedAt  dbTime `db:"updated_at"`
+}
+
+func (r *grantRow) grant() *workflow.Grant {
+	return &workflow.Grant{
+		ID: r.ID, Subject: r.Subject, AppID: r.AppID, ResourceID: r.ResourceID,
+		Status: workflow.GrantStatus(r.Status), StartsAt: r.StartsAt.Time, ExpiresAt: r.ExpiresAt.Time,
+		TaskID: r.TaskID, GrantedBy: r.GrantedBy, EndedAt: r.EndedAt.Time, EndTaskID: r.EndTaskID,
+		WarnedAt: r.WarnedAt.Time, UpdatedAt: r.UpdatedAt.Time,
+	}
+}
+
+func (c conn) grantArgs(g *workflow.Grant, updatedAt time.Time) []any {
+	return []any{
+		g.Subject, g.AppID, g.ResourceID, string(g.Status), c.t(g.StartsAt), c.t(g.ExpiresAt),
+		g.TaskID, g.GrantedBy, c.t(g.EndedAt), g.EndTaskID, c.t(g.WarnedAt), c.t(updatedAt),
+	}
+}
+
+// Grant returns grant id, or ENOTFOUND.
+func (tx *readTx) Grant(id int64) (*workflow.Grant, error) {
+	var r grantRow
+	err := tx.get(&r, "SELECT id, "+grantCols+" FROM grants WHERE id = ?", id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, workflow.Errorf(workflow.ENOTFOUND, "grant %d does not exist", id)
+	}
+	if err != nil {
+		return nil, dbErr(err, fmt.Sprintf("read grant %d", id))
+	}
+	return r.grant(), nil
+}
+
+// FindGrants returns the grants matching q, oldest first. ExpiresBefore
+// selects grants with an expiry at or before it (permanent ones never).
+func (tx *readTx) FindGrants(q workflow.GrantQuery) ([]*workflow.Grant, error) {
+	w := &where{}
+	if q.Subject != "" {
+		w.add("subject = ?", q.Subject)
+	}
+	if q.AppID != "" {
+		w.add("app_id = ?", q.AppID)
+	}
+	if q.ResourceID != nil {
+		w.add("resource_id = ?", *q.ResourceID)
+	}
+	if q.Status != "" {
+		w.add("status = ?", string(q.Status))
+	}
+	if !q.ExpiresBefore.IsZero() {
+		w.add("expires_at IS NOT NULL AND expires_at <= ?", tx.t(q.ExpiresBefore))
+	}
+	var rows []grantRow
+	err := tx.sel(&rows, "SELECT id, "+grantCols+" FROM grants"+w.String()+" ORDER BY id"+limit(q.Limit, 0), w.args...)
+	if err != nil {
+		return nil, dbErr(err, "find grants")
+	}
+	out := make([]*workflow.Grant, len(rows))
+	for i := range rows {
+		out[i] = rows[i].grant()
+	}
+	return out, nil
+}
+
+// CreateGrant inserts g and sets g.ID; UpdatedAt is set to Now.
+func (tx *writeTx) CreateGrant(g *workflow.Grant) error {
+	id, err := tx.insertID("INSERT INTO grants ("+grantCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", tx.grantArgs(g, tx.now)...)
+	if err != nil {
+		return dbErr(err, "create grant")
+	}
+	g.ID, g.UpdatedAt = id, tx.now
+	return nil
+}
+
+// SaveGrant writes g (ENOTFOUND if it does not exist); UpdatedAt is set to Now.
+func (tx *writeTx) SaveGrant(g *workflow.Grant) error {
+	n, err := tx.execN(`UPDATE grants SET subject = ?, app_id = ?, resource_id = ?, status = ?, starts_at = ?,
+		expires_at = ?, task_id = ?, granted_by = ?, ended_at = ?, end_task_id = ?, warned_at = ?, updated_at = ?
+		WHERE id = ?`, append(tx.grantArgs(g, tx.now), g.ID)...)
+	if err != nil {
+		return dbErr(err, fmt.Sprintf("save grant %d", g.ID))
+	}
+	if n == 0 {
+		return workflow.Errorf(workflow.ENOTFOUND, "grant %d does not exist", g.ID)
+	}
+	g.UpdatedAt = tx.now
+	return nil
+}

@@ -1,0 +1,381 @@
+package store
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"accessbot/workflow"
+)
+
+// readTx implements workflow.ReadTx on a transaction.
+type readTx struct{ conn }
+
+// writeTx implements workflow.Tx.
+type writeTx struct {
+	readTx
+	now time.Time
+}
+
+var (
+	_ workflow.ReadTx = (*readTx)(nil)
+	_ workflow.Tx     = (*writeTx)(nil)
+)
+
+// Now is the transaction's time: the clock read once when the transaction
+// got the write lock, UTC, to the microsecond.
+func (tx *writeTx) Now() time.Time { return tx.now }
+
+// NextTaskID hands out the next task number from the counters row; the
+// counter only grows, so a number is never reused, also after a delete.
+func (tx *writeTx) NextTaskID() (int64, error) {
+	var id int64
+	err := tx.get(&id, "UPDATE counters SET value = value + 1 WHERE name = 'task' RETURNING value")
+	return id, dbErr(err, "next task number")
+}
+
+// taskCols are the columns CreateTask and SaveTask write, in taskArgs order.
+var taskCols = []string{
+	"kind", "status", "revision", "requester", "subject", "app_id", "resource_id",
+	"duration_seconds", "justification", "emergency", "extension", "origin", "grant_id",
+	"policy_json", "step", "step_type", "step_started_at", "steps_json", "error_reason",
+	"last_actor", "last_action", "last_action_at", "reminded_at", "escalated_at",
+	"audit_head", "created_at", "updated_at", "closed_at",
+}
+
+var (
+	taskSelect = "SELECT id, version, " + strings.Join(taskCols, ", ") + " FROM tasks"
+	taskInsert = "INSERT INTO tasks (id, version, " + strings.Join(taskCols, ", ") +
+		") VALUES (?, ?" + strings.Repeat(", ?", len(taskCols)) + ")"
+	taskUpdate = "UPDATE tasks SET " + strings.Join(taskCols, " = ?, ") +
+		" = ?, version = version + 1 WHERE id = ? AND version = ?"
+)
+
+// taskArgs returns t's values for taskCols, with updatedAt for updated_at.
+func (c conn) taskArgs(t *workflow.Task, updatedAt time.Time) ([]any, error) {
+	policy, err := jsonText(t.Policy)
+	if err != nil {
+		return nil, fmt.Errorf("encode policy of %s: %w", t.Number(), err)
+	}
+	steps, err := jsonText(t.Steps)
+	if err != nil {
+		return nil, fmt.Errorf("encode steps of %s: %w", t.Number(), err)
+	}
+	var stepType workflow.StepType
+	var stepStarted time.Time
+	if t.Step >= 0 && t.Step < len(t.Policy.Steps) {
+		stepType = t.Policy.Steps[t.Step].Type
+	}
+	if t.Step >= 0 && t.Step < len(t.Steps) {
+		stepStarted = t.Steps[t.Step].StartedAt
+	}
+	return []any{
+		string(t.Kind), string(t.Status), t.Revision, t.Requester, t.Subject, t.AppID, t.ResourceID,
+		durationSeconds(t.Duration), t.Justification, t.Emergency, t.Extension, t.Origin, t.GrantID,
+		policy, t.Step, string(stepType), c.t(stepStarted), steps, t.ErrorReason,
+		t.Last.Actor, t.Last.Action, c.t(t.Last.At), c.t(t.RemindedAt), c.t(t.EscalatedAt),
+		t.AuditHead, c.t(t.CreatedAt), c.t(updatedAt), c.t(t.ClosedAt),
+	}, nil
+}
+
+// durationSeconds stores a duration in whole seconds; Permanent is -1.
+func durationSeconds(d time.Duration) int64 {
+	if d == workflow.Permanent {
+		return -1
+	}
+	return int64(d / time.Second)
+}
+
+// taskRow is a tasks row as scanned.
+type taskRow struct {
+	ID            int64  `db:"id"`
+	Version       int64  `db:"version"`
+	Kind          string `db:"kind"`
+	Status        string `db:"status"`
+	Revision      int64  `db:"revision"`
+	Requester     string `db:"requester"`
+	Subject       string `db:"subject"`
+	AppID         string `db:"app_id"`
+	ResourceID    string `db:"resource_id"`
+	Duration      int64  `db:"duration_seconds"`
+	Justification string `db:"justification"`
+	Emergency     bool   `db:"emergency"`
+	Extension     bool   `db:"extension"`
+	Origin        string `db:"origin"`
+	GrantID       int64  `db:"grant_id"`
+	Policy        string `db:"policy_json"`
+	Step          int    `db:"step"`
+	StepType      string `db:"step_type"`
+	StepStarted   dbTime `db:"step_started_at"`
+	Steps         string `db:"steps_json"`
+	ErrorReason   string `db:"error_reason"`
+	LastActor     string `db:"last_actor"`
+	LastAction    string `db:"last_action"`
+	LastActionAt  dbTime `db:"last_action_at"`
+	RemindedAt    dbTime `db:"reminded_at"`
+	EscalatedAt   dbTime `db:"escalated_at"`
+	AuditHead     string `db:"audit_head"`
+	CreatedAt     dbTime `db:"created_at"`
+	UpdatedAt     dbTime `db:"updated_at"`
+	ClosedAt      dbTime `db:"closed_at"`
+}
+
+func (r *taskRow) task() (*workflow.Task, error) {
+	t := &workflow.Task{
+		ID: r.ID, Kind: workflow.Kind(r.Kind), Status: workflow.Status(r.Status),
+		Revision: r.Revision, Version: r.Version,
+		Requester: r.Requester, Subject: r.Subject, AppID: r.AppID, ResourceID: r.ResourceID,
+		Duration:      time.Duration(r.Duration) * time.Second,
+		Justification: r.Justification, Emergency: r.Emergency, Extension: r.Extension,
+		Origin: r.Origin, GrantID: r.GrantID, Step: r.Step, ErrorReason: r.ErrorReason,
+		Last:       workflow.LastAction{Actor: r.LastActor, Action: r.LastAction, At: r.LastActionAt.Time},
+		RemindedAt: r.RemindedAt.Time, EscalatedAt: r.EscalatedAt.Time, AuditHead: r.AuditHead,
+		CreatedAt: r.CreatedAt.Time, UpdatedAt: r.UpdatedAt.Time, ClosedAt: r.ClosedAt.Time,
+	}
+	if r.Duration == -1 {
+		t.Duration = workflow.Permanent
+	}
+	if err := jsonScan(&r.Policy, &t.Policy); err != nil {
+		return nil, fmt.Errorf("store: decode policy of %s: %w", t.Number(), err)
+	}
+	if err := jsonScan(&r.Steps, &t.Steps); err != nil {
+		return nil, fmt.Errorf("store: decode steps of %s: %w", t.Number(), err)
+	}
+	return t, nil
+}
+
+func notFoundTask(id int64) error {
+	return workflow.Errorf(workflow.ENOTFOUND, "T-%d does not exist", id)
+}
+
+// Task returns task id, or ENOTFOUND.
+func (tx *readTx) Task(id int64) (*workflow.Task, error) {
+	var r taskRow
+	err := tx.get(&r, taskSelect+" WHERE id = ?", id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFoundTask(id)
+	}
+	if err != nil {
+		return nil, dbErr(err, fmt.Sprintf("read T-%d", id))
+	}
+	return r.task()
+}
+
+// taskWhere turns a query into conditions on tasks.
+func (tx *readTx) taskWhere(q workflow.TaskQuery) *where {
+	w := &where{}
+	in(w, "id", q.IDs)
+	if q.Kind != "" {
+		w.add("kind = ?", string(q.Kind))
+	}
+	in(w, "status", q.Statuses)
+	if q.Subject != "" {
+		w.add("subject = ?", q.Subject)
+	}
+	if q.Requester != "" {
+		w.add("requester = ?", q.Requester)
+	}
+	if q.AppID != "" {
+		w.add("app_id = ?", q.AppID)
+	}
+	if q.ResourceID != nil {
+		w.add("resource_id = ?", *q.ResourceID)
+	}
+	if q.GrantID != 0 {
+		w.add("grant_id = ?", q.GrantID)
+	}
+	// IN (subquery) rather than a correlated EXISTS: SQLite then starts
+	// from task_people's (email, role) index instead of scanning tasks.
+	const person = "id IN (SELECT task_id FROM task_people WHERE email = ? AND role "
+	if q.Assignee != "" {
+		w.add(person+"= 'assignee')", q.Assignee)
+	}
+	if q.AssigneeStep != "" {
+		// Assignee rows exist only for the current step of open tasks;
+		// without Assignee this selects open tasks at a step of this type.
+		w.add("status = 'open' AND step_type = ?", string(q.AssigneeStep))
+	}
+	if q.Participant != "" {
+		w.add(person+"IN ('requester', 'subject', 'involved'))", q.Participant)
+	}
+	if q.Actor != "" {
+		w.add(person+"= 'actor')", q.Actor)
+	}
+	if !q.StepStartedBefore.IsZero() {
+		w.add("status = 'open' AND step_started_at < ?", tx.t(q.StepStartedBefore))
+	}
+	return w
+}
+
+// FindTasks returns the tasks matching q, by number (Newest: highest first).
+func (tx *readTx) FindTasks(q workflow.TaskQuery) ([]*workflow.Task, error) {
+	w := tx.taskWhere(q)
+	order := " ORDER BY id"
+	if q.Newest {
+		order += " DESC"
+	}
+	var rows []taskRow
+	if err := tx.sel(&rows, taskSelect+w.String()+order+limit(q.Limit, q.Offset), w.args...); err != nil {
+		return nil, dbErr(err, "find tasks")
+	}
+	out := make([]*workflow.Task, 0, len(rows))
+	for i := range rows {
+		t, err := rows[i].task()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// CountTasks counts the tasks matching q (Limit, Offset and Newest aside).
+func (tx *readTx) CountTasks(q workflow.TaskQuery) (int, error) {
+	w := tx.taskWhere(q)
+	var n int
+	err := tx.get(&n, "SELECT COUNT(*) FROM tasks"+w.String(), w.args...)
+	return n, dbErr(err, "count tasks")
+}
+
+// CreateTask inserts t. A zero ID takes the next task number, a zero
+// Version becomes 1, a zero CreatedAt becomes Now; UpdatedAt is set to Now.
+func (tx *writeTx) CreateTask(t *workflow.Task) error {
+	if t.ID == 0 {
+		id, err := tx.NextTaskID()
+		if err != nil {
+			return err
+		}
+		t.ID = id
+	}
+	if t.Version == 0 {
+		t.Version = 1
+	}
+	if t.CreatedAt.IsZero() {
+		t.CreatedAt = tx.now
+	}
+	args, err := tx.taskArgs(t, tx.now)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	// ON CONFLICT DO NOTHING, not a unique violation: a failed statement
+	// would abort a PostgreSQL transaction the caller may want to go on with.
+	n, err := tx.execN(taskInsert+" ON CONFLICT (id) DO NOTHING", append([]any{t.ID, t.Version}, args...)...)
+	if err != nil {
+		return dbErr(err, "create "+t.Number())
+	}
+	if n == 0 {
+		return workflow.Errorf(workflow.ECONFLICT, "%s already exists", t.Number())
+	}
+	t.UpdatedAt = tx.now
+	return tx.indexPeople(t, false)
+}
+
+// SaveTask writes t if the stored version is still t.Version, then bumps
+// t.Version and sets t.UpdatedAt to Now; otherwise ECONFLICT (or ENOTFOUND)
+// and nothing is written, t included.
+func (tx *writeTx) SaveTask(t *workflow.Task) error {
+	args, err := tx.taskArgs(t, tx.now)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	n, err := tx.execN(taskUpdate, append(args, t.ID, t.Version)...)
+	if err != nil {
+		return dbErr(err, "save "+t.Number())
+	}
+	if n == 0 {
+		var version int64
+		err := tx.get(&version, "SELECT version FROM tasks WHERE id = ?", t.ID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFoundTask(t.ID)
+		}
+		if err != nil {
+			return dbErr(err, "save "+t.Number())
+		}
+		return workflow.Errorf(workflow.ECONFLICT, "%s was changed by someone else at the same time (version %d, not %d); reload it and try again", t.Number(), version, t.Version)
+	}
+	t.Version++
+	t.UpdatedAt = tx.now
+	return tx.indexPeople(t, true)
+}
+
+// indexPeople rewrites t's task_people rows.
+func (tx *writeTx) indexPeople(t *workflow.Task, replace bool) error {
+	if replace {
+		if _, err := tx.exec("DELETE FROM task_people WHERE task_id = ?", t.ID); err != nil {
+			return dbErr(err, "index "+t.Number())
+		}
+	}
+	people := taskPeople(t)
+	if len(people) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString("INSERT INTO task_people (task_id, role, email) VALUES ")
+	args := make([]any, 0, 3*len(people))
+	for i, p := range people {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?, ?)")
+		args = append(args, t.ID, p.role, p.email)
+	}
+	_, err := tx.exec(b.String(), args...)
+	return dbErr(err, "index "+t.Number())
+}
+
+type person struct{ role, email string }
+
+// taskPeople lists the task_people rows of t, without duplicates.
+func taskPeople(t *workflow.Task) []person {
+	seen := map[person]bool{}
+	var out []person
+	add := func(role, email string) {
+		p := person{role, email}
+		if email != "" && !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	add("requester", t.Requester)
+	add("subject", t.Subject)
+	for _, e := range t.PendingAssignees() {
+		add("assignee", e)
+	}
+	for _, run := range t.Steps {
+		add("actor", run.DecidedBy)
+		for _, a := range run.Assignees {
+			add("involved", a.Email)
+			add("involved", a.From)
+			switch a.State {
+			case workflow.AssignApproved, workflow.AssignDenied, workflow.AssignDone, workflow.AssignNotDone:
+				add("actor", a.Email)
+			}
+		}
+	}
+	return out
+}
+
+// DeleteTask removes the task, its audit chain, its index rows and its
+// cards; its outbox rows stay (a task_deleted notice must still go out).
+func (tx *writeTx) DeleteTask(id int64) error {
+	what := fmt.Sprintf("delete T-%d", id)
+	n, err := tx.execN("DELETE FROM tasks WHERE id = ?", id)
+	if err != nil {
+		return dbErr(err, what)
+	}
+	if n == 0 {
+		return notFoundTask(id)
+	}
+	for _, q := range []string{
+		"DELETE FROM task_people WHERE task_id = ?",
+		"DELETE FROM audit_events WHERE task_id = ?",
+		"DELETE FROM cards WHERE task_id = ?",
+	} {
+		if _, err := tx.exec(q, id); err != nil {
+			return dbErr(err, what)
+		}
+	}
+	return nil
+}

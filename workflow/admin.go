@@ -1,0 +1,283 @@
+package workflow
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// AdminInput names a task an admin acts on.
+type AdminInput struct {
+	TaskID int64
+	Actor  string
+	Reason string
+	Policy string // ChangePolicy only
+}
+
+// admin runs fn on a task after checking that the actor is an admin, and
+// records the action on the global admin chain as well as the task's.
+func (e *Engine) admin(ctx context.Context, in AdminInput, action string, fn func(o *op, t *Task) error) (*Task, error) {
+	actor := normEmail(in.Actor)
+	var task *Task
+	err := e.update(ctx, func(o *op) error {
+		if !o.cat.IsAdmin(actor) {
+			return Errorf(EFORBIDDEN, "Only an accessbot admin can %s a task.", strings.ReplaceAll(action, "_", " "))
+		}
+		t, err := o.tx.Task(in.TaskID)
+		if err != nil {
+			return err
+		}
+		task = t
+		if err := fn(o, t); err != nil {
+			return err
+		}
+		return o.adminAudit(actor, action, in.Reason, map[string]string{"task": t.Number()})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return task, nil
+}
+
+// Cancel ends an open task, keeping it and its history. Admins may cancel
+// any open task; a requester may cancel their own open request.
+func (e *Engine) Cancel(ctx context.Context, in AdminInput) (*Task, error) {
+	actor := normEmail(in.Actor)
+	reason, err := text("reason", in.Reason, false)
+	if err != nil {
+		return nil, err
+	}
+	if !e.Catalog().IsAdmin(actor) {
+		var task *Task
+		err := e.update(ctx, func(o *op) error {
+			t, err := o.tx.Task(in.TaskID)
+			if err != nil {
+				return err
+			}
+			task = t
+			if t.Kind != KindGrant || normEmail(t.Requester) != actor {
+				return Errorf(EFORBIDDEN, "Only the requester or an admin can cancel %s.", t.Number())
+			}
+			return o.cancel(t, actor, reason)
+		})
+		return task, err
+	}
+	return e.admin(ctx, in, ActCanceled, func(o *op, t *Task) error { return o.cancel(t, actor, reason) })
+}
+
+func (o *op) cancel(t *Task, actor, reason string) error {
+	if t.Status.Closed() {
+		return Errorf(ECONFLICT, "%s is already %s; there is nothing to cancel.", t.Number(), statusWords(t.Status))
+	}
+	if err := o.audit(t, actor, ActCanceled, reason, nil); err != nil {
+		return err
+	}
+	_, run, _ := t.Current()
+	return o.end(t, run, actor, reason, StatusCanceled, StepCanceled)
+}
+
+// Delete removes a task from every list. Its audit chain goes with it; the
+// global admin chain keeps who deleted which number, when, and the deleted
+// chain's last hash.
+func (e *Engine) Delete(ctx context.Context, in AdminInput) (*Task, error) {
+	actor := normEmail(in.Actor)
+	var task *Task
+	err := e.update(ctx, func(o *op) error {
+		if !o.cat.IsAdmin(actor) {
+			return Errorf(EFORBIDDEN, "Only an accessbot admin can delete a task.")
+		}
+		t, err := o.tx.Task(in.TaskID)
+		if err != nil {
+			return err
+		}
+		task = t
+		seq, hash, err := o.tx.AuditHead(t.ID)
+		if err != nil {
+			return err
+		}
+		if err := o.tx.DeleteTask(t.ID); err != nil {
+			return err
+		}
+		o.notify(&Notice{Kind: NoticeTaskDeleted, TaskID: t.ID, Data: map[string]string{"number": t.Number(), "actor": actor}})
+		return o.adminAudit(actor, ActDeleted, in.Reason, map[string]string{
+			"task": t.Number(), "kind": string(t.Kind), "subject": t.Subject, "app": t.AppID, "resource": t.ResourceID,
+			"status": string(t.Status), "events": fmt.Sprint(seq), "last_hash": hash,
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return task, nil
+}
+
+// Restart sends a task back to its first step with its own policy; its
+// history is kept.
+func (e *Engine) Restart(ctx context.Context, in AdminInput) (*Task, error) {
+	return e.admin(ctx, in, ActRestarted, func(o *op, t *Task) error {
+		return o.reset(t, normEmail(in.Actor), ActRestarted, in.Reason, t.Policy)
+	})
+}
+
+// HardReset sends a task back to its first step with its policy as
+// configured now.
+func (e *Engine) HardReset(ctx context.Context, in AdminInput) (*Task, error) {
+	return e.admin(ctx, in, ActHardReset, func(o *op, t *Task) error {
+		pol, err := o.configuredPolicy(t)
+		if err != nil {
+			return err
+		}
+		return o.reset(t, normEmail(in.Actor), ActHardReset, in.Reason, pol)
+	})
+}
+
+// ChangePolicy resets a revoke task with a named policy. Request tasks keep
+// the policy their app gives them (use HardReset).
+func (e *Engine) ChangePolicy(ctx context.Context, in AdminInput) (*Task, error) {
+	return e.admin(ctx, in, ActPolicyChanged, func(o *op, t *Task) error {
+		if t.Kind == KindGrant {
+			return Errorf(EINVALID, "%s is an access request; its policy comes from its app. Use hard-reset to apply the app's policy as configured now.", t.Number())
+		}
+		p, ok := o.cat.Policies[in.Policy]
+		if !ok {
+			return FieldError("policy", "There is no policy %q. Policies: %s.", in.Policy, strings.Join(o.policyNames(), ", "))
+		}
+		if err := p.CheckFor(KindRevoke); err != nil {
+			return FieldError("policy", "Policy %q cannot run a revocation: %v.", in.Policy, err)
+		}
+		ent, err := o.cat.Entitlement(t.AppID, t.ResourceID)
+		if err != nil {
+			return err
+		}
+		return o.reset(t, normEmail(in.Actor), ActPolicyChanged, in.Reason, p.snapshot(KindRevoke, ent.Provisioning))
+	})
+}
+
+func (o *op) policyNames() []string {
+	var names []string
+	for n := range o.cat.Policies {
+		names = append(names, n)
+	}
+	sortStrings(names)
+	return names
+}
+
+// configuredPolicy is the policy the configuration gives t now.
+func (o *op) configuredPolicy(t *Task) (Policy, error) {
+	if t.Origin == OriginExpiry {
+		return expiryPolicy, nil
+	}
+	ent, err := o.cat.Entitlement(t.AppID, t.ResourceID)
+	if err != nil {
+		return Policy{}, Errorf(EINVALID, "%s is for %s/%s, which is no longer in the configuration.", t.Number(), t.AppID, t.ResourceID)
+	}
+	name := ent.RequestPolicy
+	switch {
+	case t.Kind == KindRevoke:
+		name = ent.RevocationPolicy
+	case t.Emergency && ent.EmergencyPolicy != "":
+		name = ent.EmergencyPolicy
+	}
+	p, ok := o.cat.Policies[name]
+	if !ok {
+		return Policy{}, Errorf(EINTERNAL, "policy %q is missing from the configuration", name)
+	}
+	return p.snapshot(t.Kind, ent.Provisioning), nil
+}
+
+// reset starts t again from its first step with pol. A finished grant task
+// cannot be reset: its access is live and is ended by a revocation.
+func (o *op) reset(t *Task, actor, action, reason string, pol Policy) error {
+	if t.Status == StatusDone {
+		return Errorf(EINVALID, "%s is done; its outcome stands. Propose a revocation or a new request instead.", t.Number())
+	}
+	if t.Kind == KindRevoke {
+		if g, err := o.tx.Grant(t.GrantID); err == nil && g.Status != GrantActive && t.Origin != OriginExpiry {
+			return Errorf(EINVALID, "%s's grant is already %s; there is nothing left to revoke.", t.Number(), g.Status)
+		}
+	}
+	if err := o.audit(t, actor, action, reason, map[string]string{"policy": pol.Name}); err != nil {
+		return err
+	}
+	t.Policy = pol
+	t.Steps = make([]StepRun, len(pol.Steps))
+	for i := range t.Steps {
+		t.Steps[i].Status = StepWaiting
+	}
+	t.Step, t.Status, t.ErrorReason, t.ClosedAt = -1, StatusOpen, "", timeZero
+	if err := o.advance(t); err != nil {
+		return err
+	}
+	return o.save(t)
+}
+
+// SkipStep treats the current step as passed.
+func (e *Engine) SkipStep(ctx context.Context, in AdminInput) (*Task, error) {
+	return e.admin(ctx, in, ActStepSkipped, func(o *op, t *Task) error {
+		if t.Status.Closed() {
+			return Errorf(EINVALID, "%s is %s; it has no step to skip.", t.Number(), statusWords(t.Status))
+		}
+		actor := normEmail(in.Actor)
+		if err := o.audit(t, actor, ActStepSkipped, in.Reason, map[string]string{"step": fmt.Sprint(t.Step + 1)}); err != nil {
+			return err
+		}
+		o.closeStep(&t.Steps[t.Step], actor, in.Reason, StepSkipped)
+		if err := o.advance(t); err != nil {
+			return err
+		}
+		return o.save(t)
+	})
+}
+
+// ProcessNow re-evaluates a task: an errored step resolves its assignees
+// again, a step left with nobody pending gets them again, and the bot is
+// asked to send again whatever did not reach Slack.
+func (e *Engine) ProcessNow(ctx context.Context, in AdminInput) (*Task, error) {
+	return e.admin(ctx, in, ActProcessedNow, func(o *op, t *Task) error {
+		if err := o.audit(t, normEmail(in.Actor), ActProcessedNow, in.Reason, nil); err != nil {
+			return err
+		}
+		if t.Status == StatusError || (t.Status == StatusOpen && len(t.PendingAssignees()) == 0) {
+			t.Revision++
+			if _, err := o.startStep(t); err != nil {
+				return err
+			}
+		}
+		// Asked for first so that save's own notice is the one with resend.
+		o.notify(&Notice{Kind: NoticeTaskChanged, TaskID: t.ID, Data: map[string]string{"resend": "true"}})
+		return o.save(t)
+	})
+}
+
+// MarkError stops a task with an error found outside the engine (a person
+// who cannot be reached in Slack). ProcessNow retries it.
+func (e *Engine) MarkError(ctx context.Context, id int64, reason string) (*Task, error) {
+	var task *Task
+	err := e.update(ctx, func(o *op) error {
+		t, err := o.tx.Task(id)
+		if err != nil {
+			return err
+		}
+		task = t
+		if t.Status != StatusOpen {
+			return nil
+		}
+		if err := o.fail(t, reason); err != nil {
+			return err
+		}
+		t.Revision++
+		return o.save(t)
+	})
+	return task, err
+}
+
+func statusWords(s Status) string {
+	switch s {
+	case StatusNotProvisioned:
+		return "marked won't provision"
+	case StatusNotDeprovisioned:
+		return "marked won't deprovision"
+	case StatusError:
+		return "stopped with an error"
+	}
+	return string(s)
+}

@@ -1,0 +1,248 @@
+package workflow
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// advance moves t to the step after the current one (t.Step = -1 starts the
+// first) and completes the task after the last step.
+func (o *op) advance(t *Task) error {
+	t.Revision++
+	next := t.Step + 1
+	if next >= len(t.Policy.Steps) {
+		return o.complete(t)
+	}
+	t.Step = next
+	_, err := o.startStep(t)
+	return err
+}
+
+// startStep resolves the current step's assignees. When nobody can act the
+// task goes to the error state and startStep returns false.
+func (o *op) startStep(t *Task) (bool, error) {
+	step := &t.Policy.Steps[t.Step]
+	run := &t.Steps[t.Step]
+	// Assignees of an earlier attempt at this step (ProcessNow) stay on
+	// record, released.
+	prev := run.Assignees
+	for i := range prev {
+		if prev[i].State == AssignPending {
+			prev[i].State = AssignReleased
+		}
+	}
+	*run = StepRun{Status: StepActive, StartedAt: o.now, Assignees: prev}
+	t.Status = StatusOpen
+	t.ErrorReason = ""
+	t.RemindedAt, t.EscalatedAt = timeZero, timeZero
+	if err := o.audit(t, SystemActor, ActStepStarted, "", map[string]string{"step": fmt.Sprint(t.Step + 1), "type": string(step.Type)}); err != nil {
+		return false, err
+	}
+	people, via, reason := o.candidates(t, step)
+	if len(people) == 0 {
+		return false, o.fail(t, reason)
+	}
+	for _, p := range people {
+		if err := o.assign(t, step, run, Assignment{Email: p, Via: via, State: AssignPending}); err != nil {
+			return false, err
+		}
+	}
+	names := make([]string, 0, len(run.Assignees))
+	for _, a := range run.Assignees {
+		if a.State == AssignPending {
+			names = append(names, a.Email)
+		}
+	}
+	return true, o.audit(t, SystemActor, ActAssigned, "", map[string]string{"assignees": strings.Join(names, ","), "via": string(via)})
+}
+
+// candidates resolves who should act on step: its approvers (or the app's
+// provisioners), else its fallback. The requester is never a candidate for a
+// review, nor for provisioning their own access.
+func (o *op) candidates(t *Task, step *Step) ([]string, Via, string) {
+	ent, err := o.cat.Entitlement(t.AppID, t.ResourceID)
+	if err != nil {
+		return nil, "", fmt.Sprintf("the app or resource %s/%s is no longer in the configuration", t.AppID, t.ResourceID)
+	}
+	rc := resolveContext{cat: o.cat, subject: t.Subject, ent: ent}
+	principals := step.Approvers
+	switch step.Type {
+	case StepProvision:
+		principals = ent.Provisioners
+	case StepDeprovision:
+		principals = ent.Deprovisioners
+	}
+	exclude := func(list []string) []string {
+		var out []string
+		for _, p := range list {
+			if p == normEmail(t.Requester) && (step.Type == StepReview || t.Kind == KindGrant) {
+				continue
+			}
+			out = append(out, p)
+		}
+		return out
+	}
+	if people := exclude(rc.resolve(principals)); len(people) > 0 {
+		return people, ViaPolicy, ""
+	}
+	if people := exclude(rc.resolve(step.Fallback)); len(people) > 0 {
+		return people, ViaFallback, ""
+	}
+	what := "approvers"
+	if step.Type != StepReview {
+		what = string(step.Type) + "ers"
+	}
+	reason := fmt.Sprintf("step %d (%s) has nobody to act: its %s (%s) resolve to nobody other than the requester, and it has no fallback that does", t.Step+1, step.Type, what, principalList(principals))
+	if len(principals) == 0 {
+		reason = fmt.Sprintf("step %d (%s) has nobody to act: %s has no %s configured and the step has no fallback", t.Step+1, step.Type, ent.Label(), what)
+	}
+	return nil, "", reason
+}
+
+func principalList(ps []Principal) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = string(p)
+	}
+	return strings.Join(s, ", ")
+}
+
+// assign adds a to the step, following delegation where the step allows it.
+// A person already pending on the step is not added twice.
+func (o *op) assign(t *Task, step *Step, run *StepRun, a Assignment) error {
+	if step.Delegate {
+		final, chain, err := o.delegateOf(a.Email, t.Requester)
+		if err != nil {
+			return err
+		}
+		if final != a.Email {
+			if err := o.audit(t, SystemActor, ActDelegated, "", map[string]string{
+				"from": a.Email, "to": final, "chain": strings.Join(chain, " -> "), "rule": "active delegation",
+			}); err != nil {
+				return err
+			}
+			if a.Via == ViaReassign {
+				a.Reason = strings.TrimSpace(a.Reason + " (then delegated by " + a.Email + ")")
+			} else {
+				a.From = a.Email
+				a.Via = ViaDelegated
+			}
+			a.Email = final
+		}
+	}
+	for _, x := range run.Assignees {
+		if x.Email == a.Email && x.State == AssignPending {
+			return nil
+		}
+	}
+	run.Assignees = append(run.Assignees, a)
+	return nil
+}
+
+// delegateOf follows email's chain of active delegations. A cycle, or a
+// chain that reaches the requester, falls back to email itself.
+func (o *op) delegateOf(email, requester string) (string, []string, error) {
+	chain := []string{email}
+	seen := map[string]bool{email: true}
+	cur := email
+	for {
+		d, err := o.tx.Delegation(cur)
+		if ErrorCode(err) == ENOTFOUND {
+			break
+		}
+		if err != nil {
+			return "", nil, err
+		}
+		if !d.ActiveAt(o.now) {
+			break
+		}
+		next := normEmail(d.Delegate)
+		if seen[next] || next == normEmail(requester) {
+			return email, []string{email}, nil
+		}
+		seen[next] = true
+		chain = append(chain, next)
+		cur = next
+	}
+	return cur, chain, nil
+}
+
+// fail puts t in the error state, where admins see it and ProcessNow retries.
+func (o *op) fail(t *Task, reason string) error {
+	t.Status = StatusError
+	t.ErrorReason = reason
+	return o.audit(t, SystemActor, ActError, "", map[string]string{"reason": reason})
+}
+
+// complete ends a task whose steps all passed: a grant task makes its grant
+// active (or extends the one it extends), a revoke task revokes the grant.
+func (o *op) complete(t *Task) error {
+	t.Status = StatusDone
+	t.ClosedAt = o.now
+	t.Step = len(t.Policy.Steps) - 1
+	if t.Kind == KindGrant {
+		return o.grant(t)
+	}
+	return o.revoke(t)
+}
+
+func (o *op) grant(t *Task) error {
+	by := t.Last.Actor
+	expires := timeZero
+	if t.Duration != Permanent {
+		expires = o.now.Add(t.Duration)
+	}
+	res := t.ResourceID
+	existing, err := o.tx.FindGrants(GrantQuery{Subject: t.Subject, AppID: t.AppID, ResourceID: &res, Status: GrantActive, Limit: 1})
+	if err != nil {
+		return err
+	}
+	if len(existing) > 0 {
+		g := existing[0]
+		if g.Permanent() || (!expires.IsZero() && !expires.After(g.ExpiresAt)) {
+			// The extension gives nothing the grant does not have already.
+			t.GrantID = g.ID
+			return o.audit(t, SystemActor, ActExtended, "", map[string]string{"grant": fmt.Sprint(g.ID), "expires": formatExpiry(g.ExpiresAt), "note": "existing access already lasts as long"})
+		}
+		g.ExpiresAt, g.TaskID, g.GrantedBy, g.WarnedAt, g.UpdatedAt = expires, t.ID, by, timeZero, o.now
+		if err := o.tx.SaveGrant(g); err != nil {
+			return err
+		}
+		t.GrantID = g.ID
+		return o.audit(t, SystemActor, ActExtended, "", map[string]string{"grant": fmt.Sprint(g.ID), "expires": formatExpiry(expires)})
+	}
+	g := &Grant{Subject: t.Subject, AppID: t.AppID, ResourceID: t.ResourceID, Status: GrantActive,
+		StartsAt: o.now, ExpiresAt: expires, TaskID: t.ID, GrantedBy: by, UpdatedAt: o.now}
+	if err := o.tx.CreateGrant(g); err != nil {
+		return err
+	}
+	t.GrantID = g.ID
+	return o.audit(t, SystemActor, ActGranted, "", map[string]string{"grant": fmt.Sprint(g.ID), "expires": formatExpiry(expires)})
+}
+
+func (o *op) revoke(t *Task) error {
+	g, err := o.tx.Grant(t.GrantID)
+	if err != nil {
+		return err
+	}
+	if g.Status == GrantActive {
+		g.Status, g.EndedAt, g.EndTaskID, g.UpdatedAt = GrantRevoked, o.now, t.ID, o.now
+		if err := o.tx.SaveGrant(g); err != nil {
+			return err
+		}
+		return o.audit(t, SystemActor, ActRevoked, "", map[string]string{"grant": fmt.Sprint(g.ID)})
+	}
+	// An expired grant whose access was removed by hand: nothing more to record
+	// on the grant, the task's own events say it.
+	return nil
+}
+
+var timeZero time.Time
+
+func formatExpiry(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return t.UTC().Format(time.RFC3339)
+}

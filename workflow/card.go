@@ -1,0 +1,40 @@
+package workflow
+
+import "time"
+
+// Card is a chat message that shows a task: an assignee's DM, the
+// requester's status message or a channel post. Its reference (Channel, TS)
+// is stored so the card is updated in place, never posted twice.
+type Card struct {
+	ID       int64
+	TaskID   int64
+	Role     CardRole
+	Email    string // whose DM; "" for a channel post
+	Step     int    // the step an assignee card is for; -1 for status and channel cards
+	Channel  string
+	TS       string
+	Revision int64 // the task revision the card shows
+	// Final is set once the card shows an outcome with no buttons left.
+	Final     bool
+	UpdatedAt time.Time
+}
+
+// CardRole says whom a card is for.
+type CardRole string
+
+const (
+	CardAssignee  CardRole = "assignee"
+	CardRequester CardRole = "requester"
+	CardChannel   CardRole = "channel"
+)
+
+// ChatUser maps a person's email to their chat account, cached by the bot.
+type ChatUser struct {
+	Email      string
+	ChatID     string // Slack user id
+	Name       string
+	TZ         string // IANA zone, e.g. Europe/Paris
+	IsBot      bool
+	Deleted    bool
+	ResolvedAt time.Time
+}

@@ -1,0 +1,227 @@
+package workflow
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Engine runs tasks through their policies. Each operation is one store
+// transaction that checks state and authority, writes the change, its audit
+// events and its notices, and commits; a refusal writes nothing.
+type Engine struct {
+	store Store
+	clock func() time.Time
+	cat   atomic.Pointer[Catalog]
+}
+
+// NewEngine returns an engine over store with the given catalog. A nil clock
+// means time.Now.
+func NewEngine(store Store, cat *Catalog, clock func() time.Time) *Engine {
+	if clock == nil {
+		clock = time.Now
+	}
+	e := &Engine{store: store, clock: clock}
+	e.cat.Store(cat)
+	return e
+}
+
+// Catalog returns the configuration in force.
+func (e *Engine) Catalog() *Catalog { return e.cat.Load() }
+
+// SetCatalog puts a new configuration in force. Running tasks keep the
+// policy they snapshotted.
+func (e *Engine) SetCatalog(c *Catalog) { e.cat.Store(c) }
+
+// Now is the engine's clock, truncated to what the store keeps.
+func (e *Engine) Now() time.Time { return e.clock().UTC().Truncate(time.Microsecond) }
+
+// Store returns the engine's store, for read-only views.
+func (e *Engine) Store() Store { return e.store }
+
+// op is the state of one engine operation inside its transaction.
+type op struct {
+	tx      Tx
+	cat     *Catalog
+	now     time.Time
+	heads   map[int64]chainHead
+	events  []*AuditEvent
+	notices []*Notice
+	changed map[int64]bool
+}
+
+type chainHead struct {
+	seq  int64
+	hash string
+}
+
+// update runs fn as one operation and writes what it collected.
+func (e *Engine) update(ctx context.Context, fn func(o *op) error) error {
+	return e.store.Update(ctx, func(tx Tx) error {
+		o := &op{tx: tx, cat: e.Catalog(), now: tx.Now(), heads: map[int64]chainHead{}, changed: map[int64]bool{}}
+		if err := fn(o); err != nil {
+			return err
+		}
+		return o.flush()
+	})
+}
+
+// head returns a chain's newest event, reading it once per operation.
+func (o *op) head(taskID int64) (chainHead, error) {
+	if h, ok := o.heads[taskID]; ok {
+		return h, nil
+	}
+	seq, hash, err := o.tx.AuditHead(taskID)
+	if err != nil {
+		return chainHead{}, err
+	}
+	h := chainHead{seq: seq, hash: hash}
+	o.heads[taskID] = h
+	return h, nil
+}
+
+// newChain marks a task created in this operation: its chain is empty.
+func (o *op) newChain(taskID int64) { o.heads[taskID] = chainHead{} }
+
+// audit records an event on t's chain; it is written by flush after the
+// task row.
+func (o *op) audit(t *Task, actor, action, comment string, details map[string]string) error {
+	h, err := o.head(t.ID)
+	if err != nil {
+		return err
+	}
+	ev := &AuditEvent{
+		TaskID: t.ID, Seq: h.seq + 1, At: o.now, Actor: actor, Action: action,
+		Step: t.Step, Comment: comment, Details: details, PrevHash: h.hash,
+	}
+	ev.Hash = ev.ComputeHash()
+	o.heads[t.ID] = chainHead{seq: ev.Seq, hash: ev.Hash}
+	t.AuditHead = ev.Hash
+	// Last explains stale clicks, so it names what people did, not the
+	// engine's own bookkeeping.
+	if actor != SystemActor && action != ActCommented && action != ActReminded && action != ActCreated {
+		t.Last = LastAction{Actor: actor, Action: action, At: o.now}
+	}
+	o.events = append(o.events, ev)
+	return nil
+}
+
+// adminAudit records an event on the global admin chain.
+func (o *op) adminAudit(actor, action, comment string, details map[string]string) error {
+	h, err := o.head(0)
+	if err != nil {
+		return err
+	}
+	ev := &AuditEvent{
+		TaskID: 0, Seq: h.seq + 1, At: o.now, Actor: actor, Action: action,
+		Comment: comment, Details: details, PrevHash: h.hash,
+	}
+	ev.Hash = ev.ComputeHash()
+	o.heads[0] = chainHead{seq: ev.Seq, hash: ev.Hash}
+	o.events = append(o.events, ev)
+	return nil
+}
+
+// notify queues a notice; task_changed notices are sent once per task per
+// operation.
+func (o *op) notify(n *Notice) {
+	if n.Kind == NoticeTaskChanged {
+		if o.changed[n.TaskID] {
+			return
+		}
+		o.changed[n.TaskID] = true
+	}
+	n.CreatedAt = o.now
+	n.NextAt = o.now
+	o.notices = append(o.notices, n)
+}
+
+// save writes a changed task and asks for its cards to be brought up to date.
+func (o *op) save(t *Task) error {
+	t.UpdatedAt = o.now
+	if err := o.tx.SaveTask(t); err != nil {
+		return err
+	}
+	o.notify(&Notice{Kind: NoticeTaskChanged, TaskID: t.ID})
+	return nil
+}
+
+func (o *op) create(t *Task) error {
+	t.UpdatedAt = o.now
+	if err := o.tx.CreateTask(t); err != nil {
+		return err
+	}
+	o.notify(&Notice{Kind: NoticeTaskChanged, TaskID: t.ID})
+	return nil
+}
+
+func (o *op) flush() error {
+	for _, ev := range o.events {
+		if err := o.tx.AppendAudit(ev); err != nil {
+			return err
+		}
+	}
+	for _, n := range o.notices {
+		if err := o.tx.Enqueue(n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func normEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// Task returns a task by number.
+func (e *Engine) Task(ctx context.Context, id int64) (*Task, error) {
+	var t *Task
+	err := e.store.View(ctx, func(tx ReadTx) (err error) {
+		t, err = tx.Task(id)
+		return err
+	})
+	return t, err
+}
+
+// TaskFor returns a task for a viewer who may see it: someone involved, an
+// owner of the app, or an admin.
+func (e *Engine) TaskFor(ctx context.Context, viewer string, id int64) (*Task, []AuditEvent, error) {
+	var t *Task
+	var evs []AuditEvent
+	err := e.store.View(ctx, func(tx ReadTx) (err error) {
+		if t, err = tx.Task(id); err != nil {
+			return err
+		}
+		if !e.maySee(viewer, t) {
+			return Errorf(EFORBIDDEN, "You are not involved in %s, so you cannot see it. Ask its requester or an admin.", t.Number())
+		}
+		evs, err = tx.AuditEvents(id)
+		return err
+	})
+	return t, evs, err
+}
+
+func (e *Engine) maySee(viewer string, t *Task) bool {
+	cat := e.Catalog()
+	if cat.IsAdmin(viewer) || t.Involves(viewer) {
+		return true
+	}
+	if ent, err := cat.Entitlement(t.AppID, t.ResourceID); err == nil {
+		rc := resolveContext{cat: cat, subject: t.Subject, ent: ent}
+		for _, o := range rc.resolve(append(append([]Principal(nil), ent.Owners...), ent.App.Owners...)) {
+			if o == normEmail(viewer) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Tasks lists tasks matching q.
+func (e *Engine) Tasks(ctx context.Context, q TaskQuery) ([]*Task, error) {
+	var ts []*Task
+	err := e.store.View(ctx, func(tx ReadTx) (err error) {
+		ts, err = tx.FindTasks(q)
+		return err
+	})
+	return ts, err
+}

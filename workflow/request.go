@@ -1,0 +1,320 @@
+package workflow
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// MaxTextLen bounds justifications, reasons and comments.
+const MaxTextLen = 3000
+
+// RequestInput is a request for access.
+type RequestInput struct {
+	Requester     string
+	AppID         string
+	ResourceID    string
+	Duration      time.Duration // 0: the default; Permanent where allowed
+	Justification string
+	Emergency     bool
+	// Extension asks to lengthen an active grant rather than being refused
+	// because one exists.
+	Extension bool
+}
+
+// Request creates a grant task and starts its first step.
+func (e *Engine) Request(ctx context.Context, in RequestInput) (*Task, error) {
+	in.Requester = normEmail(in.Requester)
+	if !looksLikeEmail(in.Requester) {
+		return nil, Errorf(EINVALID, "the requester %q is not an email address", in.Requester)
+	}
+	just, err := text("justification", in.Justification, true)
+	if err != nil {
+		return nil, err
+	}
+	var task *Task
+	err = e.update(ctx, func(o *op) error {
+		ent, err := o.cat.Entitlement(in.AppID, in.ResourceID)
+		if err != nil {
+			return err
+		}
+		polName := ent.RequestPolicy
+		if in.Emergency {
+			if ent.EmergencyPolicy == "" {
+				return FieldError("emergency", "%s has no emergency policy, so it cannot be requested as an emergency. Untick emergency to request it normally.", ent.Label())
+			}
+			polName = ent.EmergencyPolicy
+		}
+		dur, err := checkDuration(ent, in.Duration)
+		if err != nil {
+			return err
+		}
+		if err := o.refuseDuplicate(in.Requester, ent, in.Extension); err != nil {
+			return err
+		}
+		pol, ok := o.cat.Policies[polName]
+		if !ok {
+			return Errorf(EINTERNAL, "policy %q of %s is missing from the configuration", polName, ent.Label())
+		}
+		id, err := o.tx.NextTaskID()
+		if err != nil {
+			return err
+		}
+		t := &Task{
+			ID: id, Kind: KindGrant, Status: StatusOpen, Requester: in.Requester, Subject: in.Requester,
+			AppID: ent.App.ID, ResourceID: ent.ResourceID(), Duration: dur, Justification: just,
+			Emergency: in.Emergency, Extension: in.Extension, Origin: OriginRequest,
+			Policy: pol.snapshot(KindGrant, ent.Provisioning), CreatedAt: o.now,
+		}
+		if err := o.begin(t, in.Requester, map[string]string{"duration": FormatDuration(dur), "emergency": fmt.Sprint(in.Emergency)}); err != nil {
+			return err
+		}
+		task = t
+		return o.create(t)
+	})
+	return task, err
+}
+
+// begin records a new task's creation and starts its first step.
+func (o *op) begin(t *Task, actor string, details map[string]string) error {
+	o.newChain(t.ID)
+	t.Steps = make([]StepRun, len(t.Policy.Steps))
+	for i := range t.Steps {
+		t.Steps[i].Status = StepWaiting
+	}
+	t.Step = -1
+	if details == nil {
+		details = map[string]string{}
+	}
+	details["policy"] = t.Policy.Name
+	details["app"] = t.AppID
+	details["resource"] = t.ResourceID
+	details["subject"] = t.Subject
+	comment := t.Justification
+	if err := o.audit(t, actor, ActCreated, comment, details); err != nil {
+		return err
+	}
+	return o.advance(t)
+}
+
+// checkDuration applies the default and refuses what the entitlement forbids.
+func checkDuration(ent Entitlement, d time.Duration) (time.Duration, error) {
+	if d == 0 {
+		d = ent.DefaultDuration
+	}
+	if d == 0 {
+		d = Permanent
+	}
+	if d < 0 && d != Permanent {
+		return 0, FieldError("duration", "a duration must be positive")
+	}
+	if ent.MaxDuration > 0 && longer(d, ent.MaxDuration) {
+		return 0, FieldError("duration", "%s is longer than the maximum of %s for %s. Ask for %s or less.", FormatDuration(d), FormatDuration(ent.MaxDuration), ent.Label(), FormatDuration(ent.MaxDuration))
+	}
+	return d, nil
+}
+
+// refuseDuplicate refuses a second open request for the same access, and a
+// request for access already held (unless it asks to extend it).
+func (o *op) refuseDuplicate(subject string, ent Entitlement, extension bool) error {
+	res := ent.ResourceID()
+	open, err := o.tx.FindTasks(TaskQuery{Kind: KindGrant, Subject: subject, AppID: ent.App.ID, ResourceID: &res, Statuses: []Status{StatusOpen, StatusError}, Limit: 1})
+	if err != nil {
+		return err
+	}
+	if len(open) > 0 {
+		return &Error{Code: ECONFLICT, Field: "resource", Message: fmt.Sprintf("You already have an open request for %s: %s.", ent.Label(), open[0].Number())}
+	}
+	if extension {
+		return nil
+	}
+	held, err := o.tx.FindGrants(GrantQuery{Subject: subject, AppID: ent.App.ID, ResourceID: &res, Status: GrantActive, Limit: 1})
+	if err != nil {
+		return err
+	}
+	if len(held) > 0 {
+		until := "permanently"
+		if !held[0].Permanent() {
+			until = "until " + held[0].ExpiresAt.UTC().Format("2006-01-02 15:04 MST")
+		}
+		return &Error{Code: ECONFLICT, Field: "resource", Message: fmt.Sprintf("You already have access to %s %s. Ask for an extension instead.", ent.Label(), until)}
+	}
+	return nil
+}
+
+// text trims s and checks it against the limits of free text.
+func text(field, s string, required bool) (string, error) {
+	s = strings.TrimSpace(s)
+	if required && s == "" {
+		return "", FieldError(field, "A %s is required: say why in a sentence.", field)
+	}
+	if n := utf8.RuneCountInString(s); n > MaxTextLen {
+		return "", FieldError(field, "The %s is %d characters long; keep it under %d.", field, n, MaxTextLen)
+	}
+	return s, nil
+}
+
+// RevocationInput proposes to revoke someone's access.
+type RevocationInput struct {
+	Actor      string
+	Subject    string
+	AppID      string
+	ResourceID string
+	Reason     string
+}
+
+// ProposeRevocation creates a revoke task for an active grant. It may be
+// proposed by the subject's manager, an owner of the app or resource, or an
+// admin.
+func (e *Engine) ProposeRevocation(ctx context.Context, in RevocationInput) (*Task, error) {
+	in.Actor, in.Subject = normEmail(in.Actor), normEmail(in.Subject)
+	reason, err := text("reason", in.Reason, true)
+	if err != nil {
+		return nil, err
+	}
+	var task *Task
+	err = e.update(ctx, func(o *op) error {
+		ent, err := o.cat.Entitlement(in.AppID, in.ResourceID)
+		if err != nil {
+			return err
+		}
+		if !o.mayRevoke(in.Actor, in.Subject, ent) {
+			return Errorf(EFORBIDDEN, "Only %s's manager, an owner of %s or an admin can propose revoking it.", in.Subject, ent.Label())
+		}
+		res := ent.ResourceID()
+		held, err := o.tx.FindGrants(GrantQuery{Subject: in.Subject, AppID: ent.App.ID, ResourceID: &res, Status: GrantActive, Limit: 1})
+		if err != nil {
+			return err
+		}
+		if len(held) == 0 {
+			return FieldError("resource", "%s has no active access to %s, so there is nothing to revoke.", in.Subject, ent.Label())
+		}
+		g := held[0]
+		open, err := o.tx.FindTasks(TaskQuery{Kind: KindRevoke, GrantID: g.ID, Statuses: []Status{StatusOpen, StatusError}, Limit: 1})
+		if err != nil {
+			return err
+		}
+		if len(open) > 0 {
+			return Errorf(ECONFLICT, "%s already proposes revoking %s's access to %s.", open[0].Number(), in.Subject, ent.Label())
+		}
+		pol, ok := o.cat.Policies[ent.RevocationPolicy]
+		if !ok {
+			return Errorf(EINTERNAL, "revocation policy %q of %s is missing from the configuration", ent.RevocationPolicy, ent.Label())
+		}
+		id, err := o.tx.NextTaskID()
+		if err != nil {
+			return err
+		}
+		t := &Task{
+			ID: id, Kind: KindRevoke, Status: StatusOpen, Requester: in.Actor, Subject: in.Subject,
+			AppID: ent.App.ID, ResourceID: res, Justification: reason, Origin: OriginProposal, GrantID: g.ID,
+			Policy: pol.snapshot(KindRevoke, ent.Provisioning), CreatedAt: o.now,
+		}
+		if err := o.begin(t, in.Actor, map[string]string{"grant": fmt.Sprint(g.ID)}); err != nil {
+			return err
+		}
+		task = t
+		return o.create(t)
+	})
+	return task, err
+}
+
+func (o *op) mayRevoke(actor, subject string, ent Entitlement) bool {
+	if o.cat.IsAdmin(actor) {
+		return true
+	}
+	if m := o.cat.Person(subject).Manager; m != "" && normEmail(m) == actor {
+		return true
+	}
+	rc := resolveContext{cat: o.cat, subject: subject, ent: ent}
+	for _, p := range rc.resolve(append(append([]Principal(nil), ent.Owners...), ent.App.Owners...)) {
+		if p == actor {
+			return true
+		}
+	}
+	return false
+}
+
+// expiryPolicy is the policy of a revoke task made by an expiry: straight to
+// deprovisioning.
+var expiryPolicy = Policy{Name: "expiry", Steps: []Step{{Type: StepDeprovision, Delegate: true, Implicit: true}}}
+
+// ExpireGrants ends every active grant whose expiry has passed: the grant is
+// marked expired and, for apps provisioned by hand, a revoke task goes
+// straight to deprovisioning. It returns how many grants it expired. Running
+// it twice at the same instant does nothing the second time.
+func (e *Engine) ExpireGrants(ctx context.Context) (int, error) {
+	const batch = 200
+	total := 0
+	for {
+		n := 0
+		err := e.update(ctx, func(o *op) error {
+			due, err := o.tx.FindGrants(GrantQuery{Status: GrantActive, ExpiresBefore: o.now, Limit: batch})
+			if err != nil {
+				return err
+			}
+			for _, g := range due {
+				if err := o.expire(g); err != nil {
+					return fmt.Errorf("expire grant %d: %w", g.ID, err)
+				}
+			}
+			n = len(due)
+			return nil
+		})
+		if err != nil {
+			return total, err
+		}
+		total += n
+		if n < batch {
+			return total, nil
+		}
+	}
+}
+
+func (o *op) expire(g *Grant) error {
+	g.Status, g.EndedAt, g.UpdatedAt = GrantExpired, o.now, o.now
+	label := g.AppID
+	if g.ResourceID != "" {
+		label += "/" + g.ResourceID
+	}
+	manual := true
+	ent, err := o.cat.Entitlement(g.AppID, g.ResourceID)
+	if err == nil {
+		label = ent.Label()
+		manual = ent.Provisioning != ProvisioningNone
+	}
+	if src, err := o.tx.Task(g.TaskID); err == nil {
+		if err := o.audit(src, SystemActor, ActExpired, "", map[string]string{"grant": fmt.Sprint(g.ID)}); err != nil {
+			return err
+		}
+		if err := o.tx.SaveTask(src); err != nil {
+			return err
+		}
+	} else if ErrorCode(err) != ENOTFOUND {
+		return err
+	}
+	o.notify(&Notice{Kind: NoticeDirect, Recipient: g.Subject, Text: fmt.Sprintf("Your access to %s has expired.", label), Data: map[string]string{"grant": fmt.Sprint(g.ID), "event": "expired"}})
+	if !manual {
+		return o.tx.SaveGrant(g)
+	}
+	id, err := o.tx.NextTaskID()
+	if err != nil {
+		return err
+	}
+	g.EndTaskID = id
+	if err := o.tx.SaveGrant(g); err != nil {
+		return err
+	}
+	t := &Task{
+		ID: id, Kind: KindRevoke, Status: StatusOpen, Requester: SystemActor, Subject: g.Subject,
+		AppID: g.AppID, ResourceID: g.ResourceID, Justification: "The access expired.", Origin: OriginExpiry,
+		GrantID: g.ID, Policy: expiryPolicy, CreatedAt: o.now,
+	}
+	t.Policy.Steps = append([]Step(nil), expiryPolicy.Steps...)
+	if err := o.begin(t, SystemActor, map[string]string{"grant": fmt.Sprint(g.ID)}); err != nil {
+		return err
+	}
+	return o.create(t)
+}

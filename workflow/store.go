@@ -1,0 +1,95 @@
+package workflow
+
+import (
+	"context"
+	"time"
+)
+
+// Store is what the engine needs from storage. Update runs fn in one write
+// transaction that is serialised with every other write (a failed fn or
+// commit changes nothing); View runs fn on a consistent read snapshot.
+type Store interface {
+	Update(ctx context.Context, fn func(Tx) error) error
+	View(ctx context.Context, fn func(ReadTx) error) error
+}
+
+// ReadTx reads inside a transaction. Lookups of one row return an *Error
+// with ENOTFOUND when there is none.
+type ReadTx interface {
+	Task(id int64) (*Task, error)
+	FindTasks(q TaskQuery) ([]*Task, error)
+	CountTasks(q TaskQuery) (int, error)
+	Grant(id int64) (*Grant, error)
+	FindGrants(q GrantQuery) ([]*Grant, error)
+	Delegation(email string) (*Delegation, error)
+	FindDelegations(q DelegationQuery) ([]*Delegation, error)
+	// AuditEvents returns a task's events (0: the admin chain) in order.
+	AuditEvents(taskID int64) ([]AuditEvent, error)
+	// WalkAudit calls fn for every event ordered by (TaskID, Seq), streaming.
+	WalkAudit(fn func(AuditEvent) error) error
+	// AuditHead returns the Seq and Hash of a chain's newest event (0, "" when empty).
+	AuditHead(taskID int64) (int64, string, error)
+}
+
+// Tx writes inside a transaction.
+type Tx interface {
+	ReadTx
+	// Now is the transaction's time, taken from the engine's clock.
+	Now() time.Time
+	// NextTaskID hands out task numbers; a number is never handed out twice,
+	// also after a delete.
+	NextTaskID() (int64, error)
+	CreateTask(t *Task) error
+	// SaveTask writes t if the stored version is still t.Version, then bumps
+	// t.Version; otherwise it returns ECONFLICT and writes nothing.
+	SaveTask(t *Task) error
+	// DeleteTask removes the task, its audit chain and its indexes.
+	DeleteTask(id int64) error
+	CreateGrant(g *Grant) error
+	SaveGrant(g *Grant) error
+	PutDelegation(d *Delegation) error
+	DeleteDelegation(email string) error
+	AppendAudit(e *AuditEvent) error
+	Enqueue(n *Notice) error
+}
+
+// TaskQuery selects tasks; zero fields do not filter.
+type TaskQuery struct {
+	IDs        []int64
+	Kind       Kind
+	Statuses   []Status
+	Subject    string
+	Requester  string
+	AppID      string
+	ResourceID *string // nil: any resource
+	GrantID    int64
+	// Assignee: tasks whose current step waits on this email.
+	Assignee string
+	// AssigneeStep: with Assignee, only steps of this type.
+	AssigneeStep StepType
+	// Participant: tasks this email is involved in (requester, subject, assignee).
+	Participant string
+	// Actor: tasks this email decided a step of.
+	Actor string
+	// StepStartedBefore: open tasks whose current step started before it.
+	StepStartedBefore time.Time
+	Newest            bool // order newest first (default oldest first)
+	Limit, Offset     int
+}
+
+// GrantQuery selects grants; zero fields do not filter.
+type GrantQuery struct {
+	Subject       string
+	AppID         string
+	ResourceID    *string
+	Status        GrantStatus
+	ExpiresBefore time.Time // with Status active: grants due to expire
+	Limit         int
+}
+
+// DelegationQuery selects delegations.
+type DelegationQuery struct {
+	Delegate string
+	// Due: delegations whose Active flag disagrees with the window at this time.
+	Due time.Time
+}
