@@ -118,6 +118,23 @@ func (tx *readTx) AuditHead(taskID int64) (int64, string, error) {
 // At is Now; At is kept in UTC to the microsecond, the precision stored. An
 // empty Hash is computed; a given Hash must be e.ComputeHash() of the event
 // as it will be stored, or the event is refused (it could never be verified).
+// AuditHead answers from the heads this transaction already knows, so the
+// engine's read of a chain head and AppendAudit's check of it cost one query.
+func (tx *writeTx) AuditHead(taskID int64) (int64, string, error) {
+	if h, ok := tx.heads[taskID]; ok {
+		return h.seq, h.hash, nil
+	}
+	seq, hash, err := tx.readTx.AuditHead(taskID)
+	if err != nil {
+		return 0, "", err
+	}
+	if tx.heads == nil {
+		tx.heads = map[int64]auditHead{}
+	}
+	tx.heads[taskID] = auditHead{seq: seq, hash: hash}
+	return seq, hash, nil
+}
+
 func (tx *writeTx) AppendAudit(e *workflow.AuditEvent) error {
 	chain := chainName(e.TaskID)
 	seq, head, err := tx.AuditHead(e.TaskID)
@@ -153,5 +170,6 @@ func (tx *writeTx) AppendAudit(e *workflow.AuditEvent) error {
 	}
 	c.ID = id
 	*e = c
+	tx.heads[c.TaskID] = auditHead{seq: c.Seq, hash: c.Hash}
 	return nil
 }

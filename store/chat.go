@@ -153,6 +153,15 @@ func (db *DB) SaveCard(ctx context.Context, c *workflow.Card) error {
 	return nil
 }
 
+// DeleteCards forgets the cards of a task, once a deleted task's cards have
+// been marked as deleted in Slack.
+func (db *DB) DeleteCards(ctx context.Context, taskID int64) error {
+	if _, err := db.writer(ctx).exec("DELETE FROM cards WHERE task_id = ?", taskID); err != nil {
+		return dbErr(err, fmt.Sprintf("delete cards of T-%d", taskID))
+	}
+	return nil
+}
+
 // FirstSeen records key and reports whether this is the first time it is
 // seen: for Slack envelope ids, event ids and action keys, across restarts.
 func (db *DB) FirstSeen(ctx context.Context, key string, now time.Time) (bool, error) {

@@ -17,6 +17,14 @@ type readTx struct{ conn }
 type writeTx struct {
 	readTx
 	now time.Time
+	// heads are the chain heads this transaction has read or appended, so
+	// a chain is read once per transaction however many events go on it.
+	heads map[int64]auditHead
+}
+
+type auditHead struct {
+	seq  int64
+	hash string
 }
 
 var (
@@ -357,10 +365,12 @@ func taskPeople(t *workflow.Task) []person {
 	return out
 }
 
-// DeleteTask removes the task, its audit chain, its index rows and its
-// cards; its outbox rows stay (a task_deleted notice must still go out).
+// DeleteTask removes the task, its audit chain and its index rows. Its
+// cards and outbox rows stay: the task_deleted notice marks the cards as
+// deleted in Slack, then the bot removes them (DeleteCards).
 func (tx *writeTx) DeleteTask(id int64) error {
 	what := fmt.Sprintf("delete T-%d", id)
+	delete(tx.heads, id)
 	n, err := tx.execN("DELETE FROM tasks WHERE id = ?", id)
 	if err != nil {
 		return dbErr(err, what)
@@ -371,7 +381,6 @@ func (tx *writeTx) DeleteTask(id int64) error {
 	for _, q := range []string{
 		"DELETE FROM task_people WHERE task_id = ?",
 		"DELETE FROM audit_events WHERE task_id = ?",
-		"DELETE FROM cards WHERE task_id = ?",
 	} {
 		if _, err := tx.exec(q, id); err != nil {
 			return dbErr(err, what)
