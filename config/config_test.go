@@ -37,9 +37,9 @@ func TestExampleLoads(t *testing.T) {
 	assert.Equal(t, []workflow.Principal{"group:sre", "user:omar.haddad@acme.example"}, sensitive.Steps[2].Reassign.Allowed)
 	assert.Equal(t, []workflow.Principal{"group:sre", "group:security", "user:omar.haddad@acme.example"}, cat.Policies["break-glass"].Steps[0].Approvers)
 
-	gh, err := cat.Entitlement("github", "")
+	_, err = cat.Entitlement("github", "")
 	require.Error(t, err, "an app with resources is requested through them")
-	gh, err = cat.Entitlement("github", "org-admin")
+	gh, err := cat.Entitlement("github", "org-admin")
 	require.NoError(t, err)
 	assert.Equal(t, "GitHub / Organization admin", gh.Label())
 	assert.Equal(t, workflow.ProvisioningManual, gh.Provisioning)

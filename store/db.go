@@ -45,6 +45,7 @@ type DB struct {
 	w       *sqlx.DB // writes: SQLite's single connection, or the PostgreSQL pool
 	r       *sqlx.DB // reads: SQLite's read-only pool, or the same PostgreSQL pool
 	clock   func() time.Time
+	stmts   *stmtCache // SQLite writer only
 }
 
 // Open opens the database named by dsn and applies the migrations it lacks.
@@ -123,6 +124,7 @@ func (db *DB) openSQLite(ctx context.Context, dsn string) error {
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
 	db.w, db.r = w, r
+	db.stmts = newStmtCache(w)
 	return nil
 }
 
@@ -158,6 +160,7 @@ func sqliteDSNs(dsn string) (writer, reader string, err error) {
 
 // Close closes the database.
 func (db *DB) Close() error {
+	db.stmts.close()
 	var err error
 	if db.r != db.w {
 		err = db.r.Close()
@@ -207,12 +210,19 @@ func (db *DB) Update(ctx context.Context, fn func(workflow.Tx) error) error {
 			return dbErr(err, "lock for writing")
 		}
 	}
-	tx := &writeTx{readTx: readTx{conn: conn{ctx: ctx, q: sx, d: db.dialect}}, now: db.now()}
+	c := conn{ctx: ctx, q: sx, d: db.dialect}
+	if db.stmts != nil {
+		c.tx, c.cache, c.missed = sx, db.stmts, map[string]bool{}
+	}
+	tx := &writeTx{readTx: readTx{conn: c}, now: db.now()}
 	if err := fn(tx); err != nil {
 		return err
 	}
 	if err := sx.Commit(); err != nil {
 		return dbErr(err, "commit")
+	}
+	if len(c.missed) > 0 {
+		db.stmts.prepare(ctx, c.missed)
 	}
 	return nil
 }
@@ -263,10 +273,18 @@ type conn struct {
 	ctx context.Context
 	q   sqlx.ExtContext
 	d   dialect
+	// tx, cache and missed are set in SQLite write transactions (stmtcache.go).
+	tx     *sqlx.Tx
+	cache  *stmtCache
+	missed map[string]bool
 }
 
 func (c conn) exec(query string, args ...any) (sql.Result, error) {
-	return c.q.ExecContext(c.ctx, c.q.Rebind(query), args...)
+	query = c.q.Rebind(query)
+	if st, ok := c.cached(query); ok {
+		return st.ExecContext(c.ctx, args...)
+	}
+	return c.q.ExecContext(c.ctx, query, args...)
 }
 
 // execN runs query and returns the number of rows it changed.
@@ -279,17 +297,30 @@ func (c conn) execN(query string, args ...any) (int64, error) {
 }
 
 func (c conn) get(dest any, query string, args ...any) error {
-	return sqlx.GetContext(c.ctx, c.q, dest, c.q.Rebind(query), args...)
+	query = c.q.Rebind(query)
+	if st, ok := c.cached(query); ok {
+		return st.GetContext(c.ctx, dest, args...)
+	}
+	return sqlx.GetContext(c.ctx, c.q, dest, query, args...)
 }
 
 func (c conn) sel(dest any, query string, args ...any) error {
-	return sqlx.SelectContext(c.ctx, c.q, dest, c.q.Rebind(query), args...)
+	query = c.q.Rebind(query)
+	if st, ok := c.cached(query); ok {
+		return st.SelectContext(c.ctx, dest, args...)
+	}
+	return sqlx.SelectContext(c.ctx, c.q, dest, query, args...)
 }
 
 // insertID runs an INSERT ... RETURNING id.
 func (c conn) insertID(query string, args ...any) (int64, error) {
 	var id int64
-	err := c.q.QueryRowxContext(c.ctx, c.q.Rebind(query+" RETURNING id"), args...).Scan(&id)
+	query = c.q.Rebind(query + " RETURNING id")
+	if st, ok := c.cached(query); ok {
+		err := st.QueryRowxContext(c.ctx, args...).Scan(&id)
+		return id, err
+	}
+	err := c.q.QueryRowxContext(c.ctx, query, args...).Scan(&id)
 	return id, err
 }
 

@@ -28,7 +28,7 @@ func TestGrantPath(t *testing.T) {
 
 	task = f.decide(workflow.ActionApprove, 1, sec1)
 	assert.Equal(t, 1, task.Step, "mode all waits for everyone")
-	task = f.decide(workflow.ActionApprove, 1, alice)
+	f.decide(workflow.ActionApprove, 1, alice)
 	task = f.decide(workflow.ActionApprove, 1, sec2)
 	assert.Equal(t, 2, task.Step)
 	assert.ElementsMatch(t, []string{prov1, prov2}, task.PendingAssignees())
