@@ -179,3 +179,26 @@ func (db *DB) PruneSeen(ctx context.Context, before time.Time) (int64, error) {
 	n, err := c.execN("DELETE FROM seen_keys WHERE seen_at < ?", c.t(before))
 	return n, dbErr(err, "prune seen keys")
 }
+
+// TimeZones returns the time zone of each of emails the bot has looked up
+// (chat_users rows with a non-empty tz); the others are left out.
+func (tx *readTx) TimeZones(emails []string) (map[string]string, error) {
+	out := make(map[string]string, len(emails))
+	const chunk = 500
+	for start := 0; start < len(emails); start += chunk {
+		w := &where{}
+		in(w, "email", emails[start:min(start+chunk, len(emails))])
+		w.add("tz <> ''")
+		var rows []struct {
+			Email string `db:"email"`
+			TZ    string `db:"tz"`
+		}
+		if err := tx.sel(&rows, "SELECT email, tz FROM chat_users"+w.String(), w.args...); err != nil {
+			return nil, dbErr(err, "read time zones")
+		}
+		for _, r := range rows {
+			out[r.Email] = r.TZ
+		}
+	}
+	return out, nil
+}

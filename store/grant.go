@@ -56,7 +56,8 @@ func (tx *readTx) Grant(id int64) (*workflow.Grant, error) {
 	return r.grant(), nil
 }
 
-// FindGrants returns the grants matching q, oldest first. ExpiresBefore
+// FindGrants returns the grants matching q, oldest first (ByExpiry: the
+// soonest to expire first; use it with ExpiresBefore). ExpiresBefore
 // selects grants with an expiry at or before it (permanent ones never).
 func (tx *readTx) FindGrants(q workflow.GrantQuery) ([]*workflow.Grant, error) {
 	w := &where{}
@@ -75,8 +76,18 @@ func (tx *readTx) FindGrants(q workflow.GrantQuery) ([]*workflow.Grant, error) {
 	if !q.ExpiresBefore.IsZero() {
 		w.add("expires_at IS NOT NULL AND expires_at <= ?", tx.t(q.ExpiresBefore))
 	}
+	if !q.ExpiresAfter.IsZero() {
+		w.add("expires_at IS NOT NULL AND expires_at > ?", tx.t(q.ExpiresAfter))
+	}
+	if q.Unwarned {
+		w.add("warned_at IS NULL")
+	}
+	order := " ORDER BY id"
+	if q.ByExpiry {
+		order = " ORDER BY expires_at, id"
+	}
 	var rows []grantRow
-	err := tx.sel(&rows, "SELECT id, "+grantCols+" FROM grants"+w.String()+" ORDER BY id"+limit(q.Limit, 0), w.args...)
+	err := tx.sel(&rows, "SELECT id, "+grantCols+" FROM grants"+w.String()+order+limit(q.Limit, 0), w.args...)
 	if err != nil {
 		return nil, dbErr(err, "find grants")
 	}

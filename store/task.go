@@ -214,14 +214,30 @@ func (tx *readTx) taskWhere(q workflow.TaskQuery) *where {
 	if !q.StepStartedBefore.IsZero() {
 		w.add("status = 'open' AND step_started_at < ?", tx.t(q.StepStartedBefore))
 	}
+	if !q.RemindedBefore.IsZero() {
+		w.add("(reminded_at IS NULL OR reminded_at <= ?)", tx.t(q.RemindedBefore))
+	}
+	if q.Unescalated {
+		w.add("escalated_at IS NULL")
+	}
+	switch {
+	case q.ByStepStart && !q.AfterStepStart.IsZero():
+		w.add("(step_started_at, id) > (?, ?)", tx.t(q.AfterStepStart), q.AfterID)
+	case q.AfterID != 0:
+		w.add("id > ?", q.AfterID)
+	}
 	return w
 }
 
-// FindTasks returns the tasks matching q, by number (Newest: highest first).
+// FindTasks returns the tasks matching q, by number (Newest: highest first;
+// ByStepStart: by the current step's start, then number).
 func (tx *readTx) FindTasks(q workflow.TaskQuery) ([]*workflow.Task, error) {
 	w := tx.taskWhere(q)
 	order := " ORDER BY id"
-	if q.Newest {
+	switch {
+	case q.ByStepStart:
+		order = " ORDER BY step_started_at, id"
+	case q.Newest:
 		order += " DESC"
 	}
 	var rows []taskRow

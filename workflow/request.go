@@ -251,7 +251,7 @@ func (e *Engine) ExpireGrants(ctx context.Context) (int, error) {
 	for {
 		n := 0
 		err := e.update(ctx, func(o *op) error {
-			due, err := o.tx.FindGrants(GrantQuery{Status: GrantActive, ExpiresBefore: o.now, Limit: batch})
+			due, err := o.tx.FindGrants(GrantQuery{Status: GrantActive, ExpiresBefore: o.now, ByExpiry: true, Limit: batch})
 			if err != nil {
 				return err
 			}

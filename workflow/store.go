@@ -29,6 +29,9 @@ type ReadTx interface {
 	WalkAudit(fn func(AuditEvent) error) error
 	// AuditHead returns the Seq and Hash of a chain's newest event (0, "" when empty).
 	AuditHead(taskID int64) (int64, string, error)
+	// TimeZones returns the chat time zone (IANA name) of each of emails
+	// that the bot has looked up; people it has not are left out.
+	TimeZones(emails []string) (map[string]string, error)
 }
 
 // Tx writes inside a transaction.
@@ -73,8 +76,20 @@ type TaskQuery struct {
 	Actor string
 	// StepStartedBefore: open tasks whose current step started before it.
 	StepStartedBefore time.Time
-	Newest            bool // order newest first (default oldest first)
-	Limit, Offset     int
+	// Unescalated: tasks whose current step was not escalated yet.
+	Unescalated bool
+	// RemindedBefore: tasks never reminded or last reminded at or before it.
+	RemindedBefore time.Time
+	// AfterID: tasks numbered above it, to page through a sweep. With
+	// ByStepStart and a non-zero AfterStepStart, tasks after the pair
+	// (AfterStepStart, AfterID) in that order.
+	AfterID        int64
+	AfterStepStart time.Time
+	// ByStepStart orders by the current step's start, then number, so a
+	// sweep with StepStartedBefore pages along the index.
+	ByStepStart   bool
+	Newest        bool // order newest first (default oldest first)
+	Limit, Offset int
 }
 
 // GrantQuery selects grants; zero fields do not filter.
@@ -84,6 +99,9 @@ type GrantQuery struct {
 	ResourceID    *string
 	Status        GrantStatus
 	ExpiresBefore time.Time // with Status active: grants due to expire
+	ExpiresAfter  time.Time // grants with an expiry after it
+	Unwarned      bool      // grants whose holder was not warned yet
+	ByExpiry      bool      // order by expiry (then id) rather than by id
 	Limit         int
 }
 

@@ -103,6 +103,8 @@ type Assignment struct {
 	Reason    string          `json:"reason,omitempty"`
 	State     AssignmentState `json:"state"`
 	DecidedAt time.Time       `json:"decided_at,omitzero"`
+	// RemindedAt is when the reminder sweep last reminded this assignee.
+	RemindedAt time.Time `json:"reminded_at,omitzero"`
 }
 
 // StepRun is one step of a task as it ran.

@@ -1,0 +1,39 @@
+package scheduler
+
+import (
+	"context"
+
+	"accessbot/workflow"
+)
+
+// Job is one periodic piece of work. Run returns a summary of what it did
+// (logged with every run) or an error.
+type Job struct {
+	Name string
+	Run  func(ctx context.Context) (any, error)
+}
+
+// Job names.
+const (
+	JobExpireGrants = "expire_grants"
+	JobWarnExpiring = "warn_expiring"
+	JobRemindSweep  = "remind_sweep"
+)
+
+// Jobs returns the engine's periodic jobs in the order RunOnce runs them:
+// expiry first, so a grant that just ended is not warned of.
+func Jobs(e *workflow.Engine) []Job {
+	return []Job{
+		{Name: JobExpireGrants, Run: func(ctx context.Context) (any, error) {
+			n, err := e.ExpireGrants(ctx)
+			return map[string]int{"expired": n}, err
+		}},
+		{Name: JobWarnExpiring, Run: func(ctx context.Context) (any, error) {
+			n, err := e.WarnExpiring(ctx)
+			return map[string]int{"warned": n}, err
+		}},
+		{Name: JobRemindSweep, Run: func(ctx context.Context) (any, error) {
+			return e.RemindSweep(ctx)
+		}},
+	}
+}
