@@ -25,9 +25,16 @@ type Env struct {
 const usage = `accessbot: just-in-time access governance in Slack.
 
 Usage:
+  accessbot [serve] [--config FILE] [--db DSN]
+                                      run the Slack bot (the default command)
   accessbot check-config FILE         check a configuration file
   accessbot audit verify [--db PATH]  recompute every audit hash chain
   accessbot help                      this text
+
+Environment of serve:
+  SLACK_BOT_TOKEN  the Bot User OAuth Token (xoxb-…)
+  SLACK_APP_TOKEN  an app-level token (xapp-…) with connections:write
+  SLACK_API_URL    Slack's Web API base (default https://slack.com/api/)
 
 Flags and environment:
   --config FILE   ACCESSBOT_CONFIG   configuration file (default ./accessbot.yaml)
@@ -42,12 +49,14 @@ func Main(ctx context.Context, args []string, env Env) int {
 	if env.Clock == nil {
 		env.Clock = time.Now
 	}
-	cmd := "help"
+	cmd := "serve"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
 	}
 	var err error
 	switch cmd {
+	case "serve":
+		err = runServe(ctx, args, env)
 	case "check-config":
 		return checkConfig(args, env)
 	case "audit":

@@ -1,0 +1,275 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+
+	"accessbot/workflow"
+)
+
+// DefaultAPIURL is Slack's Web API base.
+const DefaultAPIURL = "https://slack.com/api/"
+
+// Store is what the bot needs from storage beside the engine.
+// *store.DB implements it.
+type Store interface {
+	// ClaimNotices returns due notices (at most the oldest undelivered one
+	// of each task) and leases them, so replicas never deliver one twice.
+	ClaimNotices(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]workflow.Notice, error)
+	NoticeDelivered(ctx context.Context, id int64, now time.Time) error
+	NoticeFailed(ctx context.Context, id int64, nextAt time.Time, errText string) error
+
+	ChatUserByEmail(ctx context.Context, email string) (*workflow.ChatUser, error)
+	ChatUserByID(ctx context.Context, chatID string) (*workflow.ChatUser, error)
+	SaveChatUser(ctx context.Context, u *workflow.ChatUser) error
+
+	Cards(ctx context.Context, taskID int64) ([]workflow.Card, error)
+	SaveCard(ctx context.Context, c *workflow.Card) error
+	CardByMessage(ctx context.Context, channel, ts string) (*workflow.Card, error)
+	// DeleteCards forgets a deleted task's cards once they say so in Slack.
+	DeleteCards(ctx context.Context, taskID int64) error
+
+	FirstSeen(ctx context.Context, key string, now time.Time) (bool, error)
+	PruneSeen(ctx context.Context, before time.Time) (int64, error)
+}
+
+// Config configures a Bot. Engine, Store and the tokens are required.
+type Config struct {
+	BotToken string // SLACK_BOT_TOKEN, xoxb-…
+	AppToken string // SLACK_APP_TOKEN, xapp-… with connections:write
+	APIURL   string // SLACK_API_URL; default DefaultAPIURL; must end in "/"
+
+	Engine *workflow.Engine
+	Store  Store
+	Log    zerolog.Logger
+
+	// Workers handle envelopes off the event loop. Default 8.
+	Workers int
+	// Poll is how often the outbox is read when nothing wakes it. Default 1 s.
+	Poll time.Duration
+	// RetryBase and RetryMax bound the outbox's exponential backoff.
+	// Defaults 2 s and 5 min.
+	RetryBase, RetryMax time.Duration
+	// RateScale multiplies the client-side rate limits (tests speed them
+	// up). 0 means 1, Slack's own tiers.
+	RateScale float64
+	// SeenTTL is how long envelope and event ids are remembered. Default 1 h.
+	SeenTTL time.Duration
+	// HTTPClient for the Web API; default one with a 15 s timeout.
+	HTTPClient *http.Client
+	// PingInterval for Socket Mode (slack-go's default 30 s when 0).
+	PingInterval time.Duration
+}
+
+// Bot is accessbot's Slack edge.
+type Bot struct {
+	cfg    Config
+	log    zerolog.Logger
+	api    *slack.Client
+	engine *workflow.Engine
+	store  Store
+	limits *limiter
+
+	botUserID string
+
+	wake chan struct{} // nudges the outbox worker
+}
+
+// New checks cfg and returns a bot; it does not connect.
+func New(cfg Config) (*Bot, error) {
+	if cfg.Engine == nil || cfg.Store == nil {
+		return nil, errors.New("bot: Engine and Store are required")
+	}
+	if err := CheckSettings(cfg.BotToken, cfg.AppToken, cfg.APIURL); err != nil {
+		return nil, err
+	}
+	if cfg.APIURL == "" {
+		cfg.APIURL = DefaultAPIURL
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 8
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = time.Second
+	}
+	if cfg.RetryBase <= 0 {
+		cfg.RetryBase = 2 * time.Second
+	}
+	if cfg.RetryMax <= 0 {
+		cfg.RetryMax = 5 * time.Minute
+	}
+	if cfg.SeenTTL <= 0 {
+		cfg.SeenTTL = time.Hour
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 15 * time.Second}
+	}
+	api := slack.New(cfg.BotToken,
+		slack.OptionAppLevelToken(cfg.AppToken),
+		slack.OptionAPIURL(cfg.APIURL),
+		slack.OptionHTTPClient(cfg.HTTPClient))
+	return &Bot{
+		cfg: cfg, log: cfg.Log, api: api, engine: cfg.Engine, store: cfg.Store,
+		limits: newLimiter(cfg.RateScale),
+		wake:   make(chan struct{}, 1),
+	}, nil
+}
+
+const readmeHint = "see README.md, section \"Creating the Slack app\""
+
+// CheckSettings checks the tokens and the API URL without calling Slack,
+// with one line that names the variable and how to fix it. Tokens never
+// appear in the message.
+func CheckSettings(botToken, appToken, apiURL string) error {
+	switch {
+	case apiURL != "" && !strings.HasSuffix(apiURL, "/"):
+		return fmt.Errorf("SLACK_API_URL %q must end in \"/\" (for example %s)", apiURL, DefaultAPIURL)
+	case botToken == "":
+		return fmt.Errorf("SLACK_BOT_TOKEN is not set: give the app's Bot User OAuth Token (xoxb-…); %s", readmeHint)
+	case !strings.HasPrefix(botToken, "xoxb-"):
+		return fmt.Errorf("SLACK_BOT_TOKEN is not a bot token: it must start with xoxb- (the Bot User OAuth Token); %s", readmeHint)
+	case appToken == "":
+		return fmt.Errorf("SLACK_APP_TOKEN is not set: give an app-level token (xapp-…) with the connections:write scope; %s", readmeHint)
+	case !strings.HasPrefix(appToken, "xapp-"):
+		return fmt.Errorf("SLACK_APP_TOKEN is not an app-level token: it must start with xapp- and have the connections:write scope; %s", readmeHint)
+	}
+	return nil
+}
+
+// now is the wall clock of delivery bookkeeping (seen keys, outbox times):
+// the engine's clock, so tests that move time move both.
+func (b *Bot) now() time.Time { return b.engine.Now() }
+
+// Run connects to Slack and serves until ctx is done. It checks both tokens
+// first and returns one clear error when Slack rejects one. On ctx's end it
+// stops taking envelopes, finishes the work in flight and returns nil.
+func (b *Bot) Run(ctx context.Context) error {
+	if err := b.checkAuth(ctx); err != nil {
+		return err
+	}
+	opts := []socketmode.Option{}
+	if b.cfg.PingInterval > 0 {
+		opts = append(opts, socketmode.OptionPingInterval(b.cfg.PingInterval))
+	}
+	client := socketmode.New(b.api, opts...)
+
+	sockCtx, stopSock := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopSock()
+	sockErr := make(chan error, 1)
+	go func() { sockErr <- client.RunContext(sockCtx) }()
+
+	// Work in flight finishes after ctx ends: it runs on a context that is
+	// not canceled with ctx, bounded by a grace period (30 s).
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	pool := newPool(workCtx, b.cfg.Workers)
+	outboxDone := make(chan struct{})
+	go func() {
+		defer close(outboxDone)
+		b.outboxLoop(ctx, workCtx)
+	}()
+	go b.pruneLoop(ctx)
+
+	b.log.Info().Str("api_url", b.cfg.APIURL).Str("bot_user", b.botUserID).Msg("connecting to Slack (Socket Mode)")
+	err := b.loop(ctx, client, pool, sockErr)
+
+	grace := time.AfterFunc(30*time.Second, stopWork)
+	pool.wait()
+	<-outboxDone
+	grace.Stop()
+	stopSock()
+	b.log.Info().Msg("stopped")
+	return err
+}
+
+// checkAuth calls auth.test with the bot token and apps.connections.open
+// with the app token, so a bad token stops the bot with one clear line.
+func (b *Bot) checkAuth(ctx context.Context) error {
+	res, err := b.api.AuthTestContext(ctx)
+	if err != nil {
+		return tokenError("SLACK_BOT_TOKEN", "the Bot User OAuth Token (xoxb-…)", b.cfg.APIURL, err)
+	}
+	b.botUserID = res.UserID
+	if _, _, err := b.api.StartSocketModeContext(ctx); err != nil {
+		return tokenError("SLACK_APP_TOKEN", "an app-level token (xapp-…) with the connections:write scope", b.cfg.APIURL, err)
+	}
+	return nil
+}
+
+func tokenError(name, what, apiURL string, err error) error {
+	var se slack.SlackErrorResponse
+	if errors.As(err, &se) {
+		switch se.Err {
+		case "invalid_auth", "not_authed", "token_revoked", "account_inactive", "token_expired", "not_allowed_token_type", "missing_scope":
+			return fmt.Errorf("%s was rejected by Slack (%s): give %s; %s", name, se.Err, what, readmeHint)
+		}
+		return fmt.Errorf("checking %s with Slack failed: %s", name, se.Err)
+	}
+	return fmt.Errorf("cannot reach Slack at %s to check %s: %v", apiURL, name, err)
+}
+
+// pruneLoop forgets seen envelope and event ids older than SeenTTL.
+func (b *Bot) pruneLoop(ctx context.Context) {
+	t := time.NewTicker(b.cfg.SeenTTL / 4)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := b.store.PruneSeen(ctx, b.now().Add(-b.cfg.SeenTTL)); err != nil && ctx.Err() == nil {
+				b.log.Warn().Err(err).Msg("prune seen keys")
+			}
+		}
+	}
+}
+
+// kick wakes the outbox worker after a change.
+func (b *Bot) kick() {
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+}
+
+// pool runs envelope work off the event loop. Submitting never blocks, so
+// a backlog of work never delays an ack: each job waits for one of n slots
+// in its own goroutine. Urgent jobs (view submissions, whose ack waits on
+// them) skip the queue.
+type pool struct {
+	ctx   context.Context
+	slots chan struct{}
+	wg    sync.WaitGroup
+}
+
+func newPool(ctx context.Context, n int) *pool {
+	return &pool{ctx: ctx, slots: make(chan struct{}, n)}
+}
+
+func (p *pool) submit(job func(context.Context), urgent bool) {
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		if !urgent {
+			select {
+			case p.slots <- struct{}{}:
+				defer func() { <-p.slots }()
+			case <-p.ctx.Done():
+				return
+			}
+		}
+		job(p.ctx)
+	}()
+}
+
+// wait returns once every submitted job has finished.
+func (p *pool) wait() { p.wg.Wait() }

@@ -1,0 +1,319 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/rs/zerolog"
+	"github.com/slack-go/slack"
+
+	"accessbot/blocks"
+	"accessbot/workflow"
+)
+
+// click is one block action on a card, with where it happened.
+type click struct {
+	cb      slack.InteractionCallback
+	action  *slack.BlockAction
+	channel string
+	ts      string
+	log     zerolog.Logger
+}
+
+// interaction handles a block_actions payload (clicks on cards).
+func (b *Bot) interaction(ctx context.Context, cb slack.InteractionCallback) {
+	if cb.Type != slack.InteractionTypeBlockActions || len(cb.ActionCallback.BlockActions) == 0 {
+		b.log.Debug().Str("interaction", string(cb.Type)).Msg("interaction not handled")
+		return
+	}
+	c := click{cb: cb, action: cb.ActionCallback.BlockActions[0], channel: cb.Container.ChannelID, ts: cb.Container.MessageTs}
+	if c.channel == "" {
+		c.channel = cb.Channel.ID
+	}
+	c.log = b.log.With().Str("slack_user", cb.User.ID).Str("action", c.action.ActionID).Logger()
+	if cb.Container.Type == "view" {
+		// Nothing in accessbot's modals dispatches actions yet.
+		c.log.Debug().Msg("block action in a view ignored")
+		return
+	}
+	id := c.action.ActionID
+	if action, ok := blocks.ButtonAction(id); ok {
+		taskID, rev, err := blocks.DecodeRef(c.action.Value)
+		if err != nil {
+			b.refuse(ctx, c, "That button does not name a task accessbot knows.", err)
+			return
+		}
+		b.decide(ctx, c, action, taskID, rev)
+		return
+	}
+	switch id {
+	case blocks.ActReassign:
+		taskID, rev, err := blocks.DecodeRef(c.action.Value)
+		if err != nil {
+			b.refuse(ctx, c, "That button does not name a task accessbot knows.", err)
+			return
+		}
+		b.openModal(ctx, c, blocks.ActReassign, taskID, rev)
+	case blocks.ActDetails:
+		taskID, rev, err := blocks.DecodeRef(c.action.Value)
+		if err != nil {
+			b.refuse(ctx, c, "That button does not name a task accessbot knows.", err)
+			return
+		}
+		b.openModal(ctx, c, blocks.OptDetails, taskID, rev)
+	case blocks.ActMore:
+		opt, taskID, rev, err := blocks.DecodeOption(c.action.SelectedOption.Value)
+		if err != nil {
+			b.refuse(ctx, c, "accessbot does not know that menu option.", err)
+			return
+		}
+		if opt == blocks.OptRemind {
+			b.remind(ctx, c, taskID)
+			return
+		}
+		b.openModal(ctx, c, opt, taskID, rev)
+	default:
+		b.refuse(ctx, c, fmt.Sprintf("accessbot does not know the action %q; nothing was changed.", cut(id, 60)), nil)
+	}
+}
+
+// decide applies a decision button.
+func (b *Bot) decide(ctx context.Context, c click, action workflow.Action, taskID, rev int64) {
+	email, err := b.emailOf(ctx, c.cb.User.ID)
+	if err != nil {
+		b.refuse(ctx, c, workflow.ErrorMessage(err), err)
+		return
+	}
+	log := c.log.With().Int64("task", taskID).Str("email", email).Logger()
+	_, err = b.engine.Decide(ctx, action, workflow.Decision{TaskID: taskID, Actor: email, Revision: rev})
+	if err != nil {
+		b.answerError(ctx, c, taskID, err)
+		return
+	}
+	log.Info().Str("decision", string(action)).Msg("decided")
+	b.kick()
+}
+
+// answerError tells the clicking person why nothing changed; a stale card
+// is refreshed.
+func (b *Bot) answerError(ctx context.Context, c click, taskID int64, err error) {
+	b.refuse(ctx, c, workflow.ErrorMessage(err), err)
+	if workflow.ErrorCode(err) == workflow.ECONFLICT {
+		b.refreshCardAt(ctx, c.channel, c.ts)
+	}
+}
+
+// refuse answers the clicking person with an ephemeral message. Internal
+// errors are logged as errors, refusals as info.
+func (b *Bot) refuse(ctx context.Context, c click, msg string, err error) {
+	ev := c.log.Info()
+	if err != nil && workflow.ErrorCode(err) == workflow.EINTERNAL {
+		ev = c.log.Error()
+	}
+	ev.AnErr("reason", err).Msg("refused")
+	b.ephemeral(ctx, c.channel, c.cb.User.ID, msg)
+}
+
+func (b *Bot) ephemeral(ctx context.Context, channel, user, msg string) {
+	if channel == "" {
+		channel = user
+	}
+	err := b.call(ctx, "chat.postEphemeral", channel, func() error {
+		_, err := b.api.PostEphemeralContext(ctx, channel, user, slack.MsgOptionText(cut(msg, 3000), false))
+		return err
+	})
+	if err != nil {
+		b.log.Warn().Err(err).Str("slack_user", user).Msg("ephemeral message failed")
+	}
+}
+
+// refreshCardAt re-renders the card shown as message ts in channel, unless
+// it already shows the task's revision (the outbox got there first; a burst
+// of double clicks then costs no chat.update).
+func (b *Bot) refreshCardAt(ctx context.Context, channel, ts string) {
+	card, err := b.store.CardByMessage(ctx, channel, ts)
+	if err != nil {
+		return
+	}
+	t, err := b.engine.Task(ctx, card.TaskID)
+	if err != nil || card.Revision == t.Revision {
+		return
+	}
+	if err := b.updateCard(ctx, t, card); err != nil {
+		b.log.Warn().Err(err).Int64("task", t.ID).Msg("refresh stale card")
+	}
+}
+
+func (b *Bot) remind(ctx context.Context, c click, taskID int64) {
+	email, err := b.emailOf(ctx, c.cb.User.ID)
+	if err == nil {
+		_, err = b.engine.SendReminder(ctx, email, taskID)
+	}
+	if err != nil {
+		b.refuse(ctx, c, workflow.ErrorMessage(err), err)
+		return
+	}
+	b.ephemeral(ctx, c.channel, c.cb.User.ID, fmt.Sprintf("Reminder sent for T-%d.", taskID))
+	b.kick()
+}
+
+// openModal opens the modal an action asks for, with the trigger_id of the
+// click: it expires 3 s after the click, so this runs before anything slow.
+func (b *Bot) openModal(ctx context.Context, c click, what string, taskID, rev int64) {
+	t, err := b.engine.Task(ctx, taskID)
+	if err != nil {
+		b.refuse(ctx, c, workflow.ErrorMessage(err), err)
+		return
+	}
+	meta := blocks.ModalMeta{TaskID: taskID, Revision: rev, Action: what, Channel: c.channel, MessageTS: c.ts}
+	ent := entitlement(b.engine.Catalog(), t)
+	var view slack.ModalViewRequest
+	if _, ok := blocks.CommentOptionAction(what); ok {
+		view = blocks.DecisionModal(t, what, meta)
+	} else {
+		switch what {
+		case blocks.ActReassign:
+			view = blocks.ReassignModal(t, ent, meta, reassignHint(t))
+		case blocks.OptEditDuration:
+			view = blocks.EditDurationModal(t, ent, meta)
+		case blocks.OptComment:
+			view = blocks.CommentModal(t, meta)
+		case blocks.OptDetails:
+			email, err := b.emailOf(ctx, c.cb.User.ID)
+			if err != nil {
+				b.refuse(ctx, c, workflow.ErrorMessage(err), err)
+				return
+			}
+			t, evs, err := b.engine.TaskFor(ctx, email, taskID)
+			if err != nil {
+				b.refuse(ctx, c, workflow.ErrorMessage(err), err)
+				return
+			}
+			cat := b.engine.Catalog()
+			view = blocks.DetailsModal(blocks.DetailsInput{Task: t, Ent: ent, Events: evs, Viewer: email,
+				IsAdmin: cat.IsAdmin(email), Dir: b.namer(ctx), Now: b.now()})
+		default:
+			b.refuse(ctx, c, fmt.Sprintf("accessbot does not know the option %q; nothing was changed.", what), nil)
+			return
+		}
+	}
+	err = b.call(ctx, "views.open", "", func() error {
+		_, err := b.api.OpenViewContext(ctx, c.cb.TriggerID, view)
+		return err
+	})
+	if err != nil {
+		c.log.Warn().Err(err).Int64("task", taskID).Msg("views.open failed")
+		b.ephemeral(ctx, c.channel, c.cb.User.ID, "Slack did not open the form in time; please click again.")
+	}
+}
+
+// viewSubmission applies a submitted modal and returns the ack payload: nil
+// closes the modal, field errors keep it open with the message under the
+// input.
+func (b *Bot) viewSubmission(ctx context.Context, cb slack.InteractionCallback) any {
+	log := b.log.With().Str("slack_user", cb.User.ID).Str("callback", cb.View.CallbackID).Logger()
+	meta, err := blocks.DecodeMeta(cb.View.PrivateMetadata)
+	if err != nil {
+		log.Warn().Err(err).Msg("modal without accessbot metadata")
+		return nil
+	}
+	log = log.With().Int64("task", meta.TaskID).Logger()
+	mainBlock := map[string]string{
+		blocks.CbReassign: blocks.BlockReassignTo, blocks.CbComment: blocks.BlockComment,
+		blocks.CbDecision: blocks.BlockComment, blocks.CbEditDuration: blocks.BlockDuration,
+	}[cb.View.CallbackID]
+	if mainBlock == "" {
+		return nil // details: nothing to submit
+	}
+	value := func(block, action string) *slack.BlockAction {
+		if cb.View.State == nil {
+			return &slack.BlockAction{}
+		}
+		if a, ok := cb.View.State.Values[block][action]; ok {
+			return &a
+		}
+		return &slack.BlockAction{}
+	}
+	fail := func(err error) any {
+		var we *workflow.Error
+		block := mainBlock
+		if e, ok := err.(*workflow.Error); ok {
+			we = e
+		}
+		if we != nil && we.Field != "" {
+			if fb, ok := fieldBlocks[we.Field]; ok && blockIn(cb.View, fb) {
+				block = fb
+			}
+		}
+		lvl := log.Info()
+		if workflow.ErrorCode(err) == workflow.EINTERNAL {
+			lvl = log.Error()
+		}
+		lvl.AnErr("reason", err).Msg("submission refused")
+		if workflow.ErrorCode(err) == workflow.ECONFLICT && meta.Channel != "" {
+			b.refreshCardAt(ctx, meta.Channel, meta.MessageTS)
+		}
+		return slack.NewErrorsViewSubmissionResponse(map[string]string{block: cut(workflow.ErrorMessage(err), 2000)})
+	}
+	email, err := b.emailOf(ctx, cb.User.ID)
+	if err != nil {
+		return fail(err)
+	}
+	switch cb.View.CallbackID {
+	case blocks.CbReassign:
+		toID := value(blocks.BlockReassignTo, blocks.ActionReassignTo).SelectedUser
+		if toID == "" {
+			return fail(workflow.FieldError("to", "Choose a person to reassign to."))
+		}
+		to, err := b.emailOf(ctx, toID)
+		if err != nil {
+			return fail(workflow.FieldError("to", "accessbot cannot tell who that is in Slack (%s).", workflow.ErrorMessage(err)))
+		}
+		_, err = b.engine.Reassign(ctx, workflow.ReassignInput{TaskID: meta.TaskID, Actor: email, To: to,
+			Reason: value(blocks.BlockReason, blocks.ActionReason).Value, Revision: meta.Revision})
+		if err != nil {
+			return fail(err)
+		}
+	case blocks.CbComment:
+		_, err = b.engine.Comment(ctx, workflow.CommentInput{TaskID: meta.TaskID, Actor: email,
+			Text: value(blocks.BlockComment, blocks.ActionComment).Value, Source: "modal"})
+		if err != nil {
+			return fail(err)
+		}
+	case blocks.CbDecision:
+		_, err = b.engine.Decide(ctx, workflow.Action(meta.Action), workflow.Decision{TaskID: meta.TaskID, Actor: email,
+			Revision: meta.Revision, Comment: value(blocks.BlockComment, blocks.ActionComment).Value})
+		if err != nil {
+			return fail(err)
+		}
+	case blocks.CbEditDuration:
+		d, err := workflow.ParseDuration(value(blocks.BlockDuration, blocks.ActionDuration).Value)
+		if err != nil {
+			return fail(workflow.FieldError("duration", "%v", err))
+		}
+		_, err = b.engine.EditDuration(ctx, workflow.EditDurationInput{TaskID: meta.TaskID, Actor: email, Duration: d, Revision: meta.Revision})
+		if err != nil {
+			return fail(err)
+		}
+	}
+	log.Info().Str("email", email).Msg("submitted")
+	b.kick()
+	return nil
+}
+
+// fieldBlocks maps the engine's input field names to modal block ids.
+var fieldBlocks = map[string]string{
+	"to":       blocks.BlockReassignTo,
+	"reason":   blocks.BlockReason,
+	"comment":  blocks.BlockComment,
+	"duration": blocks.BlockDuration,
+}
+
+func blockIn(v slack.View, id string) bool {
+	for _, bl := range v.Blocks.BlockSet {
+		if in, ok := bl.(*slack.InputBlock); ok && in.BlockID == id {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,402 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"accessbot/blocks"
+	"accessbot/workflow"
+)
+
+// outboxLoop delivers due notices until ctx ends; a delivery under way
+// finishes on work (which outlives ctx by a grace period).
+func (b *Bot) outboxLoop(ctx, work context.Context) {
+	t := time.NewTicker(b.cfg.Poll)
+	defer t.Stop()
+	for {
+		for ctx.Err() == nil && b.deliverDue(ctx, work) > 0 {
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-b.wake:
+		}
+	}
+}
+
+// noticeLease is how long a claimed notice is reserved for this worker. A
+// worker that dies leaves its notices to be claimed again after it.
+const noticeLease = 5 * time.Minute
+
+// deliverDue delivers one batch of due notices and returns how many it
+// delivered. Claims give at most the oldest undelivered notice of each
+// task, so per-task order holds. It stops between notices once stop ends;
+// the calls run on ctx, which outlives stop by a grace period.
+func (b *Bot) deliverDue(stop, ctx context.Context) int {
+	ns, err := b.store.ClaimNotices(ctx, b.now(), noticeLease, 50)
+	if err != nil {
+		b.log.Error().Err(err).Msg("read outbox")
+		return 0
+	}
+	// Notices of different tasks go out side by side (the claim holds one
+	// per task at most); the rate limiter keeps the pace.
+	var done atomic.Int64
+	sem := make(chan struct{}, deliveryWorkers)
+	var wg sync.WaitGroup
+	for _, n := range ns {
+		sem <- struct{}{}
+		if stop.Err() != nil {
+			// Hand it back at once rather than after the lease.
+			<-sem
+			if err := b.store.NoticeFailed(ctx, n.ID, b.now(), n.LastError); err != nil {
+				b.log.Warn().Err(err).Int64("notice", n.ID).Msg("release notice")
+			}
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if b.deliverOne(ctx, n) {
+				done.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	return int(done.Load())
+}
+
+// deliveryWorkers is how many tasks' notices are delivered at once.
+const deliveryWorkers = 4
+
+// deliverOne delivers n and records the outcome; a failure is retried
+// after a backoff (or the 429's Retry-After).
+func (b *Bot) deliverOne(ctx context.Context, n workflow.Notice) bool {
+	log := b.log.With().Int64("notice", n.ID).Str("kind", string(n.Kind)).Int64("task", n.TaskID).Logger()
+	err := b.deliver(ctx, n)
+	if err == nil {
+		if err := b.store.NoticeDelivered(ctx, n.ID, b.now()); err != nil {
+			log.Error().Err(err).Msg("mark notice delivered")
+			return false
+		}
+		return true
+	}
+	next := b.backoff(n.Attempts)
+	var rl *slack.RateLimitedError
+	if errors.As(err, &rl) && rl.RetryAfter > next {
+		next = rl.RetryAfter
+	}
+	log.Warn().Err(err).Int("attempts", n.Attempts+1).Dur("retry_in", next).Msg("delivery failed")
+	if err := b.store.NoticeFailed(ctx, n.ID, b.now().Add(next), cut(err.Error(), 500)); err != nil {
+		log.Error().Err(err).Msg("record failed notice")
+	}
+	return false
+}
+
+// backoff is RetryBase doubled per attempt, at most RetryMax.
+func (b *Bot) backoff(attempts int) time.Duration {
+	d := b.cfg.RetryBase
+	for i := 0; i < attempts && d < b.cfg.RetryMax; i++ {
+		d *= 2
+	}
+	return min(d, b.cfg.RetryMax)
+}
+
+func (b *Bot) deliver(ctx context.Context, n workflow.Notice) error {
+	switch n.Kind {
+	case workflow.NoticeTaskChanged:
+		return b.syncTask(ctx, n.TaskID, n.Data["resend"] == "true")
+	case workflow.NoticeTaskDeleted:
+		return b.markDeleted(ctx, n)
+	case workflow.NoticeComment:
+		return b.mirrorComment(ctx, n)
+	case workflow.NoticeReminder:
+		if n.TaskID == 0 {
+			// A scheduled digest: one message listing every task waiting on
+			// the person (workflow.RemindSweep).
+			if n.Recipient == "" || n.Text == "" {
+				return nil
+			}
+			return b.dm(ctx, n.Recipient, n.Text)
+		}
+		return b.sendReminders(ctx, n)
+	case workflow.NoticeDirect, workflow.NoticeExpiryWarning:
+		if n.Recipient == "" || n.Text == "" {
+			return nil
+		}
+		return b.dm(ctx, n.Recipient, n.Text)
+	}
+	b.log.Warn().Str("kind", string(n.Kind)).Msg("unknown notice kind skipped")
+	return nil
+}
+
+// namer mentions people whose Slack id is cached and names the others by email.
+func (b *Bot) namer(ctx context.Context) namer {
+	cache := map[string]string{}
+	return func(email string) string {
+		if email == "" || email == workflow.SystemActor {
+			return "accessbot"
+		}
+		if s, ok := cache[email]; ok {
+			return s
+		}
+		s := email
+		if id := b.cachedSlackID(ctx, email); id != "" {
+			s = "<@" + id + ">"
+		}
+		cache[email] = s
+		return s
+	}
+}
+
+// syncTask brings every card of a task up to date: cards that show an
+// older revision are updated in place, then the cards the task lacks are
+// posted (each pending assignee of the current step, the requester, the
+// app's channel for provisioning steps). Each card is saved as soon as it
+// is sent, so a retry after a failure neither re-posts nor re-updates.
+func (b *Bot) syncTask(ctx context.Context, taskID int64, resend bool) error {
+	t, err := b.engine.Task(ctx, taskID)
+	if workflow.ErrorCode(err) == workflow.ENOTFOUND {
+		return nil // deleted; its own notice marks the cards
+	}
+	if err != nil {
+		return err
+	}
+	cards, err := b.store.Cards(ctx, t.ID)
+	if err != nil {
+		return err
+	}
+	for i := range cards {
+		if cards[i].Revision != t.Revision || resend {
+			if err := b.updateCard(ctx, t, &cards[i]); err != nil {
+				return err
+			}
+		}
+	}
+	has := func(role workflow.CardRole, email string, step int) bool {
+		for _, c := range cards {
+			if c.Role == role && c.Email == email && c.Step == step {
+				return true
+			}
+		}
+		return false
+	}
+	if t.Requester != workflow.SystemActor && !has(workflow.CardRequester, t.Requester, -1) {
+		err := b.postCard(ctx, t, workflow.Card{TaskID: t.ID, Role: workflow.CardRequester, Email: t.Requester, Step: -1})
+		if errors.Is(err, errNotInSlack) {
+			b.log.Warn().Err(err).Int64("task", t.ID).Msg("requester is not in Slack; no status card")
+		} else if err != nil {
+			return err
+		}
+	}
+	step, _, open := t.Current()
+	if !open || t.Status != workflow.StatusOpen {
+		return nil
+	}
+	for _, email := range t.PendingAssignees() {
+		if has(workflow.CardAssignee, email, t.Step) {
+			continue
+		}
+		err := b.postCard(ctx, t, workflow.Card{TaskID: t.ID, Role: workflow.CardAssignee, Email: email, Step: t.Step})
+		if errors.Is(err, errNotInSlack) {
+			reason := fmt.Sprintf("%s, assigned to step %d, cannot be reached in Slack (%v)", email, t.Step+1, err)
+			if _, err := b.engine.MarkError(ctx, t.ID, reason); err != nil {
+				return err
+			}
+			b.log.Warn().Int64("task", t.ID).Str("email", email).Msg("assignee not in Slack: task stopped with an error")
+			b.kick()
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if step.Type != workflow.StepReview && !has(workflow.CardChannel, "", t.Step) {
+		if ent, err := b.engine.Catalog().Entitlement(t.AppID, t.ResourceID); err == nil && ent.Channel != "" {
+			err := b.postCard(ctx, t, workflow.Card{TaskID: t.ID, Role: workflow.CardChannel, Step: t.Step, Channel: ent.Channel})
+			if code := slackCode(err); code == "channel_not_found" || code == "not_in_channel" || code == "is_archived" {
+				b.log.Warn().Err(err).Str("channel", ent.Channel).Int64("task", t.ID).Msg("cannot post to the app's channel; invite the bot")
+			} else if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// postCard posts a new card (to the person's DM, or to c.Channel) and saves it.
+func (b *Bot) postCard(ctx context.Context, t *workflow.Task, c workflow.Card) error {
+	if c.Role != workflow.CardChannel {
+		ch, err := b.dmChannel(ctx, c.Email)
+		if err != nil {
+			return err
+		}
+		c.Channel = ch
+	}
+	text, bl, final := renderCard(b.engine.Catalog(), t, c, b.namer(ctx), b.now())
+	var channel, ts string
+	err := b.call(ctx, "chat.postMessage", c.Channel, func() (err error) {
+		channel, ts, err = b.api.PostMessageContext(ctx, c.Channel, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionBlocks(bl...))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("post %s card of %s: %w", c.Role, t.Number(), err)
+	}
+	c.Channel, c.TS, c.Revision, c.Final, c.UpdatedAt = channel, ts, t.Revision, final, b.now()
+	if err := b.store.SaveCard(ctx, &c); err != nil {
+		return fmt.Errorf("save %s card of %s: %w", c.Role, t.Number(), err)
+	}
+	b.log.Info().Int64("task", t.ID).Str("role", string(c.Role)).Str("email", c.Email).Str("channel", channel).Msg("card posted")
+	return nil
+}
+
+// updateCard re-renders a card in place and records the revision it shows.
+func (b *Bot) updateCard(ctx context.Context, t *workflow.Task, c *workflow.Card) error {
+	text, bl, final := renderCard(b.engine.Catalog(), t, *c, b.namer(ctx), b.now())
+	err := b.call(ctx, "chat.update", c.Channel, func() error {
+		_, _, _, err := b.api.UpdateMessageContext(ctx, c.Channel, c.TS, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionBlocks(bl...))
+		return err
+	})
+	switch code := slackCode(err); {
+	case code == "message_not_found" || code == "channel_not_found" || code == "cant_update_message" || code == "is_archived":
+		// Someone deleted it; nothing left to update.
+		b.log.Warn().Err(err).Int64("task", t.ID).Str("channel", c.Channel).Msg("card gone; not updated")
+		final = true
+	case err != nil:
+		return fmt.Errorf("update %s card of %s: %w", c.Role, t.Number(), err)
+	}
+	c.Revision, c.Final, c.UpdatedAt = t.Revision, final, b.now()
+	return b.store.SaveCard(ctx, c)
+}
+
+// dmChannel opens (or finds) the bot's DM with the person of email.
+func (b *Bot) dmChannel(ctx context.Context, email string) (string, error) {
+	id, err := b.slackIDOf(ctx, email)
+	if err != nil {
+		return "", err
+	}
+	var ch *slack.Channel
+	err = b.call(ctx, "conversations.open", "", func() (err error) {
+		ch, _, _, err = b.api.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{id}, ReturnIM: true})
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("conversations.open with %s: %w", email, err)
+	}
+	return ch.ID, nil
+}
+
+// dm sends a plain direct message.
+func (b *Bot) dm(ctx context.Context, email, text string) error {
+	ch, err := b.dmChannel(ctx, email)
+	if errors.Is(err, errNotInSlack) {
+		b.log.Warn().Err(err).Msg("direct message dropped: recipient not in Slack")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return b.call(ctx, "chat.postMessage", ch, func() error {
+		_, _, err := b.api.PostMessageContext(ctx, ch, slack.MsgOptionText(cut(text, 3900), false))
+		return err
+	})
+}
+
+// markDeleted replaces every card of a deleted task with a one-line notice.
+func (b *Bot) markDeleted(ctx context.Context, n workflow.Notice) error {
+	cards, err := b.store.Cards(ctx, n.TaskID)
+	if err != nil {
+		return err
+	}
+	num := n.Data["number"]
+	if num == "" {
+		num = fmt.Sprintf("T-%d", n.TaskID)
+	}
+	text, bl := blocks.DeletedCard(num)
+	for i := range cards {
+		c := &cards[i]
+		if c.Final && c.Revision < 0 {
+			continue // already marked
+		}
+		err := b.call(ctx, "chat.update", c.Channel, func() error {
+			_, _, _, err := b.api.UpdateMessageContext(ctx, c.Channel, c.TS, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(bl...))
+			return err
+		})
+		if err != nil && slackCode(err) != "message_not_found" {
+			return err
+		}
+		c.Final, c.Revision, c.UpdatedAt = true, -1, b.now()
+		if err := b.store.SaveCard(ctx, c); err != nil {
+			return err
+		}
+	}
+	return b.store.DeleteCards(ctx, n.TaskID)
+}
+
+// mirrorComment posts a comment in the thread of each of the task's cards.
+func (b *Bot) mirrorComment(ctx context.Context, n workflow.Notice) error {
+	cards, err := b.store.Cards(ctx, n.TaskID)
+	if err != nil {
+		return err
+	}
+	who := b.namer(ctx)(n.Data["actor"])
+	text := fmt.Sprintf("%s commented on T-%d: %s", who, n.TaskID, n.Text)
+	for _, c := range cards {
+		err := b.call(ctx, "chat.postMessage", c.Channel, func() error {
+			_, _, err := b.api.PostMessageContext(ctx, c.Channel, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionTS(c.TS))
+			return err
+		})
+		if err != nil && slackCode(err) != "message_not_found" && slackCode(err) != "channel_not_found" {
+			return err
+		}
+	}
+	return nil
+}
+
+// sendReminders reminds each recipient in the thread of their card, or by DM.
+func (b *Bot) sendReminders(ctx context.Context, n workflow.Notice) error {
+	t, err := b.engine.Task(ctx, n.TaskID)
+	if workflow.ErrorCode(err) == workflow.ENOTFOUND {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	cards, err := b.store.Cards(ctx, n.TaskID)
+	if err != nil {
+		return err
+	}
+	text := fmt.Sprintf(":bell: Reminder: %s waits on you (%s).", t.Number(), accessLabel(b.engine.Catalog(), t))
+	for _, email := range n.Recipients {
+		thread := ""
+		for _, c := range cards {
+			if c.Role == workflow.CardAssignee && c.Email == email && c.Step == t.Step {
+				thread = c.TS
+			}
+		}
+		if thread == "" {
+			if err := b.dm(ctx, email, text); err != nil {
+				return err
+			}
+			continue
+		}
+		ch, err := b.dmChannel(ctx, email)
+		if err != nil {
+			continue
+		}
+		err = b.call(ctx, "chat.postMessage", ch, func() error {
+			_, _, err := b.api.PostMessageContext(ctx, ch, slack.MsgOptionText(text, false), slack.MsgOptionTS(thread), slack.MsgOptionBroadcast())
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

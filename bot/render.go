@@ -1,0 +1,85 @@
+package bot
+
+import (
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"accessbot/blocks"
+	"accessbot/workflow"
+)
+
+// Cards and modals are rendered by package blocks; this file adapts the
+// bot's state to it.
+
+// namer shows a person: a mention when their Slack id is known, else the
+// email. It implements blocks.Directory.
+type namer func(email string) string
+
+// Mention implements blocks.Directory.
+func (n namer) Mention(email string) string { return n(email) }
+
+// actionable reports whether card should carry buttons: the task is open on
+// the card's step and, for a DM, its person is still pending there. It is
+// the rule blocks.Card applies; the bot records it as the card's Final.
+func actionable(t *workflow.Task, c workflow.Card) bool {
+	if t.Status != workflow.StatusOpen || c.Role == workflow.CardRequester || c.Step != t.Step {
+		return false
+	}
+	if c.Role == workflow.CardChannel {
+		return true
+	}
+	for _, p := range t.PendingAssignees() {
+		if p == c.Email {
+			return true
+		}
+	}
+	return false
+}
+
+// entitlement is the task's app or resource, zero when it left the
+// configuration.
+func entitlement(cat *workflow.Catalog, t *workflow.Task) workflow.Entitlement {
+	ent, _ := cat.Entitlement(t.AppID, t.ResourceID)
+	return ent
+}
+
+// renderCard returns a card's fallback text and blocks, and whether it is
+// final (no buttons left).
+func renderCard(cat *workflow.Catalog, t *workflow.Task, c workflow.Card, name namer, now time.Time) (string, []slack.Block, bool) {
+	text, bl := blocks.Card(blocks.CardInput{Task: t, Role: c.Role, Viewer: c.Email, Step: c.Step, Ent: entitlement(cat, t), Dir: name, Now: now})
+	return text, bl, !actionable(t, c)
+}
+
+func accessLabel(cat *workflow.Catalog, t *workflow.Task) string {
+	if ent := entitlement(cat, t); ent.App != nil {
+		return ent.Label()
+	}
+	if t.ResourceID != "" {
+		return t.AppID + " / " + t.ResourceID
+	}
+	return t.AppID
+}
+
+// reassignHint says to whom the current step may be reassigned ("" for anyone).
+func reassignHint(t *workflow.Task) string {
+	step, _, ok := t.Current()
+	if !ok || step.Reassign.Anyone() {
+		return ""
+	}
+	ps := make([]string, len(step.Reassign.Allowed))
+	for i, p := range step.Reassign.Allowed {
+		ps[i] = string(p)
+	}
+	return strings.Join(ps, ", ")
+}
+
+// cut shortens s to n runes with an ellipsis.
+func cut(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
