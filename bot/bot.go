@@ -82,6 +82,7 @@ type Bot struct {
 	botUserID string
 
 	wake chan struct{} // nudges the outbox worker
+	reg  registry
 }
 
 // New checks cfg and returns a bot; it does not connect.
@@ -117,11 +118,13 @@ func New(cfg Config) (*Bot, error) {
 		slack.OptionAppLevelToken(cfg.AppToken),
 		slack.OptionAPIURL(cfg.APIURL),
 		slack.OptionHTTPClient(cfg.HTTPClient))
-	return &Bot{
+	b := &Bot{
 		cfg: cfg, log: cfg.Log, api: api, engine: cfg.Engine, store: cfg.Store,
 		limits: newLimiter(cfg.RateScale),
 		wake:   make(chan struct{}, 1),
-	}, nil
+	}
+	b.reg = b.newRegistry()
+	return b, nil
 }
 
 const readmeHint = "see README.md, section \"Creating the Slack app\""

@@ -32,8 +32,7 @@ func (b *Bot) interaction(ctx context.Context, cb slack.InteractionCallback) {
 	}
 	c.log = b.log.With().Str("slack_user", cb.User.ID).Str("action", c.action.ActionID).Logger()
 	if cb.Container.Type == "view" {
-		// Nothing in accessbot's modals dispatches actions yet.
-		c.log.Debug().Msg("block action in a view ignored")
+		b.viewAction(ctx, cb)
 		return
 	}
 	id := c.action.ActionID
@@ -211,6 +210,9 @@ func (b *Bot) openModal(ctx context.Context, c click, what string, taskID, rev i
 // closes the modal, field errors keep it open with the message under the
 // input.
 func (b *Bot) viewSubmission(ctx context.Context, cb slack.InteractionCallback) any {
+	if fn, ok := b.reg.submit[cb.View.CallbackID]; ok {
+		return fn(ctx, cb)
+	}
 	log := b.log.With().Str("slack_user", cb.User.ID).Str("callback", cb.View.CallbackID).Logger()
 	meta, err := blocks.DecodeMeta(cb.View.PrivateMetadata)
 	if err != nil {

@@ -71,6 +71,10 @@ func (b *Bot) route(client *socketmode.Client, evt socketmode.Event) (job func(c
 			b.ack(client, req, nil)
 			return nil, false
 		}
+		if cb.Type == slack.InteractionTypeBlockSuggestion {
+			// The ack carries the options; Slack waits 3 s for it.
+			return func(ctx context.Context) { b.ack(client, req, b.suggestion(ctx, cb)) }, true
+		}
 		if cb.Type == slack.InteractionTypeViewSubmission {
 			return func(ctx context.Context) {
 				if !b.firstSeen(ctx, "env:"+req.EnvelopeID) {
@@ -89,8 +93,18 @@ func (b *Bot) route(client *socketmode.Client, evt socketmode.Event) (job func(c
 			}
 		}, false
 	case socketmode.EventTypeSlashCommand:
-		b.ack(client, req, map[string]any{"response_type": "ephemeral", "text": "accessbot's slash commands are not available yet; use the buttons on your cards."})
-		return nil, false
+		b.ack(client, req, nil)
+		sc, ok := evt.Data.(slack.SlashCommand)
+		if !ok {
+			return nil, false
+		}
+		return func(ctx context.Context) {
+			if b.firstSeen(ctx, "env:"+req.EnvelopeID) {
+				b.slashCommand(ctx, sc)
+			} else {
+				log.Info().Msg("duplicate envelope ignored")
+			}
+		}, false
 	case socketmode.EventTypeEventsAPI:
 		b.ack(client, req, nil)
 		ev, _ := evt.Data.(slackevents.EventsAPIEvent)
@@ -102,7 +116,11 @@ func (b *Bot) route(client *socketmode.Client, evt socketmode.Event) (job func(c
 				log.Info().Str("event_id", cb.EventID).Msg("duplicate event ignored")
 				return
 			}
-			log.Debug().Str("event", ev.InnerEvent.Type).Msg("event not handled yet")
+			eventID := ""
+			if cb, ok := ev.Data.(*slackevents.EventsAPICallbackEvent); ok {
+				eventID = cb.EventID
+			}
+			b.event(ctx, ev, eventID)
 		}, false
 	default:
 		b.ack(client, req, nil)
