@@ -24,6 +24,10 @@ const (
 	ActReassign        = "reassign" // opens ReassignModal
 	ActMore            = "more"     // the overflow menu; its option values are EncodeOption(Opt…)
 	ActDetails         = "details"  // the task-number button; opens DetailsModal
+
+	// ActDelegateEdit is the App Home's Delegate tasks "Edit" button; it
+	// opens the delegation modal.
+	ActDelegateEdit = "delegate_edit"
 )
 
 // Options of the overflow menu (ActMore). The selected option's value is

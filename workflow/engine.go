@@ -225,3 +225,16 @@ func (e *Engine) Tasks(ctx context.Context, q TaskQuery) ([]*Task, error) {
 	})
 	return ts, err
 }
+
+// DelegationOf returns the delegation email has set, or nil when none.
+func (e *Engine) DelegationOf(ctx context.Context, email string) (*Delegation, error) {
+	var d *Delegation
+	err := e.store.View(ctx, func(tx ReadTx) (err error) {
+		d, err = tx.Delegation(normEmail(email))
+		return err
+	})
+	if ErrorCode(err) == ENOTFOUND {
+		return nil, nil
+	}
+	return d, err
+}
