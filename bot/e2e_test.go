@@ -82,6 +82,8 @@ type harness struct {
 	engine   *workflow.Engine
 	ids      map[string]string // short name -> Slack user id
 	logLevel zerolog.Level
+	// rateScale multiplies the bot's client-side rate limits.
+	rateScale float64
 	// stopBot stops the running bot and waits for it to return.
 	stopBot func()
 }
@@ -90,17 +92,38 @@ func email(name string) string { return name + "@example.com" }
 
 func setup(t testing.TB) *harness {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	return setupWith(t, harnessOptions{})
+}
+
+// harnessOptions vary the harness; zero values give setup's defaults.
+type harnessOptions struct {
+	config    string        // default testConfig
+	timeout   time.Duration // default 45 s
+	rateScale float64       // the bot's client-side limits; default 100
+}
+
+func setupWith(t testing.TB, o harnessOptions) *harness {
+	t.Helper()
+	if o.config == "" {
+		o.config = testConfig
+	}
+	if o.timeout == 0 {
+		o.timeout = 45 * time.Second
+	}
+	if o.rateScale == 0 {
+		o.rateScale = 100
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "accessbot.yaml")
-	require.NoError(t, os.WriteFile(cfgPath, []byte(testConfig), 0o600))
+	require.NoError(t, os.WriteFile(cfgPath, []byte(o.config), 0o600))
 	cat, err := config.Load(cfgPath)
 	require.NoError(t, err)
 
 	srv, err := fakeslack.New(fakeslack.Options{})
 	require.NoError(t, err)
 	srv.AddChannel("C0ACCESS01", "access-github", true)
-	h := &harness{t: t, ctx: ctx, slack: srv, ids: map[string]string{}, stopBot: func() {}, logLevel: zerolog.InfoLevel}
+	h := &harness{t: t, ctx: ctx, slack: srv, ids: map[string]string{}, stopBot: func() {}, logLevel: zerolog.InfoLevel, rateScale: o.rateScale}
 	if _, ok := t.(*testing.B); ok {
 		h.logLevel = zerolog.ErrorLevel
 	}
@@ -133,7 +156,7 @@ func (h *harness) startBot() {
 		Log:     zerolog.New(zerolog.NewTestWriter(t)).Level(h.logLevel),
 		Workers: 4, Poll: 20 * time.Millisecond,
 		RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond,
-		RateScale: 100,
+		RateScale: h.rateScale,
 	})
 	require.NoError(t, err)
 	runCtx, stop := context.WithCancel(h.ctx)
