@@ -317,3 +317,69 @@ func TestDescribeDelegation(t *testing.T) {
 		assert.Equal(t, c.want, workflow.DescribeDelegation(&c.d, paris, c.now))
 	}
 }
+
+// Resolution cases the store-level table does not cover.
+func TestDelegationResolutionMore(t *testing.T) {
+	t.Parallel()
+	type deleg struct {
+		from, to     string
+		starts, ends time.Time
+	}
+	for _, c := range []struct {
+		name   string
+		delegs []deleg
+		want   string
+		chain  string
+	}{
+		{name: "a chain stops at a link not yet on",
+			delegs: []deleg{{from: mgr, to: deputy}, {from: deputy, to: ceo, starts: t0.Add(24 * time.Hour), ends: t0.Add(48 * time.Hour)}},
+			want:   deputy, chain: "mgr@example.com -> deputy@example.com"},
+		{name: "a cycle further down falls back to the original",
+			delegs: []deleg{{from: mgr, to: deputy}, {from: deputy, to: ceo}, {from: ceo, to: deputy}}, want: mgr},
+		{name: "a chain of three", delegs: []deleg{{from: mgr, to: deputy}, {from: deputy, to: ceo}, {from: ceo, to: dave}},
+			want: dave, chain: "mgr@example.com -> deputy@example.com -> ceo@example.com -> dave@example.com"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			f := setup(t)
+			for _, d := range c.delegs {
+				f.setDelegation(d.from, d.to, d.starts, d.ends)
+			}
+			task := f.request(bob, "github", "admin")
+			require.Equal(t, []string{c.want}, task.PendingAssignees())
+			var got *workflow.AuditEvent
+			for _, e := range f.events(task.ID) {
+				if e.Action == workflow.ActDelegated {
+					got = &e
+				}
+			}
+			if c.chain == "" {
+				assert.Nil(t, got)
+				return
+			}
+			require.NotNil(t, got)
+			assert.Equal(t, c.chain, got.Details["chain"])
+			assert.Contains(t, got.Details["rule"], "delegation of mgr@example.com to deputy@example.com (permanent, set by mgr@example.com)")
+		})
+	}
+}
+
+// The audit names the window a delegated assignment followed, and the
+// reminders of a delegated task go to the delegate, not the original person.
+func TestDelegatedTaskRuleAndReminders(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	f.e.SetCatalog(reminderCatalog(0))
+	_, err := f.e.SetDelegation(f.ctx, workflow.DelegateInput{Actor: mgr, Delegate: deputy, End: "2026-11-30"})
+	require.NoError(t, err)
+	task := f.request(bob, "github", "admin")
+	require.Equal(t, []string{deputy}, task.PendingAssignees())
+	for _, e := range f.events(task.ID) {
+		if e.Action == workflow.ActDelegated {
+			assert.Equal(t, "delegation of mgr@example.com to deputy@example.com (until 2026-12-01T00:00:00Z, set by mgr@example.com)", e.Details["rule"])
+		}
+	}
+	f.clock.Advance(5 * time.Hour) // 15:00 UTC, a Monday, 5h later
+	f.sweep()
+	assert.Equal(t, map[string][]int64{deputy: {task.ID}}, f.digests())
+}
