@@ -190,9 +190,19 @@ func TestDelegateCommandRefusals(t *testing.T) {
 		assert.Contains(t, out, "Nothing was changed", c.text)
 		assert.Nil(t, h.delegation("mgr"), c.text)
 	}
+	// Dates are days in the person's own Slack time zone: at Monday 10:00
+	// UTC it is already Tuesday in Kiritimati (UTC+14).
+	h.slack.AddUser(fakeslack.User{ID: h.ids["carol"], Name: "carol", Email: email("carol"), TZ: "Pacific/Kiritimati"})
+	out := h.command("carol", "/delegate", h.mention("eve")+" 2026-11-23 2026-11-30")
+	assert.Contains(t, out, "before today (2026-11-24 in Pacific/Kiritimati)")
+	assert.Nil(t, h.delegation("carol"))
+	out = h.command("carol", "/delegate", h.mention("eve")+" 2026-11-24 2026-11-30")
+	assert.Contains(t, out, "Done: your new access tasks go to "+h.mention("eve")+" until the end of Mon 30 Nov 2026 (Pacific/Kiritimati)")
+	assert.Equal(t, time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC), h.delegation("carol").Starts, "midnight in Kiritimati")
+
 	h.drained()
-	assert.Empty(t, h.slack.DMs(h.ids["eve"]), "nobody was told anything")
-	assert.Empty(t, h.slack.DMs(h.ids["mgr"]))
+	assert.Empty(t, h.slack.DMs(h.ids["mgr"]), "nobody was told anything")
+	assert.Equal(t, 1, len(h.slack.DMs(h.ids["eve"])), "eve hears of carol's delegation only")
 }
 
 func TestAdminDelegate(t *testing.T) {

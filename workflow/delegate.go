@@ -387,6 +387,9 @@ func DescribeDelegation(d *Delegation, loc *time.Location, now time.Time) string
 	switch {
 	case d.Starts.IsZero() && d.Ends.IsZero():
 		return "permanently, until removed"
+	case delegationOver(d, now):
+		// Until the scheduler's next run removes it.
+		return "until the end of " + lastDay(d, loc) + ", which is over"
 	case d.Ends.IsZero() && now.Before(d.Starts):
 		return "from " + firstDay(d, loc) + " (" + loc.String() + "), until removed"
 	case d.Ends.IsZero():

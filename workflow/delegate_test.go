@@ -313,6 +313,7 @@ func TestDescribeDelegation(t *testing.T) {
 		{workflow.Delegation{Starts: starts, Ends: ends}, t0, "from Tue 1 Dec 2026 to Tue 15 Dec 2026 (Europe/Paris)"},
 		{workflow.Delegation{Starts: starts, Ends: ends}, starts, "until the end of Tue 15 Dec 2026 (Europe/Paris)"},
 		{workflow.Delegation{Ends: ends}, t0, "until the end of Tue 15 Dec 2026 (Europe/Paris)"},
+		{workflow.Delegation{Starts: starts, Ends: ends}, ends, "until the end of Tue 15 Dec 2026 (Europe/Paris), which is over"},
 	} {
 		assert.Equal(t, c.want, workflow.DescribeDelegation(&c.d, paris, c.now))
 	}
