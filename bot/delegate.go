@@ -175,6 +175,15 @@ func (b *Bot) delegationSetText(ctx context.Context, actor string, res *workflow
 		}
 	}
 	sb.WriteString(" Tasks already assigned stay where they are, and steps that do not allow delegation are not redirected.")
+	// Chains are followed: say where tasks really end up while the
+	// delegate has a delegate of their own.
+	if next, err := b.engine.DelegationOf(ctx, d.Delegate); err == nil && next != nil && next.ActiveAt(b.now()) {
+		if next.Delegate == d.Email {
+			fmt.Fprintf(&sb, "\nNote: %s delegates to %s, so while both last the tasks stay with %s (a cycle keeps the original person).", who(d.Delegate), who(d.Email), who(d.Email))
+		} else {
+			fmt.Fprintf(&sb, "\nNote: %s delegates to %s now, so the tasks go on to %s while that lasts.", who(d.Delegate), who(next.Delegate), who(next.Delegate))
+		}
+	}
 	return sb.String()
 }
 

@@ -145,10 +145,14 @@ func TestDelegateCommandForms(t *testing.T) {
 	assert.Equal(t, 2, h.dmsWith("sec1", "made you their accessbot delegate"))
 	assert.Equal(t, 4, h.dmsWith("mgr", "Your accessbot delegate is now"))
 
+	out = h.command("sec2", "/delegate", h.mention("mgr"))
+	assert.Contains(t, out, "Note: "+h.mention("mgr")+" delegates to "+h.mention("sec2")+", so while both last the tasks stay with "+h.mention("sec2"))
+	out = h.command("eve", "/delegate", h.mention("sec2"))
+	assert.Contains(t, out, "Note: "+h.mention("sec2")+" delegates to "+h.mention("mgr")+" now, so the tasks go on to "+h.mention("mgr"))
 	out = h.command("mgr", "/delegate", "")
 	assert.Contains(t, out, "Your delegate is "+h.mention("sec2"))
 	out = h.command("sec2", "/delegate", "")
-	assert.Contains(t, out, "Delegating to you: "+h.mention("mgr"))
+	assert.Contains(t, out, "Delegating to you: "+h.mention("eve")+" (permanently, until removed), "+h.mention("mgr")+" (until the end of Tue 15 Dec 2026 (UTC))")
 
 	out = h.command("mgr", "/delegate", "off")
 	assert.Contains(t, out, "Done: your delegation to "+h.mention("sec2")+" is removed")
@@ -156,7 +160,7 @@ func TestDelegateCommandForms(t *testing.T) {
 	out = h.command("mgr", "/delegate", "off")
 	assert.Contains(t, out, "You have no delegate, so there is nothing to remove")
 	h.drained()
-	assert.Equal(t, 1, h.dmsWith("sec2", "no longer delegates"))
+	assert.Equal(t, 1, h.dmsWith("sec2", "mgr@example.com no longer delegates"))
 
 	out = h.command("mgr", "/delegate", "help")
 	assert.Contains(t, out, "/delegate off")
