@@ -39,6 +39,8 @@ type subcommand struct {
 func (b *Bot) accessCommands() []subcommand {
 	return []subcommand{
 		{name: "help", usage: "help", example: "help", help: "show this help", run: b.accessHelp},
+		{name: "delegate", usage: "delegate @person @colleague [FIRST LAST] | delegate @person off", example: "delegate @jane @joe 2026-12-01 2026-12-15",
+			help: "set or remove another person's delegate (dates in their time zone)", admin: true, run: b.adminDelegate},
 	}
 }
 
@@ -94,11 +96,6 @@ func (b *Bot) accessCommand(ctx context.Context, c *command) {
 	}
 	b.respond(ctx, c, fmt.Sprintf("`/access %s` is not a subcommand accessbot knows.%s\n\n%s",
 		cut(c.sub, 40), closest(c.sub, b.subNames(c.admin)), b.helpText(c.admin)))
-}
-
-// delegateCommand is `/delegate`; the delegation surface replaces it.
-func (b *Bot) delegateCommand(ctx context.Context, c *command) {
-	b.respond(ctx, c, "Delegation from Slack is not available in this version of accessbot; nothing was changed.")
 }
 
 func (b *Bot) subNames(admin bool) []string {
@@ -192,8 +189,6 @@ func parseMention(word string) (id string, ok bool) {
 // mentionedEmail resolves a mention word to the person's email, with a
 // message that says what was wrong (not a mention, not a person, a bot, a
 // deactivated account).
-//
-//lint:ignore U1000 the delegation and revocation subcommands use it.
 func (b *Bot) mentionedEmail(ctx context.Context, word string) (string, error) {
 	id, ok := parseMention(word)
 	if !ok {

@@ -18,6 +18,9 @@ const (
 	JobExpireGrants = "expire_grants"
 	JobWarnExpiring = "warn_expiring"
 	JobRemindSweep  = "remind_sweep"
+	// JobSwitchDelegations turns temporary delegations on at their start
+	// and off after their end.
+	JobSwitchDelegations = "switch_delegations"
 )
 
 // Jobs returns the engine's periodic jobs in the order RunOnce runs them:
@@ -34,6 +37,9 @@ func Jobs(e *workflow.Engine) []Job {
 		}},
 		{Name: JobRemindSweep, Run: func(ctx context.Context) (any, error) {
 			return e.RemindSweep(ctx)
+		}},
+		{Name: JobSwitchDelegations, Run: func(ctx context.Context) (any, error) {
+			return e.SwitchDelegations(ctx)
 		}},
 	}
 }

@@ -112,13 +112,13 @@ func principalList(ps []Principal) string {
 // A person already pending on the step is not added twice.
 func (o *op) assign(t *Task, step *Step, run *StepRun, a Assignment) error {
 	if step.Delegate {
-		final, chain, err := o.delegateOf(a.Email, t.Requester)
+		final, chain, rules, err := o.delegateOf(a.Email, t.Requester)
 		if err != nil {
 			return err
 		}
 		if final != a.Email {
 			if err := o.audit(t, SystemActor, ActDelegated, "", map[string]string{
-				"from": a.Email, "to": final, "chain": strings.Join(chain, " -> "), "rule": "active delegation",
+				"from": a.Email, "to": final, "chain": strings.Join(chain, " -> "), "rule": strings.Join(rules, "; "),
 			}); err != nil {
 				return err
 			}
@@ -140,10 +140,12 @@ func (o *op) assign(t *Task, step *Step, run *StepRun, a Assignment) error {
 	return nil
 }
 
-// delegateOf follows email's chain of active delegations. A cycle, or a
-// chain that reaches the requester, falls back to email itself.
-func (o *op) delegateOf(email, requester string) (string, []string, error) {
+// delegateOf follows email's chain of active delegations and says which
+// delegation each hop followed. A cycle, or a chain that reaches the
+// requester, falls back to email itself.
+func (o *op) delegateOf(email, requester string) (string, []string, []string, error) {
 	chain := []string{email}
+	var rules []string
 	seen := map[string]bool{email: true}
 	cur := email
 	for {
@@ -152,20 +154,35 @@ func (o *op) delegateOf(email, requester string) (string, []string, error) {
 			break
 		}
 		if err != nil {
-			return "", nil, err
+			return "", nil, nil, err
 		}
 		if !d.ActiveAt(o.now) {
 			break
 		}
 		next := normEmail(d.Delegate)
 		if seen[next] || next == normEmail(requester) {
-			return email, []string{email}, nil
+			return email, []string{email}, nil, nil
 		}
 		seen[next] = true
 		chain = append(chain, next)
+		rules = append(rules, delegationRule(d))
 		cur = next
 	}
-	return cur, chain, nil
+	return cur, chain, rules, nil
+}
+
+// delegationRule names the delegation a hop followed, for the audit log.
+func delegationRule(d *Delegation) string {
+	when := "permanent"
+	switch {
+	case !d.Starts.IsZero() && !d.Ends.IsZero():
+		when = "from " + formatExpiry(d.Starts) + " until " + formatExpiry(d.Ends)
+	case !d.Ends.IsZero():
+		when = "until " + formatExpiry(d.Ends)
+	case !d.Starts.IsZero():
+		when = "from " + formatExpiry(d.Starts)
+	}
+	return fmt.Sprintf("delegation of %s to %s (%s, set by %s)", d.Email, d.Delegate, when, d.SetBy)
 }
 
 // fail puts t in the error state, where admins see it and ProcessNow retries.
