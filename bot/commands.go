@@ -39,6 +39,10 @@ type subcommand struct {
 func (b *Bot) accessCommands() []subcommand {
 	return []subcommand{
 		{name: "help", usage: "help", example: "help", help: "show this help", run: b.accessHelp},
+		{name: "request", usage: "request [APP[/RESOURCE]] [DURATION] [reason…]", example: "request github/org-admin 8h deploy the hotfix", help: "ask for access: opens a form, prefilled with what you typed", run: b.requestCommand},
+		{name: "revoke", usage: "revoke @person APP[/RESOURCE] reason…", example: "revoke @jane github/org-admin left the team", help: "propose removing someone's access (their manager, the app's owners and admins)", run: b.revokeCommand},
+		{name: "tasks", usage: "tasks", example: "tasks", help: "what waits on you, with a link to the App Home", run: b.tasksCommand},
+		{name: "show", usage: "show T-12", example: "show T-12", help: "the details of a task you are involved in", run: b.showCommand},
 	}
 }
 
@@ -192,8 +196,6 @@ func parseMention(word string) (id string, ok bool) {
 // mentionedEmail resolves a mention word to the person's email, with a
 // message that says what was wrong (not a mention, not a person, a bot, a
 // deactivated account).
-//
-//lint:ignore U1000 the delegation and revocation subcommands use it.
 func (b *Bot) mentionedEmail(ctx context.Context, word string) (string, error) {
 	id, ok := parseMention(word)
 	if !ok {

@@ -5,6 +5,8 @@ import (
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
+
+	"accessbot/blocks"
 )
 
 // The bot's surfaces (slash commands, App Home, request and delegation
@@ -36,12 +38,19 @@ type registry struct {
 }
 
 func (b *Bot) newRegistry() registry {
-	return registry{
+	reg := registry{
 		submit:     map[string]submitFunc{},
 		viewAction: map[string]viewActionFunc{},
 		suggest:    map[string]suggestFunc{},
 		events:     map[string]eventFunc{},
 	}
+	// The request modal (/access request, Request extension).
+	reg.submit[blocks.CbRequest] = b.submitRequest
+	reg.viewAction[blocks.ActionReqApp] = b.requestChanged
+	reg.viewAction[blocks.ActionReqResource] = b.requestChanged
+	reg.suggest[blocks.ActionReqApp] = b.suggestApps
+	reg.suggest[blocks.ActionReqResource] = b.suggestResources
+	return reg
 }
 
 // viewAction routes a block action that happened inside a view.
