@@ -123,8 +123,11 @@ func ResourceOption(r *workflow.Resource) *slack.OptionBlockObject {
 }
 
 func labelWithID(name, id string) string {
-	if name == "" || strings.EqualFold(name, id) {
+	if name == "" {
 		return id
+	}
+	if strings.EqualFold(name, id) {
+		return name
 	}
 	return truncate(name, maxOptionText-len(id)-3) + " (" + id + ")"
 }
