@@ -463,6 +463,7 @@ func TestRevokeCommand(t *testing.T) {
 		{who: "mgr", text: "revoke <@%s> vpn left the team", allowed: true},
 		{who: "sec1", text: "revoke <@%s|alice> vpn no longer needed", allowed: true}, // an owner
 		{who: "admin", text: "revoke <@%s> vpn audit", allowed: true},
+		{who: "mgr", text: "revoke <@%s|Alice Liddell> vpn a name with a space", allowed: true},
 		{who: "eve", text: "revoke <@%s> vpn I do not like her", want: "Only alice@example.com's manager, an owner of Office VPN or an admin can propose revoking it."},
 		{who: "alice", text: "revoke <@%s> vpn mine", want: "Only alice@example.com's manager"},
 	} {

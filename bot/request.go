@@ -23,9 +23,9 @@ type requestArgs struct {
 	reason   string
 }
 
-// durationLike matches a word meant as a duration (8h, 2d, 10, 3x), so
+// durationLike matches a word meant as a duration (8h, 2d, 10, 3x; not 2fa), so
 // that a mistyped one is reported rather than read as the reason.
-var durationLike = regexp.MustCompile(`^[0-9]+[a-z]{0,2}$`)
+var durationLike = regexp.MustCompile(`^[0-9]+[a-z]?$`)
 
 // parseRequest reads `[APP[/RESOURCE]] [DURATION] [reason…]` (the resource
 // may also follow the app as its own word when it is exactly one of its

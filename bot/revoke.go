@@ -16,23 +16,24 @@ func (b *Bot) revokeCommand(ctx context.Context, c *command) {
 	wrong := func(msg string) {
 		b.respond(ctx, c, msg+" Nothing was changed.\n"+b.usage("revoke"))
 	}
-	if len(c.args) < 2 {
+	args := joinMentions(c.args)
+	if len(args) < 2 {
 		wrong("Say whose access to revoke and to what.")
 		return
 	}
-	subject, err := b.mentionedEmail(ctx, c.args[0])
+	subject, err := b.mentionedEmail(ctx, args[0])
 	if err != nil {
 		wrong(workflow.ErrorMessage(err))
 		return
 	}
 	cat := b.engine.Catalog()
-	appID, resID, hasRes := strings.Cut(c.args[1], "/")
+	appID, resID, hasRes := strings.Cut(args[1], "/")
 	app, msg := findApp(cat, appID)
 	if msg != "" {
 		wrong(msg)
 		return
 	}
-	rest := c.args[2:]
+	rest := args[2:]
 	var res *workflow.Resource
 	switch {
 	case hasRes:
@@ -64,7 +65,26 @@ func (b *Bot) revokeCommand(ctx context.Context, c *command) {
 	}
 	c.log.Info().Int64("task", task.ID).Str("subject", subject).Msg("revocation proposed")
 	b.kick()
-	who, _ := parseMention(c.args[0])
+	who, _ := parseMention(args[0])
 	b.respond(ctx, c, fmt.Sprintf("Proposed revoking <@%s>'s access to %s: %s. Its reviewers have been asked; you will see its progress in your DMs.",
 		who, accessLabel(cat, task), task.Number()))
+}
+
+// joinMentions puts back together a mention whose name has spaces
+// (<@U123|Jane Doe>), which splitting the text on spaces tore apart.
+func joinMentions(words []string) []string {
+	var out []string
+	for i := 0; i < len(words); i++ {
+		w := words[i]
+		if strings.HasPrefix(w, "<@") && !strings.Contains(w, ">") {
+			j := i + 1
+			for j < len(words) && !strings.Contains(words[j-1], ">") {
+				w += " " + words[j]
+				j++
+			}
+			i = j - 1
+		}
+		out = append(out, w)
+	}
+	return out
 }
