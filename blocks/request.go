@@ -37,9 +37,9 @@ const (
 	// ActRequestExtension is the expiry warning's button; its value is
 	// EncodeGrant(grant id).
 	ActRequestExtension = "request_extension"
-	// ActOpenHome is `/access tasks`' link button to the App Home; Slack
+	// ActTasksOpenHome is `/access tasks`' link button to the App Home; Slack
 	// reports its clicks, which need nothing.
-	ActOpenHome = "open_app_home"
+	ActTasksOpenHome = "open_app_home"
 
 	// MaxStaticOptions is the most options a static select holds; past it
 	// the select is an external one fed by block_suggestion.

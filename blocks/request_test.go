@@ -26,11 +26,11 @@ func requestApps() (gh, vpn *workflow.App) {
 	return gh, vpn
 }
 
-func ent(app *workflow.App, res *workflow.Resource, s workflow.Settings) *workflow.Entitlement {
+func reqEnt(app *workflow.App, res *workflow.Resource, s workflow.Settings) *workflow.Entitlement {
 	return &workflow.Entitlement{App: app, Resource: res, Settings: s}
 }
 
-func manyApps(n int) []*workflow.App {
+func generatedApps(n int) []*workflow.App {
 	apps := make([]*workflow.App, n)
 	for i := range apps {
 		apps[i] = &workflow.App{ID: fmt.Sprintf("app%03d", i), Name: fmt.Sprintf("App %03d", i)}
@@ -43,8 +43,8 @@ func TestRequestModal(t *testing.T) {
 	gh, vpn := requestApps()
 	apps := []*workflow.App{gh, vpn}
 	orgAdmin := gh.Resources[0]
-	orgAdminEnt := ent(gh, orgAdmin, workflow.Settings{EmergencyPolicy: "glass", DefaultDuration: 8 * time.Hour, MaxDuration: 24 * time.Hour})
-	many := manyApps(150)
+	orgAdminEnt := reqEnt(gh, orgAdmin, workflow.Settings{EmergencyPolicy: "glass", DefaultDuration: 8 * time.Hour, MaxDuration: 24 * time.Hour})
+	many := generatedApps(150)
 
 	for _, tc := range []struct {
 		name   string
@@ -65,14 +65,14 @@ func TestRequestModal(t *testing.T) {
 			inputs: []string{BlockReqApp, "req_resource:github", "req_duration:github/org-admin", BlockReqJustification, BlockReqEmergency},
 			has: []string{`"initial_value": "8h"`, "The maximum for GitHub / Org admin is 1d; left empty, it is 8h.",
 				`"initial_value": "deploy the <hotfix>"`, "This is an emergency", `"initial_options"`}},
-		{name: "no_resources", form: RequestForm{Apps: apps, App: vpn, Ent: ent(vpn, nil, vpn.Settings)},
+		{name: "no_resources", form: RequestForm{Apps: apps, App: vpn, Ent: reqEnt(vpn, nil, vpn.Settings)},
 			inputs: []string{BlockReqApp, "req_duration:vpn", BlockReqJustification},
 			has:    []string{"or permanent. Office VPN has no maximum; left empty, it is permanent.", `"initial_value": "permanent"`},
 			hasnt:  []string{BlockReqEmergency, BlockReqResourcePrefix}},
-		{name: "extension", form: RequestForm{Apps: apps, App: vpn, Ent: ent(vpn, nil, vpn.Settings), Duration: "30m", Extension: true, Note: "Ask to extend your access to *Office VPN*."},
+		{name: "extension", form: RequestForm{Apps: apps, App: vpn, Ent: reqEnt(vpn, nil, vpn.Settings), Duration: "30m", Extension: true, Note: "Ask to extend your access to *Office VPN*."},
 			inputs: []string{BlockReqApp, "req_duration:vpn", BlockReqJustification},
 			has:    []string{"Extend access", "Request extension", `"initial_value": "30m"`, `{\"ext\":true}`}},
-		{name: "many_apps", form: RequestForm{Apps: many, App: many[42], Ent: ent(many[42], nil, workflow.Settings{DefaultDuration: 24 * time.Hour})},
+		{name: "many_apps", form: RequestForm{Apps: many, App: many[42], Ent: reqEnt(many[42], nil, workflow.Settings{DefaultDuration: 24 * time.Hour})},
 			inputs: []string{BlockReqApp, "req_duration:app042", BlockReqJustification},
 			has:    []string{`"type": "external_select"`, `"min_query_length": 0`, `"value": "app042"`},
 			hasnt:  []string{"app041"}},
@@ -123,7 +123,7 @@ func TestRequestBlockIDs(t *testing.T) {
 
 func TestSuggestApps(t *testing.T) {
 	t.Parallel()
-	many := manyApps(150)
+	many := generatedApps(150)
 	values := func(opts []*slack.OptionBlockObject) []string {
 		out := []string{}
 		for _, o := range opts {

@@ -86,14 +86,19 @@ func manyAppsConfig(n int) string {
 	var sb strings.Builder
 	head, _, _ := strings.Cut(requestConfig, "apps:\n")
 	sb.WriteString(head + "apps:\n")
-	for i := range n {
+	// app000 has more resources than a static select holds.
+	sb.WriteString("  - id: app000\n    provisioning: none\n    request_policy: std\n    revocation_policy: revoke\n    default_duration: 1d\n    resources:\n")
+	for i := range 120 {
+		fmt.Fprintf(&sb, "      - id: res%03d\n", i)
+	}
+	for i := 1; i < n; i++ {
 		fmt.Fprintf(&sb, "  - id: app%03d\n    name: App %03d\n    provisioning: none\n    request_policy: std\n    revocation_policy: revoke\n    default_duration: 1d\n", i, i)
 	}
 	return sb.String()
 }
 
-// setupWith is setup with another configuration.
-func setupWith(t testing.TB, cfgText string) *harness {
+// setupReq is setup with another configuration.
+func setupReq(t testing.TB, cfgText string) *harness {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	dir := t.TempDir()
@@ -129,11 +134,11 @@ func (h *harness) openRequest(name, text string) fakeslack.View {
 	d, err := h.slack.Command(h.ctx, h.ids[name], h.slack.DMChannel(h.ids[name]), "/access", "request "+text)
 	require.NoError(h.t, err)
 	require.Empty(h.t, string(d.Ack.Payload), "a slash command is acked empty, at once")
-	return h.modal(name, "request")
+	return h.topModalCB(name, "request")
 }
 
-// modal waits for name's top modal with the callback id.
-func (h *harness) modal(name, callback string) fakeslack.View {
+// topModalCB waits for name's top modal with the callback id.
+func (h *harness) topModalCB(name, callback string) fakeslack.View {
 	h.t.Helper()
 	var v fakeslack.View
 	h.eventually("the "+callback+" modal of "+name, func() bool {
@@ -144,8 +149,8 @@ func (h *harness) modal(name, callback string) fakeslack.View {
 	return v
 }
 
-// input returns a view's input element by block_id prefix.
-func input(t *testing.T, v fakeslack.View, prefix string) (fakeslack.Action, bool) {
+// reqInput returns a view's input element by block_id prefix.
+func reqInput(t *testing.T, v fakeslack.View, prefix string) (fakeslack.Action, bool) {
 	t.Helper()
 	for _, a := range v.Actions() {
 		if a.InInput && strings.HasPrefix(a.BlockID, prefix) {
@@ -155,8 +160,8 @@ func input(t *testing.T, v fakeslack.View, prefix string) (fakeslack.Action, boo
 	return fakeslack.Action{}, false
 }
 
-// initial is an input element's initial value or option value.
-func initial(a fakeslack.Action) string {
+// initialOf is an input element's initial value or option value.
+func initialOf(a fakeslack.Action) string {
 	if v, ok := a.Element["initial_value"].(string); ok {
 		return v
 	}
@@ -167,7 +172,7 @@ func initial(a fakeslack.Action) string {
 	return ""
 }
 
-func hintOf(t *testing.T, v fakeslack.View, blockID string) string {
+func blockHint(t *testing.T, v fakeslack.View, blockID string) string {
 	t.Helper()
 	var bs []map[string]any
 	require.NoError(t, json.Unmarshal(v.Blocks, &bs))
@@ -182,7 +187,7 @@ func hintOf(t *testing.T, v fakeslack.View, blockID string) string {
 	return ""
 }
 
-func (h *harness) tasksOf(name string) []*workflow.Task {
+func (h *harness) requestedBy(name string) []*workflow.Task {
 	h.t.Helper()
 	ts, err := h.engine.Tasks(h.ctx, workflow.TaskQuery{Requester: email(name)})
 	require.NoError(h.t, err)
@@ -191,29 +196,29 @@ func (h *harness) tasksOf(name string) []*workflow.Task {
 
 func TestRequestTypedAsAPerson(t *testing.T) {
 	t.Parallel()
-	h := setupWith(t, requestConfig)
+	h := setupReq(t, requestConfig)
 	v := h.openRequest("alice", "github/org-admin 8h deploy the hotfix")
 
-	app, _ := input(t, v, "req_app")
+	app, _ := reqInput(t, v, "req_app")
 	assert.Equal(t, "static_select", app.Type)
-	assert.Equal(t, "github", initial(app))
-	res, ok := input(t, v, "req_resource:github")
+	assert.Equal(t, "github", initialOf(app))
+	res, ok := reqInput(t, v, "req_resource:github")
 	require.True(t, ok, "github has resources: %s", v.AllText())
-	assert.Equal(t, "org-admin", initial(res))
-	dur, ok := input(t, v, "req_duration:github/org-admin")
+	assert.Equal(t, "org-admin", initialOf(res))
+	dur, ok := reqInput(t, v, "req_duration:github/org-admin")
 	require.True(t, ok)
-	assert.Equal(t, "8h", initial(dur))
-	assert.Contains(t, hintOf(t, v, dur.BlockID), "The maximum for GitHub / Org admin is 1d")
-	just, _ := input(t, v, "req_justification")
-	assert.Equal(t, "deploy the hotfix", initial(just))
-	_, ok = input(t, v, "req_emergency")
+	assert.Equal(t, "8h", initialOf(dur))
+	assert.Contains(t, blockHint(t, v, dur.BlockID), "The maximum for GitHub / Org admin is 1d")
+	just, _ := reqInput(t, v, "req_justification")
+	assert.Equal(t, "deploy the hotfix", initialOf(just))
+	_, ok = reqInput(t, v, "req_emergency")
 	assert.True(t, ok, "github has an emergency policy")
 
 	sub, err := h.slack.Submit(h.ctx, h.ids["alice"], v.ID, nil)
 	require.NoError(t, err)
 	assert.Empty(t, sub.ResponseAction, "the modal closes")
 	assert.Empty(t, sub.Stack)
-	ts := h.tasksOf("alice")
+	ts := h.requestedBy("alice")
 	require.Len(t, ts, 1)
 	task := ts[0]
 	assert.Equal(t, "github", task.AppID)
@@ -233,19 +238,19 @@ func TestRequestTypedAsAPerson(t *testing.T) {
 
 func TestRequestEmergencyIsBadgedOnEveryCard(t *testing.T) {
 	t.Parallel()
-	h := setupWith(t, requestConfig)
+	h := setupReq(t, requestConfig)
 	v := h.openRequest("alice", "github repo-write")
-	res, _ := input(t, v, "req_resource:github")
-	assert.Equal(t, "repo-write", initial(res), "the resource may follow the app as its own word")
-	dur, _ := input(t, v, "req_duration:")
-	assert.Equal(t, "1w", initial(dur), "the default of the app, inherited by the resource")
-	assert.Contains(t, hintOf(t, v, dur.BlockID), "The maximum for GitHub / Repo write is 4w")
+	res, _ := reqInput(t, v, "req_resource:github")
+	assert.Equal(t, "repo-write", initialOf(res), "the resource may follow the app as its own word")
+	dur, _ := reqInput(t, v, "req_duration:")
+	assert.Equal(t, "1w", initialOf(dur), "the default of the app, inherited by the resource")
+	assert.Contains(t, blockHint(t, v, dur.BlockID), "The maximum for GitHub / Repo write is 4w")
 
 	sub, err := h.slack.Submit(h.ctx, h.ids["alice"], v.ID, fakeslack.Inputs{
 		"req_justification": {"prod is down"}, "req_emergency": {"emergency"}})
 	require.NoError(t, err)
 	require.Empty(t, sub.Errors)
-	ts := h.tasksOf("alice")
+	ts := h.requestedBy("alice")
 	require.Len(t, ts, 1)
 	task := ts[0]
 	assert.True(t, task.Emergency)
@@ -262,14 +267,14 @@ func TestRequestEmergencyIsBadgedOnEveryCard(t *testing.T) {
 
 func TestRequestRefusalsAreFieldErrors(t *testing.T) {
 	t.Parallel()
-	h := setupWith(t, requestConfig)
+	h := setupReq(t, requestConfig)
 	// alice holds vpn until a week from now, and has github/org-admin open.
 	vpn := h.request("alice", "vpn")
 	_, err := h.engine.Approve(h.ctx, workflow.Decision{TaskID: vpn.ID, Actor: email("mgr"), Revision: h.task(vpn.ID).Revision})
 	require.NoError(t, err)
 	open, err := h.engine.Request(h.ctx, workflow.RequestInput{Requester: email("alice"), AppID: "github", ResourceID: "org-admin", Justification: "x"})
 	require.NoError(t, err)
-	before := len(h.tasksOf("alice"))
+	before := len(h.requestedBy("alice"))
 
 	for _, tc := range []struct {
 		name   string
@@ -307,7 +312,7 @@ func TestRequestRefusalsAreFieldErrors(t *testing.T) {
 				assert.Contains(t, msg, tc.want)
 			}
 			assert.Len(t, sub.Stack, 1, "the modal stays open")
-			assert.Len(t, h.tasksOf("alice"), before, "nothing was created")
+			assert.Len(t, h.requestedBy("alice"), before, "nothing was created")
 			require.NoError(t, func() error { _, err := h.slack.CloseView(h.ctx, h.ids["alice"], v.ID); return err }())
 		})
 	}
@@ -315,10 +320,10 @@ func TestRequestRefusalsAreFieldErrors(t *testing.T) {
 
 func TestRequestModalFollowsTheApp(t *testing.T) {
 	t.Parallel()
-	h := setupWith(t, requestConfig)
+	h := setupReq(t, requestConfig)
 	alice := h.ids["alice"]
 	v := h.openRequest("alice", "")
-	_, ok := input(t, v, "req_resource:")
+	_, ok := reqInput(t, v, "req_resource:")
 	assert.False(t, ok, "no resource select before an app is chosen")
 	_, err := h.slack.SetInput(h.ctx, alice, v.ID, "req_justification", "on call")
 	require.NoError(t, err)
@@ -328,43 +333,43 @@ func TestRequestModalFollowsTheApp(t *testing.T) {
 	require.NoError(t, err)
 	h.eventually("the resources of github", func() bool {
 		v, _ = h.slack.TopModal(alice)
-		_, ok := input(t, v, "req_resource:github")
+		_, ok := reqInput(t, v, "req_resource:github")
 		return ok
 	})
-	res, _ := input(t, v, "req_resource:github")
+	res, _ := reqInput(t, v, "req_resource:github")
 	var values []string
 	for _, o := range res.Options {
 		values = append(values, o.Value)
 	}
 	assert.Equal(t, []string{"org-admin", "repo-write"}, values)
-	_, ok = input(t, v, "req_emergency")
+	_, ok = reqInput(t, v, "req_emergency")
 	assert.False(t, ok, "no emergency checkbox until the resource is known")
 
 	_, err = h.slack.SelectInView(h.ctx, alice, v.ID, "req_resource", "org-admin")
 	require.NoError(t, err)
 	h.eventually("the duration of org-admin", func() bool {
 		v, _ = h.slack.TopModal(alice)
-		_, ok := input(t, v, "req_duration:github/org-admin")
+		_, ok := reqInput(t, v, "req_duration:github/org-admin")
 		return ok
 	})
-	dur, _ := input(t, v, "req_duration:")
-	assert.Equal(t, "8h", initial(dur), "the resource's default")
-	assert.Contains(t, hintOf(t, v, dur.BlockID), "is 1d")
-	_, ok = input(t, v, "req_emergency")
+	dur, _ := reqInput(t, v, "req_duration:")
+	assert.Equal(t, "8h", initialOf(dur), "the resource's default")
+	assert.Contains(t, blockHint(t, v, dur.BlockID), "is 1d")
+	_, ok = reqInput(t, v, "req_emergency")
 	assert.True(t, ok)
 
 	_, err = h.slack.SelectInView(h.ctx, alice, v.ID, "req_app", "vpn")
 	require.NoError(t, err)
 	h.eventually("the form for vpn", func() bool {
 		v, _ = h.slack.TopModal(alice)
-		_, ok := input(t, v, "req_duration:vpn")
+		_, ok := reqInput(t, v, "req_duration:vpn")
 		return ok
 	})
-	_, ok = input(t, v, "req_resource:")
+	_, ok = reqInput(t, v, "req_resource:")
 	assert.False(t, ok, "vpn has no resources")
-	_, ok = input(t, v, "req_emergency")
+	_, ok = reqInput(t, v, "req_emergency")
 	assert.False(t, ok, "vpn has no emergency policy")
-	assert.Contains(t, hintOf(t, v, "req_duration:vpn"), "or permanent. Office VPN has no maximum")
+	assert.Contains(t, blockHint(t, v, "req_duration:vpn"), "or permanent. Office VPN has no maximum")
 	assert.Equal(t, updates+3, h.slack.Count("views.update", "ok"), "one update per change")
 	for _, c := range h.slack.Calls() {
 		if c.Method == "views.update" {
@@ -375,7 +380,7 @@ func TestRequestModalFollowsTheApp(t *testing.T) {
 	sub, err := h.slack.Submit(h.ctx, alice, v.ID, nil)
 	require.NoError(t, err)
 	require.Empty(t, sub.Errors)
-	ts := h.tasksOf("alice")
+	ts := h.requestedBy("alice")
 	require.Len(t, ts, 1)
 	assert.Equal(t, "vpn", ts[0].AppID)
 	assert.Equal(t, "on call", ts[0].Justification, "what was typed survived the redraws")
@@ -384,10 +389,10 @@ func TestRequestModalFollowsTheApp(t *testing.T) {
 
 func TestRequestWithManyAppsUsesSuggestions(t *testing.T) {
 	t.Parallel()
-	h := setupWith(t, manyAppsConfig(150))
+	h := setupReq(t, manyAppsConfig(150))
 	alice := h.ids["alice"]
 	v := h.openRequest("alice", "")
-	app, _ := input(t, v, "req_app")
+	app, _ := reqInput(t, v, "req_app")
 	assert.Equal(t, "external_select", app.Type, "more than 100 apps")
 
 	opts, err := h.slack.Suggest(h.ctx, alice, v.ID, "req_app", "")
@@ -410,25 +415,52 @@ func TestRequestWithManyAppsUsesSuggestions(t *testing.T) {
 	require.NoError(t, err)
 	h.eventually("the form for app042", func() bool {
 		v, _ = h.slack.TopModal(alice)
-		_, ok := input(t, v, "req_duration:app042")
+		_, ok := reqInput(t, v, "req_duration:app042")
 		return ok
 	})
 	sub, err := h.slack.Submit(h.ctx, alice, v.ID, fakeslack.Inputs{"req_justification": {"reports"}})
 	require.NoError(t, err)
 	require.Empty(t, sub.Errors)
-	ts := h.tasksOf("alice")
+	ts := h.requestedBy("alice")
 	require.Len(t, ts, 1)
 	assert.Equal(t, "app042", ts[0].AppID)
 
+	// So do the resources of an app with more than 100.
+	v = h.openRequest("alice", "app000")
+	res, ok := reqInput(t, v, "req_resource:app000")
+	require.True(t, ok)
+	assert.Equal(t, "external_select", res.Type)
+	opts, err = h.slack.Suggest(h.ctx, alice, v.ID, "req_resource", "res11")
+	require.NoError(t, err)
+	values = nil
+	for _, o := range opts {
+		values = append(values, o.Value)
+	}
+	assert.Equal(t, []string{"res110", "res111", "res112", "res113", "res114", "res115", "res116", "res117", "res118", "res119"}, values)
+	opts, err = h.slack.Suggest(h.ctx, alice, v.ID, "req_resource", "")
+	require.NoError(t, err)
+	assert.Len(t, opts, 100)
+	_, err = h.slack.SelectInView(h.ctx, alice, v.ID, "req_resource", "res117")
+	require.NoError(t, err)
+	h.eventually("the form for res117", func() bool {
+		v, _ = h.slack.TopModal(alice)
+		_, ok := reqInput(t, v, "req_duration:app000/res117")
+		return ok
+	})
+	sub, err = h.slack.Submit(h.ctx, alice, v.ID, fakeslack.Inputs{"req_justification": {"numbers"}})
+	require.NoError(t, err)
+	require.Empty(t, sub.Errors)
+	require.Len(t, h.requestedBy("alice"), 2)
+
 	// Typed in the command, the app is the external select's initial option.
 	v = h.openRequest("alice", "app149")
-	app, _ = input(t, v, "req_app")
-	assert.Equal(t, "app149", initial(app))
+	app, _ = reqInput(t, v, "req_app")
+	assert.Equal(t, "app149", initialOf(app))
 }
 
 func TestRequestUnknownAppOrResourceAnswersClosest(t *testing.T) {
 	t.Parallel()
-	h := setupWith(t, requestConfig)
+	h := setupReq(t, requestConfig)
 	for _, tc := range []struct{ text, want string }{
 		{"gthub 8h x", "There is no app `gthub`. Did you mean `github`?"},
 		{"github/org-admn", "`github` has no resource `org-admn`. Did you mean `org-admin`?"},
@@ -469,7 +501,7 @@ func TestRevokeCommand(t *testing.T) {
 	} {
 		t.Run(tc.who, func(t *testing.T) {
 			t.Parallel()
-			h := setupWith(t, requestConfig)
+			h := setupReq(t, requestConfig)
 			h.grantVPN("alice", 0)
 			tasksBefore, err := h.engine.Tasks(h.ctx, workflow.TaskQuery{Kind: workflow.KindRevoke})
 			require.NoError(t, err)
@@ -496,7 +528,7 @@ func TestRevokeCommand(t *testing.T) {
 
 func TestRevokeWithoutTheGrantIsRefused(t *testing.T) {
 	t.Parallel()
-	h := setupWith(t, requestConfig)
+	h := setupReq(t, requestConfig)
 	out := h.command("mgr", "/access", "revoke <@"+h.ids["carol"]+"> vpn moved teams")
 	assert.Contains(t, out, "carol@example.com has no active access to Office VPN, so there is nothing to revoke.")
 	out = h.command("prov", "/access", "revoke <@"+h.ids["alice"]+"> github/org-admin gone")
@@ -508,7 +540,7 @@ func TestRevokeWithoutTheGrantIsRefused(t *testing.T) {
 
 func TestTasksCommand(t *testing.T) {
 	t.Parallel()
-	h := setupWith(t, requestConfig)
+	h := setupReq(t, requestConfig)
 	var nums []string
 	for _, name := range []string{"alice", "carol"} {
 		task, err := h.engine.Request(h.ctx, workflow.RequestInput{Requester: email(name), AppID: "github", ResourceID: "org-admin", Justification: "x"})
@@ -529,13 +561,13 @@ func TestTasksCommand(t *testing.T) {
 
 func TestShowCommand(t *testing.T) {
 	t.Parallel()
-	h := setupWith(t, requestConfig)
+	h := setupReq(t, requestConfig)
 	task := h.request("alice", "vpn")
 
 	for _, who := range []string{"alice", "mgr", "admin"} {
 		_, err := h.slack.Command(h.ctx, h.ids[who], h.slack.DMChannel(h.ids[who]), "/access", "show "+strings.ToLower(task.Number()))
 		require.NoError(t, err)
-		v := h.modal(who, "details")
+		v := h.topModalCB(who, "details")
 		assert.Contains(t, v.Title, task.Number())
 	}
 	out := h.command("eve", "/access", "show "+task.Number())
@@ -547,7 +579,7 @@ func TestShowCommand(t *testing.T) {
 
 func TestMalformedCommands(t *testing.T) {
 	t.Parallel()
-	h := setupWith(t, requestConfig)
+	h := setupReq(t, requestConfig)
 	h.slack.AddUser(fakeslack.User{ID: "UBOT00001", Name: "somebot", Email: "somebot@example.com", IsBot: true})
 	for _, tc := range []struct {
 		text string
@@ -583,7 +615,7 @@ func TestMalformedCommands(t *testing.T) {
 
 func TestExpiryWarningRequestsAnExtension(t *testing.T) {
 	t.Parallel()
-	h := setupWith(t, requestConfig)
+	h := setupReq(t, requestConfig)
 	h.grantVPN("alice", 30*time.Minute)
 	n, err := h.engine.WarnExpiring(h.ctx)
 	require.NoError(t, err)
@@ -601,19 +633,19 @@ func TestExpiryWarningRequestsAnExtension(t *testing.T) {
 	})
 	assert.Contains(t, warning.Text, "Your access to Office VPN ends at")
 	h.click("alice", warning, "request_extension")
-	v := h.modal("alice", "request")
+	v := h.topModalCB("alice", "request")
 	assert.Equal(t, "Extend access", v.Title)
 	assert.Contains(t, v.AllText(), "Ask to extend your access to *Office VPN*")
-	app, _ := input(t, v, "req_app")
-	assert.Equal(t, "vpn", initial(app))
-	dur, _ := input(t, v, "req_duration:vpn")
-	assert.Equal(t, "30m", initial(dur), "the grant's duration")
+	app, _ := reqInput(t, v, "req_app")
+	assert.Equal(t, "vpn", initialOf(app))
+	dur, _ := reqInput(t, v, "req_duration:vpn")
+	assert.Equal(t, "30m", initialOf(dur), "the grant's duration")
 
 	sub, err := h.slack.Submit(h.ctx, h.ids["alice"], v.ID, fakeslack.Inputs{"req_justification": {"still on call"}})
 	require.NoError(t, err)
 	require.Empty(t, sub.Errors, "an extension is not refused for the access held")
 	var ext *workflow.Task
-	for _, t := range h.tasksOf("alice") {
+	for _, t := range h.requestedBy("alice") {
 		if t.Extension {
 			ext = t
 		}
@@ -621,4 +653,42 @@ func TestExpiryWarningRequestsAnExtension(t *testing.T) {
 	require.NotNil(t, ext)
 	assert.Equal(t, 30*time.Minute, ext.Duration)
 	h.card(ext.ID, workflow.CardRequester, "alice", -1)
+}
+
+// A redraw that never reached Slack leaves the form behind the choice; the
+// submission then redraws it for the app chosen and creates nothing.
+func TestRequestFormBehindTheChoiceIsRedrawn(t *testing.T) {
+	t.Parallel()
+	h := setupReq(t, requestConfig)
+	alice := h.ids["alice"]
+	v := h.openRequest("alice", "vpn because")
+	h.slack.FailNext("views.update", 1, fakeslack.FailError("internal_error"))
+	_, err := h.slack.SelectInView(h.ctx, alice, v.ID, "req_app", "github")
+	require.NoError(t, err)
+	h.eventually("the failed redraw", func() bool { return h.slack.Count("views.update", "internal_error") == 1 })
+	v, _ = h.slack.TopModal(alice)
+	_, ok := reqInput(t, v, "req_resource:")
+	require.False(t, ok, "the form still shows vpn's")
+
+	sub, err := h.slack.Submit(h.ctx, alice, v.ID, nil)
+	require.NoError(t, err)
+	assert.Equal(t, "update", sub.ResponseAction)
+	assert.Empty(t, h.requestedBy("alice"), "nothing was created")
+	v, _ = h.slack.TopModal(alice)
+	res, ok := reqInput(t, v, "req_resource:github")
+	require.True(t, ok, "now it asks for a resource of github")
+	assert.Empty(t, initialOf(res))
+	sub, err = h.slack.Submit(h.ctx, alice, v.ID, fakeslack.Inputs{"req_resource:github": {"repo-write"}})
+	require.NoError(t, err)
+	assert.Equal(t, "update", sub.ResponseAction, "the duration was not yet repo-write's")
+	v, _ = h.slack.TopModal(alice)
+	dur, _ := reqInput(t, v, "req_duration:github/repo-write")
+	assert.Equal(t, "1w", initialOf(dur))
+	sub, err = h.slack.Submit(h.ctx, alice, v.ID, nil)
+	require.NoError(t, err)
+	require.Empty(t, sub.ResponseAction)
+	ts := h.requestedBy("alice")
+	require.Len(t, ts, 1)
+	assert.Equal(t, "repo-write", ts[0].ResourceID)
+	assert.Equal(t, "because", ts[0].Justification, "what was typed survived")
 }

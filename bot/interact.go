@@ -73,7 +73,7 @@ func (b *Bot) interaction(ctx context.Context, cb slack.InteractionCallback) {
 		b.openModal(ctx, c, opt, taskID, rev)
 	case blocks.ActRequestExtension:
 		b.requestExtension(ctx, c)
-	case blocks.ActOpenHome:
+	case blocks.ActTasksOpenHome:
 		// A link button: Slack opens the App Home and tells us of the click.
 	default:
 		b.refuse(ctx, c, fmt.Sprintf("accessbot does not know the action %q; nothing was changed.", cut(id, 60)), nil)

@@ -23,9 +23,9 @@ type requestArgs struct {
 	reason   string
 }
 
-// durationLike matches a word meant as a duration (8h, 2d, 10, 3x; not 2fa), so
+// durationWordRE matches a word meant as a duration (8h, 2d, 10, 3x; not 2fa), so
 // that a mistyped one is reported rather than read as the reason.
-var durationLike = regexp.MustCompile(`^[0-9]+[a-z]?$`)
+var durationWordRE = regexp.MustCompile(`^[0-9]+[a-z]?$`)
 
 // parseRequest reads `[APP[/RESOURCE]] [DURATION] [reason…]` (the resource
 // may also follow the app as its own word when it is exactly one of its
@@ -33,9 +33,9 @@ var durationLike = regexp.MustCompile(`^[0-9]+[a-z]?$`)
 func parseRequest(cat *workflow.Catalog, args []string) (requestArgs, string) {
 	var p requestArgs
 	i := 0
-	if i < len(args) && !isDurationWord(args[i]) {
+	if i < len(args) && !looksLikeDuration(args[i]) {
 		appID, resID, hasRes := strings.Cut(args[i], "/")
-		app, msg := findApp(cat, appID)
+		app, msg := lookupApp(cat, appID)
 		if msg != "" {
 			return p, msg
 		}
@@ -48,17 +48,17 @@ func parseRequest(cat *workflow.Catalog, args []string) (requestArgs, string) {
 			}
 		}
 		if hasRes {
-			r, msg := findResource(app, resID)
+			r, msg := lookupResource(app, resID)
 			if msg != "" {
 				return p, msg
 			}
 			p.res = r
 		}
 	}
-	if i < len(args) && isDurationWord(args[i]) {
+	if i < len(args) && looksLikeDuration(args[i]) {
 		d, err := workflow.ParseDuration(args[i])
 		if err != nil {
-			return p, capitalize(err.Error()) + "."
+			return p, sentenceCase(err.Error()) + "."
 		}
 		p.duration = workflow.FormatDuration(d)
 		i++
@@ -67,20 +67,20 @@ func parseRequest(cat *workflow.Catalog, args []string) (requestArgs, string) {
 	return p, ""
 }
 
-func isDurationWord(w string) bool {
+func looksLikeDuration(w string) bool {
 	w = strings.ToLower(w)
-	return w == "permanent" || durationLike.MatchString(w)
+	return w == "permanent" || durationWordRE.MatchString(w)
 }
 
-func capitalize(s string) string {
+func sentenceCase(s string) string {
 	if s == "" {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-// findApp finds an app by id, or says which apps come close.
-func findApp(cat *workflow.Catalog, id string) (*workflow.App, string) {
+// lookupApp finds an app by id, or says which apps come close.
+func lookupApp(cat *workflow.Catalog, id string) (*workflow.App, string) {
 	if id == "" {
 		return nil, "Name an app before the `/`, like `github/org-admin`."
 	}
@@ -91,21 +91,21 @@ func findApp(cat *workflow.Catalog, id string) (*workflow.App, string) {
 	for _, a := range cat.Apps {
 		ids = append(ids, a.ID)
 	}
-	return nil, fmt.Sprintf("There is no app `%s`.%s", cut(id, 60), suggestion(id, ids, "apps"))
+	return nil, fmt.Sprintf("There is no app `%s`.%s", cut(id, 60), closestOrList(id, ids, "apps"))
 }
 
-// findResource finds a resource of app by id, or says which come close.
-func findResource(app *workflow.App, id string) (*workflow.Resource, string) {
+// lookupResource finds a resource of app by id, or says which come close.
+func lookupResource(app *workflow.App, id string) (*workflow.Resource, string) {
 	if len(app.Resources) == 0 {
 		return nil, fmt.Sprintf("`%s` has no resources; ask for the app itself, like `%s`.", app.ID, app.ID)
 	}
 	if id == "" {
-		return nil, fmt.Sprintf("Name a resource of `%s` after the `/`.%s", app.ID, suggestion("", resourceIDsOf(app), "resources"))
+		return nil, fmt.Sprintf("Name a resource of `%s` after the `/`.%s", app.ID, closestOrList("", resourceIDsOf(app), "resources"))
 	}
 	if r := resourceByID(app, id); r != nil {
 		return r, ""
 	}
-	return nil, fmt.Sprintf("`%s` has no resource `%s`.%s", app.ID, cut(id, 60), suggestion(id, resourceIDsOf(app), "resources"))
+	return nil, fmt.Sprintf("`%s` has no resource `%s`.%s", app.ID, cut(id, 60), closestOrList(id, resourceIDsOf(app), "resources"))
 }
 
 func resourceByID(app *workflow.App, id string) *workflow.Resource {
@@ -125,9 +125,9 @@ func resourceIDsOf(app *workflow.App) []string {
 	return ids
 }
 
-// suggestion names the closest of names to word, or else lists them (a
+// closestOrList names the closest of names to word, or else lists them (a
 // few) so the person can see what exists.
-func suggestion(word string, names []string, what string) string {
+func closestOrList(word string, names []string, what string) string {
 	if word != "" {
 		if s := closest(word, names); s != "" {
 			return s
@@ -145,8 +145,8 @@ func suggestion(word string, names []string, what string) string {
 	return fmt.Sprintf(" The %s are `%s`%s.", what, strings.Join(list, "`, `"), more)
 }
 
-// usage is the right form of a subcommand, with its example.
-func (b *Bot) usage(name string) string {
+// subUsage is the right form of a subcommand, with its example.
+func (b *Bot) subUsage(name string) string {
 	for _, s := range b.accessCommands() {
 		if s.name == name {
 			return fmt.Sprintf("Use: `/access %s`, for example `/access %s`.", s.usage, s.example)
@@ -160,14 +160,18 @@ func (b *Bot) usage(name string) string {
 // command, so the modal is opened before anything else that may wait.
 func (b *Bot) requestCommand(ctx context.Context, c *command) {
 	cat := b.engine.Catalog()
+	if len(cat.Apps) == 0 {
+		b.respond(ctx, c, "No apps are configured yet, so there is nothing to request. Ask an admin.")
+		return
+	}
 	p, msg := parseRequest(cat, c.args)
 	if msg != "" {
-		b.respond(ctx, c, msg+" Nothing was opened.\n"+b.usage("request"))
+		b.respond(ctx, c, msg+" Nothing was opened.\n"+b.subUsage("request"))
 		return
 	}
 	f := requestForm(cat, p.app, p.res)
 	f.Duration, f.Justification = p.duration, p.reason
-	if err := b.openView(ctx, c.sc.TriggerID, blocks.RequestModal(f)); err != nil {
+	if err := b.openTriggeredView(ctx, c.sc.TriggerID, blocks.RequestModal(f)); err != nil {
 		c.log.Warn().Err(err).Msg("views.open of the request form failed")
 		b.respond(ctx, c, "Slack did not open the request form in time; please type the command again.")
 	}
@@ -188,8 +192,8 @@ func requestForm(cat *workflow.Catalog, app *workflow.App, res *workflow.Resourc
 	return f
 }
 
-// openView opens a modal with a trigger_id.
-func (b *Bot) openView(ctx context.Context, triggerID string, view slack.ModalViewRequest) error {
+// openTriggeredView opens a modal with a trigger_id.
+func (b *Bot) openTriggeredView(ctx context.Context, triggerID string, view slack.ModalViewRequest) error {
 	return b.call(ctx, "views.open", "", func() error {
 		_, err := b.api.OpenViewContext(ctx, triggerID, view)
 		return err
@@ -245,7 +249,8 @@ func readRequestState(v slack.View) requestState {
 // changes: the resource select follows the app (apps without resources
 // have none), the duration's default and maximum and the emergency
 // checkbox follow the resource. The view's hash makes Slack refuse an
-// update based on an older view; a newer change then brings its own.
+// update based on an older view; should the last redraw be lost that way,
+// the submission redraws the form for what was chosen (submitRequest).
 func (b *Bot) requestChanged(ctx context.Context, cb slack.InteractionCallback, action *slack.BlockAction) {
 	log := b.log.With().Str("slack_user", cb.User.ID).Str("view", cb.View.ID).Logger()
 	meta, err := blocks.DecodeRequestMeta(cb.View.PrivateMetadata)
@@ -254,22 +259,40 @@ func (b *Bot) requestChanged(ctx context.Context, cb slack.InteractionCallback, 
 		return
 	}
 	st := readRequestState(cb.View)
-	cat := b.engine.Catalog()
-	appID := st.appID
-	if action.ActionID == blocks.ActionReqApp {
-		appID = action.SelectedOption.Value
+	switch action.ActionID {
+	case blocks.ActionReqApp:
+		st.appID = action.SelectedOption.Value
+	case blocks.ActionReqResource:
+		st.resID = action.SelectedOption.Value
 	}
-	app, ok := cat.App(appID)
+	view, ok := b.requestRedraw(st, meta)
 	if !ok {
-		log.Info().Str("app", cut(appID, 60)).Msg("request modal: unknown app chosen")
+		log.Info().Str("app", cut(st.appID, 60)).Msg("request modal: unknown app chosen")
 		return
 	}
+	err = b.call(ctx, "views.update", "", func() error {
+		_, err := b.api.UpdateViewContext(ctx, view, "", cb.View.Hash, cb.View.ID)
+		return err
+	})
+	switch code := slackCode(err); {
+	case code == "hash_conflict":
+		log.Info().Msg("request modal changed again meanwhile; not redrawn from the older view")
+	case err != nil:
+		log.Warn().Err(err).Msg("views.update of the request form failed")
+	}
+}
+
+// requestRedraw is the request modal for what st has chosen, keeping what
+// was typed; false when the app is unknown.
+func (b *Bot) requestRedraw(st requestState, meta blocks.RequestMeta) (slack.ModalViewRequest, bool) {
+	cat := b.engine.Catalog()
+	app, ok := cat.App(st.appID)
+	if !ok {
+		return slack.ModalViewRequest{}, false
+	}
 	var res *workflow.Resource
-	if st.resBlockApp == app.ID {
+	if st.resBlockApp == app.ID || st.resBlockApp == "" {
 		res = resourceByID(app, st.resID)
-		if action.ActionID == blocks.ActionReqResource {
-			res = resourceByID(app, action.SelectedOption.Value)
-		}
 	}
 	f := requestForm(cat, app, res)
 	f.Justification, f.Emergency, f.Extension = st.justification, st.emergency, meta.Extension
@@ -279,16 +302,7 @@ func (b *Bot) requestChanged(ctx context.Context, cb slack.InteractionCallback, 
 	if meta.Extension {
 		f.Note = extensionNote(f)
 	}
-	err = b.call(ctx, "views.update", "", func() error {
-		_, err := b.api.UpdateViewContext(ctx, blocks.RequestModal(f), "", cb.View.Hash, cb.View.ID)
-		return err
-	})
-	switch code := slackCode(err); {
-	case code == "hash_conflict":
-		log.Debug().Msg("request modal changed again meanwhile; the newer change redraws it")
-	case err != nil:
-		log.Warn().Err(err).Msg("views.update of the request form failed")
-	}
+	return blocks.RequestModal(f), true
 }
 
 func resIDOf(r *workflow.Resource) string {
@@ -369,21 +383,28 @@ func (b *Bot) submitRequest(ctx context.Context, cb slack.InteractionCallback) a
 	if !ok {
 		return fail(workflow.FieldError("app", "The app %q is no longer configured; choose another.", st.appID))
 	}
+	// The form may lag behind the choice (a redraw lost to a race or to
+	// Slack): its resource select or duration would then be another app's.
+	// Redraw it for what was chosen instead of guessing.
 	resID := ""
-	if len(app.Resources) > 0 {
-		if st.resBlockApp != app.ID {
-			// The modal was not redrawn for this app yet (Slack was slow).
-			return fail(workflow.FieldError("app", "Choose a resource of %s: wait a moment for the form to show them, then submit again.", app.Name))
-		}
-		if st.resID == "" {
-			return fail(workflow.FieldError("resource", "Choose a resource of %s.", app.Name))
-		}
+	if st.resBlockApp == app.ID {
 		resID = st.resID
+	}
+	if resID != "" && resourceByID(app, resID) == nil {
+		return fail(workflow.FieldError("resource", "%s has no resource %q any more; choose another.", app.Name, resID))
+	}
+	if (len(app.Resources) > 0) != (st.resBlockApp == app.ID) || st.durBlock != blocks.DurationBlockID(app.ID, resID) {
+		view, _ := b.requestRedraw(st, meta)
+		log.Info().Str("app", app.ID).Msg("request form redrawn for the app chosen; not submitted")
+		return slack.NewUpdateViewSubmissionResponse(&view)
+	}
+	if len(app.Resources) > 0 && resID == "" {
+		return fail(workflow.FieldError("resource", "Choose a resource of %s.", app.Name))
 	}
 	var dur time.Duration
 	if st.duration != "" {
 		if dur, err = workflow.ParseDuration(st.duration); err != nil {
-			return fail(workflow.FieldError("duration", "%s.", capitalize(err.Error())))
+			return fail(workflow.FieldError("duration", "%s.", sentenceCase(err.Error())))
 		}
 	}
 	task, err := b.engine.Request(ctx, workflow.RequestInput{Requester: email, AppID: app.ID, ResourceID: resID,
@@ -400,14 +421,14 @@ func (b *Bot) submitRequest(ctx context.Context, cb slack.InteractionCallback) a
 func extensionNote(f blocks.RequestForm) string {
 	what := "your access"
 	if f.Ent != nil {
-		what = "your access to *" + escapeMrkdwn(f.Ent.Label()) + "*"
+		what = "your access to *" + escapeLabel(f.Ent.Label()) + "*"
 	}
 	return "Ask to extend " + what + ". Your reviewers decide as for a new request; until then the access ends as planned."
 }
 
-var mrkdwnEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+var labelEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
-func escapeMrkdwn(s string) string { return mrkdwnEscaper.Replace(s) }
+func escapeLabel(s string) string { return labelEscaper.Replace(s) }
 
 // requestExtension answers the expiry warning's Request extension button:
 // it opens the request modal prefilled with the grant's app, resource and
@@ -416,6 +437,11 @@ func (b *Bot) requestExtension(ctx context.Context, c click) {
 	grantID, err := blocks.DecodeGrant(c.action.Value)
 	if err != nil {
 		b.refuse(ctx, c, "That button does not name access accessbot knows.", err)
+		return
+	}
+	email, err := b.emailOf(ctx, c.cb.User.ID)
+	if err != nil {
+		b.refuse(ctx, c, workflow.ErrorMessage(err), err)
 		return
 	}
 	var g *workflow.Grant
@@ -432,6 +458,10 @@ func (b *Bot) requestExtension(ctx context.Context, c click) {
 	})
 	if err != nil {
 		b.refuse(ctx, c, workflow.ErrorMessage(err), err)
+		return
+	}
+	if !strings.EqualFold(g.Subject, email) {
+		b.refuse(ctx, c, "That access is someone else's; only its holder can ask to extend it.", nil)
 		return
 	}
 	cat := b.engine.Catalog()
@@ -452,7 +482,7 @@ func (b *Bot) requestExtension(ctx context.Context, c click) {
 	if f.Extension {
 		f.Note = extensionNote(f)
 	}
-	if err := b.openView(ctx, c.cb.TriggerID, blocks.RequestModal(f)); err != nil {
+	if err := b.openTriggeredView(ctx, c.cb.TriggerID, blocks.RequestModal(f)); err != nil {
 		c.log.Warn().Err(err).Int64("grant", grantID).Msg("views.open of the extension form failed")
 		b.ephemeral(ctx, c.channel, c.cb.User.ID, "Slack did not open the form in time; please click again.")
 	}

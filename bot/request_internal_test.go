@@ -10,7 +10,7 @@ import (
 	"accessbot/workflow"
 )
 
-func TestJoinMentions(t *testing.T) {
+func TestRejoinMentions(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct{ in, want []string }{
 		{[]string{"<@U1|Jane", "Doe>", "vpn", "x"}, []string{"<@U1|Jane Doe>", "vpn", "x"}},
@@ -19,7 +19,7 @@ func TestJoinMentions(t *testing.T) {
 		{[]string{"<@U1|never", "closed"}, []string{"<@U1|never closed"}},
 		{nil, nil},
 	} {
-		assert.Equal(t, tc.want, joinMentions(tc.in), "%q", tc.in)
+		assert.Equal(t, tc.want, rejoinMentions(tc.in), "%q", tc.in)
 	}
 }
 

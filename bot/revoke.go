@@ -14,9 +14,9 @@ import (
 // whether there is access to revoke.
 func (b *Bot) revokeCommand(ctx context.Context, c *command) {
 	wrong := func(msg string) {
-		b.respond(ctx, c, msg+" Nothing was changed.\n"+b.usage("revoke"))
+		b.respond(ctx, c, msg+" Nothing was changed.\n"+b.subUsage("revoke"))
 	}
-	args := joinMentions(c.args)
+	args := rejoinMentions(c.args)
 	if len(args) < 2 {
 		wrong("Say whose access to revoke and to what.")
 		return
@@ -28,7 +28,7 @@ func (b *Bot) revokeCommand(ctx context.Context, c *command) {
 	}
 	cat := b.engine.Catalog()
 	appID, resID, hasRes := strings.Cut(args[1], "/")
-	app, msg := findApp(cat, appID)
+	app, msg := lookupApp(cat, appID)
 	if msg != "" {
 		wrong(msg)
 		return
@@ -37,14 +37,14 @@ func (b *Bot) revokeCommand(ctx context.Context, c *command) {
 	var res *workflow.Resource
 	switch {
 	case hasRes:
-		if res, msg = findResource(app, resID); msg != "" {
+		if res, msg = lookupResource(app, resID); msg != "" {
 			wrong(msg)
 			return
 		}
 	case len(app.Resources) > 0 && len(rest) > 0 && resourceByID(app, rest[0]) != nil:
 		res, rest = resourceByID(app, rest[0]), rest[1:]
 	case len(app.Resources) > 0:
-		wrong(fmt.Sprintf("`%s` is granted through its resources; name one, like `%s/%s`.%s", app.ID, app.ID, app.Resources[0].ID, suggestion("", resourceIDsOf(app), "resources")))
+		wrong(fmt.Sprintf("`%s` is granted through its resources; name one, like `%s/%s`.%s", app.ID, app.ID, app.Resources[0].ID, closestOrList("", resourceIDsOf(app), "resources")))
 		return
 	}
 	reason := strings.Join(rest, " ")
@@ -70,9 +70,9 @@ func (b *Bot) revokeCommand(ctx context.Context, c *command) {
 		who, accessLabel(cat, task), task.Number()))
 }
 
-// joinMentions puts back together a mention whose name has spaces
+// rejoinMentions puts back together a mention whose name has spaces
 // (<@U123|Jane Doe>), which splitting the text on spaces tore apart.
-func joinMentions(words []string) []string {
+func rejoinMentions(words []string) []string {
 	var out []string
 	for i := 0; i < len(words); i++ {
 		w := words[i]

@@ -12,40 +12,40 @@ import (
 	"accessbot/workflow"
 )
 
-// taskGroup is one kind of work that can wait on a person.
-type taskGroup struct {
+// waitingKind is one kind of work that can wait on a person.
+type waitingKind struct {
 	label string
 	kind  workflow.Kind
 	step  workflow.StepType
 }
 
-var taskGroups = []taskGroup{
+var waitingKinds = []waitingKind{
 	{"Access requests to review", workflow.KindGrant, workflow.StepReview},
 	{"Revocations to confirm", workflow.KindRevoke, workflow.StepReview},
 	{"Access to provision", workflow.KindGrant, workflow.StepProvision},
 	{"Access to deprovision", workflow.KindRevoke, workflow.StepDeprovision},
 }
 
-// tasksShown is how many task numbers a group lists.
-const tasksShown = 5
+// waitingShown is how many task numbers a group lists.
+const waitingShown = 5
 
 // tasksCommand is `/access tasks`: what waits on the person, counted by
 // kind with the first few task numbers, and a button to the App Home where
 // the lists are.
 func (b *Bot) tasksCommand(ctx context.Context, c *command) {
 	if len(c.args) > 0 {
-		b.respond(ctx, c, "`/access tasks` takes nothing after it. "+b.usage("tasks"))
+		b.respond(ctx, c, "`/access tasks` takes nothing after it. "+b.subUsage("tasks"))
 		return
 	}
 	type group struct {
-		taskGroup
+		waitingKind
 		n     int
 		first []*workflow.Task
 	}
 	var groups []group
 	var mine int
 	err := b.engine.Store().View(ctx, func(tx workflow.ReadTx) error {
-		for _, g := range taskGroups {
+		for _, g := range waitingKinds {
 			q := workflow.TaskQuery{Assignee: c.email, AssigneeStep: g.step, Kind: g.kind, Statuses: []workflow.Status{workflow.StatusOpen}}
 			n, err := tx.CountTasks(q)
 			if err != nil {
@@ -54,7 +54,7 @@ func (b *Bot) tasksCommand(ctx context.Context, c *command) {
 			if n == 0 {
 				continue
 			}
-			q.Limit = tasksShown
+			q.Limit = waitingShown
 			first, err := tx.FindTasks(q)
 			if err != nil {
 				return err
@@ -79,11 +79,11 @@ func (b *Bot) tasksCommand(ctx context.Context, c *command) {
 	if total == 0 {
 		sb.WriteString("*Nothing waits on you.* :tada:\n")
 	} else {
-		fmt.Fprintf(&sb, "*%d %s on you:*\n", total, plural(total, "task waits", "tasks wait"))
+		fmt.Fprintf(&sb, "*%d %s on you:*\n", total, countNoun(total, "task waits", "tasks wait"))
 		for _, g := range groups {
 			var nums []string
 			for _, t := range g.first {
-				nums = append(nums, fmt.Sprintf("%s (%s)", t.Number(), escapeMrkdwn(accessLabel(cat, t))))
+				nums = append(nums, fmt.Sprintf("%s (%s)", t.Number(), escapeLabel(accessLabel(cat, t))))
 			}
 			more := ""
 			if g.n > len(g.first) {
@@ -93,28 +93,28 @@ func (b *Bot) tasksCommand(ctx context.Context, c *command) {
 		}
 	}
 	if mine > 0 {
-		fmt.Fprintf(&sb, "You have %d open %s of your own.\n", mine, plural(mine, "request", "requests"))
+		fmt.Fprintf(&sb, "You have %d open %s of your own.\n", mine, countNoun(mine, "request", "requests"))
 	}
 	text := sb.String()
 	bl := []slack.Block{slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, cut(text, 2900), false, false), nil, nil)}
-	if home := appHomeURL(c.sc.TeamID, c.sc.APIAppID); home != "" {
-		btn := slack.NewButtonBlockElement(blocks.ActOpenHome, "home", slack.NewTextBlockObject(slack.PlainTextType, "Open the App Home", false, false))
+	if home := homeDeepLink(c.sc.TeamID, c.sc.APIAppID); home != "" {
+		btn := slack.NewButtonBlockElement(blocks.ActTasksOpenHome, "home", slack.NewTextBlockObject(slack.PlainTextType, "Open the App Home", false, false))
 		btn.URL = home
 		bl = append(bl, slack.NewActionBlock("", btn))
 	}
 	b.respondBlocks(ctx, c, text, bl)
 }
 
-// appHomeURL is the deep link to the bot's Home tab, "" when the command
+// homeDeepLink is the deep link to the bot's Home tab, "" when the command
 // did not say which team and app.
-func appHomeURL(team, app string) string {
+func homeDeepLink(team, app string) string {
 	if team == "" || app == "" {
 		return ""
 	}
 	return "slack://app?team=" + url.QueryEscape(team) + "&id=" + url.QueryEscape(app) + "&tab=home"
 }
 
-func plural(n int, one, many string) string {
+func countNoun(n int, one, many string) string {
 	if n == 1 {
 		return one
 	}
@@ -125,12 +125,12 @@ func plural(n int, one, many string) string {
 // people involved in it, its app's owners and admins.
 func (b *Bot) showCommand(ctx context.Context, c *command) {
 	if len(c.args) != 1 {
-		b.respond(ctx, c, "Name one task. "+b.usage("show"))
+		b.respond(ctx, c, "Name one task. "+b.subUsage("show"))
 		return
 	}
 	id, err := parseTaskRef(c.args[0])
 	if err != nil {
-		b.respond(ctx, c, workflow.ErrorMessage(err)+" "+b.usage("show"))
+		b.respond(ctx, c, workflow.ErrorMessage(err)+" "+b.subUsage("show"))
 		return
 	}
 	view, err := b.detailsView(ctx, c.email, id)
@@ -139,7 +139,7 @@ func (b *Bot) showCommand(ctx context.Context, c *command) {
 		b.respond(ctx, c, workflow.ErrorMessage(err))
 		return
 	}
-	if err := b.openView(ctx, c.sc.TriggerID, view); err != nil {
+	if err := b.openTriggeredView(ctx, c.sc.TriggerID, view); err != nil {
 		c.log.Warn().Err(err).Int64("task", id).Msg("views.open of the details failed")
 		b.respond(ctx, c, "Slack did not open the details in time; please type the command again.")
 	}

@@ -11,9 +11,9 @@ import (
 	"accessbot/fakeslack"
 )
 
-// formFor is a modal whose second input's block_id names the app, as the
+// updForm is a modal whose second input's block_id names the app, as the
 // bot's request modal does so that a change of app drops what was picked.
-func formFor(app string, emergency bool) slack.ModalViewRequest {
+func updForm(app string, emergency bool) slack.ModalViewRequest {
 	res := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plain("Pick"), "res",
 		slack.NewOptionBlockObject(app+"-a", plain(app+" A"), nil),
 		slack.NewOptionBlockObject(app+"-b", plain(app+" B"), nil))
@@ -31,7 +31,7 @@ func formFor(app string, emergency bool) slack.ModalViewRequest {
 		Blocks: slack.Blocks{BlockSet: bs}}
 }
 
-func stateOf(t *testing.T, v fakeslack.View) map[string]map[string]map[string]any {
+func viewStateOf(t *testing.T, v fakeslack.View) map[string]map[string]map[string]any {
 	t.Helper()
 	var st struct {
 		Values map[string]map[string]map[string]any `json:"values"`
@@ -48,7 +48,7 @@ func TestViewsUpdateKeepsSurvivingState(t *testing.T) {
 	srv.AddUser(fakeslack.User{ID: "U1", Name: "alice"})
 	ctx := testCtx(t)
 
-	opened, err := api.OpenView(srv.MintTrigger("U1", 0), formFor("gh", true))
+	opened, err := api.OpenView(srv.MintTrigger("U1", 0), updForm("gh", true))
 	require.NoError(t, err)
 	id := opened.View.ID
 	_, err = srv.SetInput(ctx, "U1", id, "why", "on call")
@@ -58,29 +58,29 @@ func TestViewsUpdateKeepsSurvivingState(t *testing.T) {
 	_, err = srv.SetInput(ctx, "U1", id, "emergency", "emergency")
 	require.NoError(t, err)
 	v, _ := srv.View(id)
-	st := stateOf(t, v)
+	st := viewStateOf(t, v)
 	assert.Equal(t, "checkboxes", st["emergency"]["emergency"]["type"])
 	sel, _ := st["emergency"]["emergency"]["selected_options"].([]any)
 	require.Len(t, sel, 1)
 	assert.Equal(t, "emergency", sel[0].(map[string]any)["value"])
 	staleHash := v.Hash
 
-	upd, err := api.UpdateView(formFor("vpn", true), "", v.Hash, id)
+	upd, err := api.UpdateView(updForm("vpn", true), "", v.Hash, id)
 	require.NoError(t, err)
 	assert.NotEqual(t, v.Hash, upd.View.Hash, "every update makes a new hash")
 	v, _ = srv.View(id)
-	st = stateOf(t, v)
+	st = viewStateOf(t, v)
 	assert.Equal(t, "on call", st["why"]["why"]["value"], "same block and action: kept")
 	assert.Len(t, st["emergency"]["emergency"]["selected_options"], 1, "kept")
 	_, gone := st["res:gh"]
 	assert.False(t, gone, "the old block is gone with its value")
 	assert.Nil(t, st["res:vpn"]["res"]["selected_option"], "the new block starts empty")
 
-	_, err = api.UpdateView(formFor("gh", false), "", staleHash, id)
+	_, err = api.UpdateView(updForm("gh", false), "", staleHash, id)
 	assert.EqualError(t, err, "hash_conflict")
-	_, err = api.UpdateView(formFor("gh", false), "", upd.View.Hash, id)
+	_, err = api.UpdateView(updForm("gh", false), "", upd.View.Hash, id)
 	require.NoError(t, err)
 	v, _ = srv.View(id)
-	_, ok := stateOf(t, v)["emergency"]
+	_, ok := viewStateOf(t, v)["emergency"]
 	assert.False(t, ok, "no checkbox, no state")
 }
