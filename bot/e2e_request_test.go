@@ -487,19 +487,21 @@ func (h *harness) grantVPN(name string, d time.Duration) {
 
 func TestRevokeCommand(t *testing.T) {
 	t.Parallel()
+	// Subtest names stay plain: a '#' in t.TempDir() would end the SQLite
+	// file URI early (store.sqliteDSNs does not escape the path).
 	for _, tc := range []struct {
-		who, text string
-		allowed   bool
-		want      string
+		name, who, text string
+		allowed         bool
+		want            string
 	}{
-		{who: "mgr", text: "revoke <@%s> vpn left the team", allowed: true},
-		{who: "sec1", text: "revoke <@%s|alice> vpn no longer needed", allowed: true}, // an owner
-		{who: "admin", text: "revoke <@%s> vpn audit", allowed: true},
-		{who: "mgr", text: "revoke <@%s|Alice Liddell> vpn a name with a space", allowed: true},
-		{who: "eve", text: "revoke <@%s> vpn I do not like her", want: "Only alice@example.com's manager, an owner of Office VPN or an admin can propose revoking it."},
-		{who: "alice", text: "revoke <@%s> vpn mine", want: "Only alice@example.com's manager"},
+		{name: "manager", who: "mgr", text: "revoke <@%s> vpn left the team", allowed: true},
+		{name: "owner", who: "sec1", text: "revoke <@%s|alice> vpn no longer needed", allowed: true},
+		{name: "admin", who: "admin", text: "revoke <@%s> vpn audit", allowed: true},
+		{name: "name with a space", who: "mgr", text: "revoke <@%s|Alice Liddell> vpn a name with a space", allowed: true},
+		{name: "anyone else", who: "eve", text: "revoke <@%s> vpn I do not like her", want: "Only alice@example.com's manager, an owner of Office VPN or an admin can propose revoking it."},
+		{name: "the holder", who: "alice", text: "revoke <@%s> vpn mine", want: "Only alice@example.com's manager"},
 	} {
-		t.Run(tc.who, func(t *testing.T) {
+		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			h := setupReq(t, requestConfig)
 			h.grantVPN("alice", 0)
