@@ -694,3 +694,29 @@ func TestRequestFormBehindTheChoiceIsRedrawn(t *testing.T) {
 	assert.Equal(t, "repo-write", ts[0].ResourceID)
 	assert.Equal(t, "because", ts[0].Justification, "what was typed survived")
 }
+
+// A duration typed before the resource is chosen survives the redraw.
+func TestRequestDurationBeforeResource(t *testing.T) {
+	t.Parallel()
+	h := setupReq(t, requestConfig)
+	alice := h.ids["alice"]
+	v := h.openRequest("alice", "github 2d release week")
+	dur, _ := reqInput(t, v, "req_duration:github")
+	assert.Equal(t, "2d", initialOf(dur))
+	_, err := h.slack.SelectInView(h.ctx, alice, v.ID, "req_resource", "repo-write")
+	require.NoError(t, err)
+	h.eventually("the form for repo-write", func() bool {
+		v, _ = h.slack.TopModal(alice)
+		_, ok := reqInput(t, v, "req_duration:github/repo-write")
+		return ok
+	})
+	dur, _ = reqInput(t, v, "req_duration:")
+	assert.Equal(t, "2d", initialOf(dur))
+	sub, err := h.slack.Submit(h.ctx, alice, v.ID, nil)
+	require.NoError(t, err)
+	require.Empty(t, sub.ResponseAction)
+	ts := h.requestedBy("alice")
+	require.Len(t, ts, 1)
+	assert.Equal(t, 48*time.Hour, ts[0].Duration)
+	assert.Equal(t, "release week", ts[0].Justification)
+}

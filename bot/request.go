@@ -296,7 +296,9 @@ func (b *Bot) requestRedraw(st requestState, meta blocks.RequestMeta) (slack.Mod
 	}
 	f := requestForm(cat, app, res)
 	f.Justification, f.Emergency, f.Extension = st.justification, st.emergency, meta.Extension
-	if f.Ent != nil && blocks.DurationBlockID(app.ID, resIDOf(res)) == st.durBlock {
+	// A duration given before the resource was chosen still stands; one of
+	// another app or resource gives way to the new default.
+	if f.Ent != nil && (st.durBlock == blocks.DurationBlockID(app.ID, resIDOf(res)) || st.durBlock == blocks.DurationBlockID(app.ID, "")) {
 		f.Duration = st.duration
 	}
 	if meta.Extension {
