@@ -41,6 +41,10 @@ func (b *Bot) accessCommands() []subcommand {
 		{name: "help", usage: "help", example: "help", help: "show this help", run: b.accessHelp},
 		{name: "delegate", usage: "delegate @person @colleague [FIRST LAST] | delegate @person off", example: "delegate @jane @joe 2026-12-01 2026-12-15",
 			help: "set or remove another person's delegate (dates in their time zone)", admin: true, run: b.adminDelegate},
+		{name: "request", usage: "request [APP[/RESOURCE]] [DURATION] [reason…]", example: "request github/org-admin 8h deploy the hotfix", help: "ask for access: opens a form, prefilled with what you typed", run: b.requestCommand},
+		{name: "revoke", usage: "revoke @person APP[/RESOURCE] reason…", example: "revoke @jane github/org-admin left the team", help: "propose removing someone's access (their manager, the app's owners and admins)", run: b.revokeCommand},
+		{name: "tasks", usage: "tasks", example: "tasks", help: "what waits on you, with a link to the App Home", run: b.tasksCommand},
+		{name: "show", usage: "show T-12", example: "show T-12", help: "the details of a task you are involved in", run: b.showCommand},
 	}
 }
 

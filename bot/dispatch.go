@@ -46,6 +46,12 @@ func (b *Bot) newRegistry() registry {
 	}
 	r.viewAction[blocks.ActDelegateEdit] = b.openDelegateModal
 	r.submit[blocks.CbDelegate] = b.submitDelegate
+	// The request modal (/access request, Request extension).
+	r.submit[blocks.CbRequest] = b.submitRequest
+	r.viewAction[blocks.ActionReqApp] = b.requestChanged
+	r.viewAction[blocks.ActionReqResource] = b.requestChanged
+	r.suggest[blocks.ActionReqApp] = b.suggestApps
+	r.suggest[blocks.ActionReqResource] = b.suggestResources
 	return r
 }
 

@@ -71,6 +71,10 @@ func (b *Bot) interaction(ctx context.Context, cb slack.InteractionCallback) {
 			return
 		}
 		b.openModal(ctx, c, opt, taskID, rev)
+	case blocks.ActRequestExtension:
+		b.requestExtension(ctx, c)
+	case blocks.ActTasksOpenHome:
+		// A link button: Slack opens the App Home and tells us of the click.
 	default:
 		b.refuse(ctx, c, fmt.Sprintf("accessbot does not know the action %q; nothing was changed.", cut(id, 60)), nil)
 	}
@@ -183,14 +187,10 @@ func (b *Bot) openModal(ctx context.Context, c click, what string, taskID, rev i
 				b.refuse(ctx, c, workflow.ErrorMessage(err), err)
 				return
 			}
-			t, evs, err := b.engine.TaskFor(ctx, email, taskID)
-			if err != nil {
+			if view, err = b.detailsView(ctx, email, taskID); err != nil {
 				b.refuse(ctx, c, workflow.ErrorMessage(err), err)
 				return
 			}
-			cat := b.engine.Catalog()
-			view = blocks.DetailsModal(blocks.DetailsInput{Task: t, Ent: ent, Events: evs, Viewer: email,
-				IsAdmin: cat.IsAdmin(email), Dir: b.namer(ctx), Now: b.now()})
 		default:
 			b.refuse(ctx, c, fmt.Sprintf("accessbot does not know the option %q; nothing was changed.", what), nil)
 			return
@@ -204,6 +204,18 @@ func (b *Bot) openModal(ctx context.Context, c click, what string, taskID, rev i
 		c.log.Warn().Err(err).Int64("task", taskID).Msg("views.open failed")
 		b.ephemeral(ctx, c.channel, c.cb.User.ID, "Slack did not open the form in time; please click again.")
 	}
+}
+
+// detailsView is the Details modal of a task for viewer, or the engine's
+// refusal when viewer may not see it.
+func (b *Bot) detailsView(ctx context.Context, viewer string, taskID int64) (slack.ModalViewRequest, error) {
+	t, evs, err := b.engine.TaskFor(ctx, viewer, taskID)
+	if err != nil {
+		return slack.ModalViewRequest{}, err
+	}
+	cat := b.engine.Catalog()
+	return blocks.DetailsModal(blocks.DetailsInput{Task: t, Ent: entitlement(cat, t), Events: evs, Viewer: viewer,
+		IsAdmin: cat.IsAdmin(viewer), Dir: b.namer(ctx), Now: b.now()}), nil
 }
 
 // viewSubmission applies a submitted modal and returns the ack payload: nil

@@ -126,7 +126,9 @@ func (b *Bot) deliver(ctx context.Context, n workflow.Notice) error {
 			return b.dm(ctx, n.Recipient, n.Text)
 		}
 		return b.sendReminders(ctx, n)
-	case workflow.NoticeDirect, workflow.NoticeExpiryWarning:
+	case workflow.NoticeExpiryWarning:
+		return b.deliverExpiryWarning(ctx, n)
+	case workflow.NoticeDirect:
 		if n.Recipient == "" || n.Text == "" {
 			return nil
 		}
