@@ -36,12 +36,14 @@ type registry struct {
 }
 
 func (b *Bot) newRegistry() registry {
-	return registry{
+	r := registry{
 		submit:     map[string]submitFunc{},
 		viewAction: map[string]viewActionFunc{},
 		suggest:    map[string]suggestFunc{},
 		events:     map[string]eventFunc{},
 	}
+	b.registerHome(r) // App Home and bulk actions (home.go, bulk.go)
+	return r
 }
 
 // viewAction routes a block action that happened inside a view.

@@ -90,10 +90,16 @@ func email(name string) string { return name + "@example.com" }
 
 func setup(t testing.TB) *harness {
 	t.Helper()
+	return setupConfig(t, testConfig)
+}
+
+// setupConfig is setup with another configuration (same people and channel).
+func setupConfig(t testing.TB, yaml string) *harness {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "accessbot.yaml")
-	require.NoError(t, os.WriteFile(cfgPath, []byte(testConfig), 0o600))
+	require.NoError(t, os.WriteFile(cfgPath, []byte(yaml), 0o600))
 	cat, err := config.Load(cfgPath)
 	require.NoError(t, err)
 
