@@ -348,3 +348,57 @@ func TestBulkApprove200(t *testing.T) {
 	}
 	t.Logf("chat.postMessage 429s (retried): %d; calls: %v", h.slack.Count("chat.postMessage", "ratelimited"), h.slack.Counts())
 }
+
+func TestBulkDenyTickedRows(t *testing.T) {
+	t.Parallel()
+	h := setupConfig(t, homeConfig(3))
+	ts := h.requestMany(3)
+	h.openHome("mgr")
+	v := h.home("mgr", "three rows", func(v fakeslack.View) bool { return len(rows(t, v)) == 3 })
+	_, hasConfirm := v.FindAction(blocks.ActHomeBulk + string(workflow.ActionConfirm))
+	assert.False(t, hasConfirm, "no Confirm without a revocation in the tab")
+	for _, task := range []*workflow.Task{ts[0], ts[2]} {
+		ref := blocks.EncodeRef(task.ID, task.Revision)
+		_, err := h.slack.SelectInViewBlock(h.ctx, h.ids["mgr"], v.ID, blocks.BlockHomeRow+ref, blocks.ActHomeSelect, ref)
+		require.NoError(t, err)
+	}
+	h.homeClick("mgr", blocks.ActHomeBulk+string(workflow.ActionDeny))
+	var modal fakeslack.View
+	h.eventually("the bulk form", func() bool {
+		var ok bool
+		modal, ok = h.slack.TopModal(h.ids["mgr"])
+		return ok
+	})
+	assert.Equal(t, "Deny 2 tasks", modal.Title)
+	assert.Contains(t, modal.AllText(), "T-1, T-3")
+	sub := h.submit("mgr", modal, fakeslack.Inputs{blocks.BlockComment: {"Not for this project"}})
+	assert.Equal(t, "update", sub.ResponseAction)
+	h.eventually("the result", func() bool {
+		m, ok := h.slack.TopModal(h.ids["mgr"])
+		return ok && strings.Contains(m.AllText(), "2 of 2")
+	})
+	assert.Equal(t, workflow.StatusDenied, h.task(ts[0].ID).Status)
+	assert.Equal(t, workflow.StatusOpen, h.task(ts[1].ID).Status, "an unticked row is left alone")
+	assert.Equal(t, workflow.StatusDenied, h.task(ts[2].ID).Status)
+	h.home("mgr", "one row left", func(v fakeslack.View) bool { return len(rows(t, v)) == 1 })
+	for _, task := range []*workflow.Task{ts[0], ts[2]} {
+		for _, c := range h.settled(task.ID) {
+			if c.Role == workflow.CardRequester {
+				assert.Contains(t, h.msg(c).AllText(), "Not for this project", "alice reads why on her card")
+			}
+		}
+	}
+}
+
+func TestHomeDetailsButtonOpensTheTask(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	task := h.request("alice", "github")
+	h.openHome("mgr")
+	h.home("mgr", "T-1 listed", func(v fakeslack.View) bool { return len(rows(t, v)) == 1 })
+	h.homeClickRow("mgr", task, blocks.ActDetails)
+	h.eventually("the details modal", func() bool {
+		m, ok := h.slack.TopModal(h.ids["mgr"])
+		return ok && strings.Contains(m.AllText(), "on call this week")
+	})
+}
