@@ -90,13 +90,14 @@ func email(name string) string { return name + "@example.com" }
 
 func setup(t testing.TB) *harness {
 	t.Helper()
-	return setupConfig(t, testConfig)
+	return setupConfig(t, testConfig, 45*time.Second)
 }
 
-// setupConfig is setup with another configuration (same people and channel).
-func setupConfig(t testing.TB, yaml string) *harness {
+// setupConfig is setup with another configuration (same people and
+// channel) and a time limit for the whole test.
+func setupConfig(t testing.TB, yaml string, limit time.Duration) *harness {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "accessbot.yaml")
 	require.NoError(t, os.WriteFile(cfgPath, []byte(yaml), 0o600))
