@@ -1,7 +1,9 @@
 // Package blocks turns accessbot's domain values into Slack Block Kit: task
 // cards (an assignee's DM, the requester's status message, a channel post)
 // and the modals opened from them (details, reassign, edit duration, comment,
-// decision with comment).
+// decision with comment), and the App Home (home.go: tabs of tasks, a page
+// at a time, with their buttons and checkboxes for bulk actions, and the
+// bulk action's comment and result modals).
 //
 // It is pure: domain values in, slack-go Block Kit values out, no I/O and no
 // clock (the time is passed in). The bot package calls it and sends what it

@@ -85,6 +85,7 @@ type surface int
 const (
 	surfaceMessage surface = iota
 	surfaceModal
+	surfaceHome
 )
 
 // checkLimits walks v's JSON generically and reports every Block Kit limit
@@ -122,6 +123,13 @@ func checkLimits(t *testing.T, name string, v any, s surface) {
 		l.len("/private_metadata", meta, maxPrivateMetadata)
 		cb, _ := doc["callback_id"].(string)
 		l.len("/callback_id", cb, 255)
+	case surfaceHome:
+		l.count("/blocks", blocks, 1, maxViewBlocks)
+		if doc["type"] != "home" {
+			l.fail("/type", "want home, got %v", doc["type"])
+		}
+		meta, _ := doc["private_metadata"].(string)
+		l.len("/private_metadata", meta, maxPrivateMetadata)
 	}
 	ids := map[string]bool{}
 	for i, b := range blocks {

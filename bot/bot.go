@@ -83,6 +83,9 @@ type Bot struct {
 
 	wake chan struct{} // nudges the outbox worker
 	reg  registry
+
+	home homes          // App Homes to refresh (home.go)
+	bg   sync.WaitGroup // background work after an ack (bulk actions)
 }
 
 // New checks cfg and returns a bot; it does not connect.
@@ -181,13 +184,20 @@ func (b *Bot) Run(ctx context.Context) error {
 		b.outboxLoop(ctx, workCtx)
 	}()
 	go b.pruneLoop(ctx)
+	homeDone := make(chan struct{})
+	go func() {
+		defer close(homeDone)
+		b.homeLoop(ctx)
+	}()
 
 	b.log.Info().Str("api_url", b.cfg.APIURL).Str("bot_user", b.botUserID).Msg("connecting to Slack (Socket Mode)")
 	err := b.loop(ctx, client, pool, sockErr)
 
 	grace := time.AfterFunc(30*time.Second, stopWork)
 	pool.wait()
+	b.bg.Wait()
 	<-outboxDone
+	<-homeDone
 	grace.Stop()
 	stopSock()
 	b.log.Info().Msg("stopped")

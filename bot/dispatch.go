@@ -52,6 +52,7 @@ func (b *Bot) newRegistry() registry {
 	r.viewAction[blocks.ActionReqResource] = b.requestChanged
 	r.suggest[blocks.ActionReqApp] = b.suggestApps
 	r.suggest[blocks.ActionReqResource] = b.suggestResources
+	b.registerHome(r) // App Home and bulk actions (home.go, bulk.go)
 	return r
 }
 

@@ -15,4 +15,10 @@
 // message. The engine's outbox row then makes the outbox worker bring every
 // card of the task up to date. A view_submission is the one envelope acked
 // after the engine call, because its ack carries the field errors.
+//
+// The App Home (home.go) is published on app_home_opened and after each
+// click in it, and refreshed, debounced, when the outbox delivers a change
+// to a task of someone whose Home is open. Bulk actions (bulk.go) decide
+// each selected task in its own transaction after the modal's ack and show
+// the result in the same modal.
 package bot

@@ -81,16 +81,6 @@ func (h *harness) delegation(name string) *workflow.Delegation {
 	return d
 }
 
-// drained waits until the outbox has delivered everything.
-func (h *harness) drained() {
-	h.t.Helper()
-	h.eventually("the outbox drained", func() bool {
-		depth, _, err := h.db.OutboxStats(h.ctx)
-		require.NoError(h.t, err)
-		return depth == 0
-	})
-}
-
 // dmsWith counts name's DMs from the bot that contain s.
 func (h *harness) dmsWith(name, s string) int {
 	n := 0

@@ -95,6 +95,13 @@ func setup(t testing.TB) *harness {
 	return setupWith(t, harnessOptions{})
 }
 
+// setupConfig is setup with another configuration (same people and
+// channel) and a time limit for the whole test.
+func setupConfig(t testing.TB, yaml string, limit time.Duration) *harness {
+	t.Helper()
+	return setupWith(t, harnessOptions{config: yaml, timeout: limit})
+}
+
 // harnessOptions vary the harness; zero values give setup's defaults.
 type harnessOptions struct {
 	config    string        // default testConfig

@@ -82,19 +82,28 @@ func (b *Bot) interaction(ctx context.Context, cb slack.InteractionCallback) {
 
 // decide applies a decision button.
 func (b *Bot) decide(ctx context.Context, c click, action workflow.Action, taskID, rev int64) {
-	email, err := b.emailOf(ctx, c.cb.User.ID)
-	if err != nil {
-		b.refuse(ctx, c, workflow.ErrorMessage(err), err)
-		return
-	}
-	log := c.log.With().Int64("task", taskID).Str("email", email).Logger()
-	_, err = b.engine.Decide(ctx, action, workflow.Decision{TaskID: taskID, Actor: email, Revision: rev})
+	t, err := b.decideAs(ctx, c.cb.User.ID, action, workflow.Decision{TaskID: taskID, Revision: rev})
 	if err != nil {
 		b.answerError(ctx, c, taskID, err)
 		return
 	}
-	log.Info().Str("decision", string(action)).Msg("decided")
+	c.log.Info().Int64("task", taskID).Str("email", t.Last.Actor).Str("decision", string(action)).Msg("decided")
+}
+
+// decideAs applies a decision as the person with Slack id slackUser: the
+// path of every decision button, on a card or in the App Home.
+func (b *Bot) decideAs(ctx context.Context, slackUser string, action workflow.Action, d workflow.Decision) (*workflow.Task, error) {
+	email, err := b.emailOf(ctx, slackUser)
+	if err != nil {
+		return nil, err
+	}
+	d.Actor = email
+	t, err := b.engine.Decide(ctx, action, d)
+	if err != nil {
+		return nil, err
+	}
 	b.kick()
+	return t, nil
 }
 
 // answerError tells the clicking person why nothing changed; a stale card

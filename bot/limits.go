@@ -16,7 +16,7 @@ var tiers = map[string]struct {
 	perMinute float64
 	burst     int
 }{
-	"chat.postMessage":    {60, 5}, // ~1/s per channel
+	"chat.postMessage":    {55, 3}, // ~1/s per channel, with headroom; Slack tolerates only short bursts
 	"chat.update":         {50, 10},
 	"conversations.open":  {50, 10},
 	"users.lookupByEmail": {50, 10},
@@ -25,6 +25,7 @@ var tiers = map[string]struct {
 	"views.open":          {100, 20},
 	"views.update":        {100, 20},
 	"views.push":          {100, 20},
+	"views.publish":       {100, 20},
 }
 
 // limiter keeps one token bucket per method (and per channel for

@@ -111,8 +111,11 @@ func (b *Bot) backoff(attempts int) time.Duration {
 func (b *Bot) deliver(ctx context.Context, n workflow.Notice) error {
 	switch n.Kind {
 	case workflow.NoticeTaskChanged:
+		// The Homes that list the task are refreshed, debounced (home.go).
+		b.homesChanged(ctx, n.TaskID)
 		return b.syncTask(ctx, n.TaskID, n.Data["resend"] == "true")
 	case workflow.NoticeTaskDeleted:
+		b.homesChanged(ctx, n.TaskID)
 		return b.markDeleted(ctx, n)
 	case workflow.NoticeComment:
 		return b.mirrorComment(ctx, n)
