@@ -268,8 +268,15 @@ func commentBlocks(w words, events []workflow.AuditEvent) []slack.Block {
 	bs := []slack.Block{slack.NewDividerBlock(), section(fmt.Sprintf("*Comments* (%d)", len(comments)))}
 	skipped := max(0, len(comments)-maxComments)
 	lines := make([]string, 0, len(comments)-skipped)
+	changes := workflow.CommentChanges(events)
 	for _, c := range comments[skipped:] {
-		lines = append(lines, fmt.Sprintf("*%s* · %s\n%s", w.who(c.Actor), date(c.At), quote(truncate(c.Comment, maxCommentLen))))
+		body := quote(truncate(c.Comment, maxCommentLen))
+		if ch, ok := changes[c.Seq]; ok && ch.Deleted {
+			body = "_deleted_"
+		} else if ok {
+			body = quote(truncate(ch.Text, maxCommentLen)) + "\n_(edited)_"
+		}
+		lines = append(lines, fmt.Sprintf("*%s* · %s\n%s", w.who(c.Actor), date(c.At), body))
 	}
 	texts, used := joinLines(lines, maxSectionText, maxCommentBlocks)
 	// Keep the newest: when the texts cannot hold every line, start later.
@@ -334,6 +341,10 @@ func eventLine(w words, e workflow.AuditEvent, isAdmin bool) string {
 		what = "marked won't deprovision"
 	case workflow.ActCommented:
 		what = "commented"
+	case workflow.ActCommentEdited:
+		what = "edited a comment"
+	case workflow.ActCommentDeleted:
+		what = "deleted a comment"
 	case workflow.ActDurationEdited:
 		what = "changed the duration from " + escape(d["from"]) + " to " + escape(d["to"])
 	case workflow.ActStepStarted:

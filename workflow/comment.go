@@ -188,6 +188,13 @@ func (e *Engine) EditComment(ctx context.Context, in CommentEdit) (bool, error) 
 		if cur.deleted {
 			return Errorf(ECONFLICT, "That comment on %s was deleted.", t.Number())
 		}
+		if orig.Action != ActCommented && orig.Step >= 0 && orig.Step < len(t.Policy.Steps) {
+			// The reply acknowledged a step: its first word was the
+			// decision, the rest the comment. An edit keeps that split.
+			if a, rest := o.cat.ThreadsOrDefault().Acknowledgment(t.Policy.Steps[orig.Step].Type, body); a != "" && rest != "" {
+				body = rest
+			}
+		}
 		if cur.text == body {
 			return nil
 		}
