@@ -235,7 +235,7 @@ func (b *Bot) acknowledge(ctx context.Context, t *workflow.Task, card *workflow.
 		msg = fmt.Sprintf(":no_entry_sign: %s marked %s %s (%s).", b.namer(ctx)(email), t.Number(), what, accessLabel(b.engine.Catalog(), t))
 	}
 	if rest != "" {
-		msg += " The rest of the reply is the comment."
+		msg += " Comment: “" + cut(rest, 300) + "”"
 	}
 	return msg, true
 }
