@@ -76,6 +76,8 @@ func (b *Bot) threadEventOf(inner slackevents.EventsAPIInnerEvent) (threadEvent,
 		return threadEvent{}, false // not a reply in a thread
 	case botID != "" || subtype == "bot_message" || te.user == "" || te.user == b.botUserID:
 		return threadEvent{}, false // the bot itself, or another bot: no loops
+	case te.op != workflow.CommentOpDeleted && strings.TrimSpace(te.text) == "":
+		return threadEvent{}, false // a file with no words: nothing to keep
 	}
 	return te, true
 }
