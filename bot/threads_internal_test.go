@@ -74,3 +74,20 @@ func TestMirrorTargets(t *testing.T) {
 	assert.Equal(t, []int64{1, 3, 4}, ids(mirrorTargets(cards, "")), "one thread a channel, the newest")
 	assert.Equal(t, []int64{1, 4}, ids(mirrorTargets(cards, "D2")), "none in the channel the comment came from")
 }
+
+// BenchmarkIgnoreTopLevelMessage is what a message the bot has no business
+// with costs the loop: no I/O, no allocation.
+func BenchmarkIgnoreTopLevelMessage(b *testing.B) {
+	bot := &Bot{botUserID: "UBOT"}
+	var ev slackevents.MessageEvent
+	if err := json.Unmarshal([]byte(`{"type":"message","channel":"C1","user":"U1","text":"lunch?","ts":"2.0"}`), &ev); err != nil {
+		b.Fatal(err)
+	}
+	outer := slackevents.EventsAPIEvent{InnerEvent: slackevents.EventsAPIInnerEvent{Type: "message", Data: &ev}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if !bot.ignoreEvent(outer) {
+			b.Fatal("not ignored")
+		}
+	}
+}
