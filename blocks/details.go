@@ -3,6 +3,7 @@ package blocks
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -302,7 +303,17 @@ func historyBlocks(w words, events []workflow.AuditEvent, isAdmin bool, room int
 	evs := append([]workflow.AuditEvent(nil), events...)
 	sort.SliceStable(evs, func(i, j int) bool { return evs[i].Seq > evs[j].Seq })
 	lines := make([]string, 0, min(len(evs), maxHistory))
+	changes := workflow.CommentChanges(events)
 	for _, e := range evs[:min(len(evs), maxHistory)] {
+		// A comment its author deleted in Slack stays in the audit export,
+		// not on screen.
+		seq := e.Seq
+		if e.Action == workflow.ActCommentEdited {
+			seq, _ = strconv.ParseInt(e.Details["comment_seq"], 10, 64)
+		}
+		if changes[seq].Deleted {
+			e.Comment = ""
+		}
 		lines = append(lines, truncateMrkdwn(eventLine(w, e, isAdmin), maxHistoryLineLen))
 	}
 	texts, used := joinLines(lines, maxSectionText, min(maxHistoryBlocks, room-3))
