@@ -378,3 +378,31 @@ func TestDeprovisionedInThread(t *testing.T) {
 	assert.Equal(t, workflow.StatusDone, got.Status)
 	assert.Equal(t, "removed from the org", got.Steps[1].Comment)
 }
+
+func TestThreadReplyRedeliveredAndEditedAtOnce(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	task := h.request("alice", "github")
+	mgr := h.card(task.ID, workflow.CardAssignee, "mgr", 0)
+	status := h.card(task.ID, workflow.CardRequester, "alice", -1)
+	h.settled(task.ID)
+
+	// Slack redelivers an event whose ack it missed: one comment, one copy.
+	d := h.reply("mgr", mgr, "first")
+	require.NoError(t, h.slack.Redeliver(d.EnvelopeID))
+	// An edit right after the reply: its event can be handled first.
+	_, err := h.slack.EditMessage(h.ctx, h.ids["mgr"], mgr.Channel, d.TS, "first, edited")
+	require.NoError(t, err)
+	h.eventually("the edit", func() bool {
+		for _, ev := range h.events(task.ID) {
+			if ev.Action == workflow.ActCommentEdited {
+				return true
+			}
+		}
+		return false
+	})
+	h.idle()
+	assert.Len(t, h.comments(task.ID), 1)
+	require.Len(t, h.botReplies(status), 1)
+	assert.Contains(t, h.botReplies(status)[0].Text, "first, edited")
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/slack-go/slack"
@@ -121,14 +122,39 @@ func (b *Bot) threadMessage(ctx context.Context, inner slackevents.EventsAPIInne
 	ref := workflow.MessageRef{Channel: te.channel, TS: te.ts}
 	switch te.op {
 	case workflow.CommentOpEdited:
-		changed, err := b.engine.EditComment(ctx, workflow.CommentEdit{TaskID: card.TaskID, Actor: email, Message: ref, Text: te.text})
+		changed, err := retryNotFound(ctx, func() (bool, error) {
+			return b.engine.EditComment(ctx, workflow.CommentEdit{TaskID: card.TaskID, Actor: email, Message: ref, Text: te.text})
+		})
 		b.commentChanged(log, "edited", changed, err)
 	case workflow.CommentOpDeleted:
-		changed, err := b.engine.DeleteComment(ctx, workflow.CommentEdit{TaskID: card.TaskID, Actor: email, Message: ref})
+		changed, err := retryNotFound(ctx, func() (bool, error) {
+			return b.engine.DeleteComment(ctx, workflow.CommentEdit{TaskID: card.TaskID, Actor: email, Message: ref})
+		})
 		b.commentChanged(log, "deleted", changed, err)
 	default:
 		b.threadReply(ctx, log, te, card, email, ref)
 	}
+}
+
+// editWaits are the pauses before an edit or deletion looks for its comment
+// again. Events are handled side by side, so an edit made right after the
+// reply can be handled before the reply is saved.
+var editWaits = []time.Duration{200 * time.Millisecond, 800 * time.Millisecond}
+
+func retryNotFound(ctx context.Context, fn func() (bool, error)) (bool, error) {
+	changed, err := fn()
+	for _, d := range editWaits {
+		if workflow.ErrorCode(err) != workflow.ENOTFOUND {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return changed, err
+		case <-time.After(d):
+		}
+		changed, err = fn()
+	}
+	return changed, err
 }
 
 // commentChanged logs the outcome of an edit or deletion. A message that
