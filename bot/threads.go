@@ -105,11 +105,12 @@ func (b *Bot) threadMessage(ctx context.Context, inner slackevents.EventsAPIInne
 	if workflow.ErrorCode(err) == workflow.ENOTFOUND {
 		return // a thread that is no task's
 	}
-	log := b.log.With().Str("event_id", eventID).Str("slack_user", te.user).Str("channel", te.channel).Str("ts", te.ts).Int64("task", card.TaskID).Logger()
+	log := b.log.With().Str("event_id", eventID).Str("slack_user", te.user).Str("channel", te.channel).Str("ts", te.ts).Logger()
 	if err != nil {
 		log.Error().Err(err).Msg("read the card of a thread")
 		return
 	}
+	log = log.With().Int64("task", card.TaskID).Logger()
 	email, err := b.emailOf(ctx, te.user)
 	if err != nil {
 		log.Warn().Err(err).Msg("thread reply by someone accessbot cannot identify")
