@@ -3,6 +3,7 @@ package blocks
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -268,8 +269,15 @@ func commentBlocks(w words, events []workflow.AuditEvent) []slack.Block {
 	bs := []slack.Block{slack.NewDividerBlock(), section(fmt.Sprintf("*Comments* (%d)", len(comments)))}
 	skipped := max(0, len(comments)-maxComments)
 	lines := make([]string, 0, len(comments)-skipped)
+	changes := workflow.CommentChanges(events)
 	for _, c := range comments[skipped:] {
-		lines = append(lines, fmt.Sprintf("*%s* · %s\n%s", w.who(c.Actor), date(c.At), quote(truncate(c.Comment, maxCommentLen))))
+		body := quote(truncate(c.Comment, maxCommentLen))
+		if ch, ok := changes[c.Seq]; ok && ch.Deleted {
+			body = "_deleted_"
+		} else if ok {
+			body = quote(truncate(ch.Text, maxCommentLen)) + "\n_(edited)_"
+		}
+		lines = append(lines, fmt.Sprintf("*%s* · %s\n%s", w.who(c.Actor), date(c.At), body))
 	}
 	texts, used := joinLines(lines, maxSectionText, maxCommentBlocks)
 	// Keep the newest: when the texts cannot hold every line, start later.
@@ -295,7 +303,17 @@ func historyBlocks(w words, events []workflow.AuditEvent, isAdmin bool, room int
 	evs := append([]workflow.AuditEvent(nil), events...)
 	sort.SliceStable(evs, func(i, j int) bool { return evs[i].Seq > evs[j].Seq })
 	lines := make([]string, 0, min(len(evs), maxHistory))
+	changes := workflow.CommentChanges(events)
 	for _, e := range evs[:min(len(evs), maxHistory)] {
+		// A comment its author deleted in Slack stays in the audit export,
+		// not on screen.
+		seq := e.Seq
+		if e.Action == workflow.ActCommentEdited {
+			seq, _ = strconv.ParseInt(e.Details["comment_seq"], 10, 64)
+		}
+		if changes[seq].Deleted {
+			e.Comment = ""
+		}
 		lines = append(lines, truncateMrkdwn(eventLine(w, e, isAdmin), maxHistoryLineLen))
 	}
 	texts, used := joinLines(lines, maxSectionText, min(maxHistoryBlocks, room-3))
@@ -334,6 +352,10 @@ func eventLine(w words, e workflow.AuditEvent, isAdmin bool) string {
 		what = "marked won't deprovision"
 	case workflow.ActCommented:
 		what = "commented"
+	case workflow.ActCommentEdited:
+		what = "edited a comment"
+	case workflow.ActCommentDeleted:
+		what = "deleted a comment"
 	case workflow.ActDurationEdited:
 		what = "changed the duration from " + escape(d["from"]) + " to " + escape(d["to"])
 	case workflow.ActStepStarted:

@@ -38,6 +38,11 @@ type Store interface {
 	// DeleteCards forgets a deleted task's cards once they say so in Slack.
 	DeleteCards(ctx context.Context, taskID int64) error
 
+	// CommentMirrors and SaveCommentMirror record where a comment was
+	// mirrored, so it goes into each channel once (mirror.go).
+	CommentMirrors(ctx context.Context, taskID, seq int64) ([]workflow.CommentMirror, error)
+	SaveCommentMirror(ctx context.Context, m workflow.CommentMirror) error
+
 	FirstSeen(ctx context.Context, key string, now time.Time) (bool, error)
 	PruneSeen(ctx context.Context, before time.Time) (int64, error)
 }

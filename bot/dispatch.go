@@ -42,7 +42,7 @@ func (b *Bot) newRegistry() registry {
 		submit:     map[string]submitFunc{},
 		viewAction: map[string]viewActionFunc{},
 		suggest:    map[string]suggestFunc{},
-		events:     map[string]eventFunc{},
+		events:     map[string]eventFunc{"message": b.threadMessage},
 	}
 	r.viewAction[blocks.ActDelegateEdit] = b.openDelegateModal
 	r.submit[blocks.CbDelegate] = b.submitDelegate

@@ -108,6 +108,9 @@ func (b *Bot) route(client *socketmode.Client, evt socketmode.Event) (job func(c
 	case socketmode.EventTypeEventsAPI:
 		b.ack(client, req, nil)
 		ev, _ := evt.Data.(slackevents.EventsAPIEvent)
+		if b.ignoreEvent(ev) {
+			return nil, false
+		}
 		return func(ctx context.Context) {
 			if !b.firstSeen(ctx, "env:"+req.EnvelopeID) {
 				return

@@ -344,24 +344,15 @@ func (b *Bot) markDeleted(ctx context.Context, n workflow.Notice) error {
 	return b.store.DeleteCards(ctx, n.TaskID)
 }
 
-// mirrorComment posts a comment in the thread of each of the task's cards.
+// mirrorComment posts a comment once into the thread of the task's cards
+// in each channel but the one it came from (mirror.go); an edit or deletion
+// updates the copies.
 func (b *Bot) mirrorComment(ctx context.Context, n workflow.Notice) error {
-	cards, err := b.store.Cards(ctx, n.TaskID)
-	if err != nil {
-		return err
+	switch n.Data["op"] {
+	case workflow.CommentOpEdited, workflow.CommentOpDeleted:
+		return b.updateMirrors(ctx, n)
 	}
-	who := b.namer(ctx)(n.Data["actor"])
-	text := fmt.Sprintf("%s commented on T-%d: %s", who, n.TaskID, n.Text)
-	for _, c := range cards {
-		err := b.call(ctx, "chat.postMessage", c.Channel, func() error {
-			_, _, err := b.api.PostMessageContext(ctx, c.Channel, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionTS(c.TS))
-			return err
-		})
-		if err != nil && slackCode(err) != "message_not_found" && slackCode(err) != "channel_not_found" {
-			return err
-		}
-	}
-	return nil
+	return b.postMirrors(ctx, n)
 }
 
 // sendReminders reminds each recipient in the thread of their card, or by DM.

@@ -140,7 +140,7 @@ func TestProblems(t *testing.T) {
 			name:    "unknown top-level field",
 			yaml:    okPeople + okPolicies + okApps + "slack_token: xoxb\n",
 			path:    "slack_token",
-			message: `unknown field "slack_token" (allowed here: admins, people, groups, policies, apps, reminders)`,
+			message: `unknown field "slack_token" (allowed here: admins, people, groups, policies, apps, reminders, threads)`,
 		},
 		{
 			name: "nested step syntax is not the one chosen",
@@ -741,7 +741,7 @@ func TestAllowedFieldsMatchRawTypes(t *testing.T) {
 		}
 		return out
 	}
-	for _, v := range []any{rawConfig{}, rawPerson{}, rawPolicy{}, rawStep{}, rawApp{}, rawResource{}, rawReminders{}} {
+	for _, v := range []any{rawConfig{}, rawPerson{}, rawPolicy{}, rawStep{}, rawApp{}, rawResource{}, rawReminders{}, rawThreads{}} {
 		rt := reflect.TypeOf(v)
 		assert.Equal(t, strings.Join(fields(rt), ", "), allowedFields[rt.String()], rt.String())
 	}

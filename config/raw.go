@@ -13,6 +13,7 @@ type rawConfig struct {
 	Policies  map[string]rawPolicy `yaml:"policies"`
 	Apps      []rawApp             `yaml:"apps"`
 	Reminders *rawReminders        `yaml:"reminders"`
+	Threads   *rawThreads          `yaml:"threads"`
 }
 
 type rawPerson struct {
@@ -103,4 +104,10 @@ type rawReminders struct {
 	EscalateAfter string `yaml:"escalate_after"`
 	BusinessHours string `yaml:"business_hours"`
 	ExpiryWarning string `yaml:"expiry_warning"`
+}
+
+type rawThreads struct {
+	Provisioned   []string `yaml:"provisioned"`
+	Deprovisioned []string `yaml:"deprovisioned"`
+	Wont          []string `yaml:"wont"`
 }

@@ -68,6 +68,7 @@ func (c *checker) build(raw *rawConfig) *workflow.Catalog {
 	b.policies(raw.Policies)
 	b.apps(raw.Apps)
 	b.reminders(raw.Reminders)
+	b.threads(raw.Threads)
 	return b.cat
 }
 

@@ -335,7 +335,8 @@ func (s *Server) replyMessageLocked(r map[string]any) (*Message, error) {
 // PostAsUser posts a message as a person and delivers the message event (the
 // bot gets it in its DM, or in channels it is a member of; elsewhere the message
 // is only stored and the Delivery has no envelope). threadTS may be "". The
-// message is stored even when the push fails (ErrNotConnected).
+// message is stored even when the push fails (ErrNotConnected). A user with
+// IsBot posts as another app would: the message carries that app's bot_id.
 func (s *Server) PostAsUser(ctx context.Context, userID, channelID, text, threadTS string) (Delivery, error) {
 	s.mu.Lock()
 	u, err := s.actorLocked(userID)
@@ -353,6 +354,11 @@ func (s *Server) PostAsUser(ctx context.Context, userID, channelID, text, thread
 		return Delivery{}, fmt.Errorf("fakeslack: %s cannot post in %s's DM with the bot", u.ID, c.user)
 	}
 	m := &Message{Channel: c.id, TS: s.newTSLocked(), ThreadTS: threadTS, User: u.ID, Text: text, Via: "person"}
+	if u.IsBot {
+		// Another app posting as its bot user: Slack marks it with that
+		// app's bot_id.
+		m.BotID = "B" + strings.TrimPrefix(u.ID, "U")
+	}
 	s.storeMsgLocked(m)
 	d := Delivery{TS: m.TS}
 	if !c.im && !c.botMember {
@@ -412,7 +418,7 @@ func (s *Server) ownMessageLocked(userID, channelID, ts string) (*Message, *chan
 	if c == nil || m == nil || m.Ephemeral {
 		return nil, nil, fmt.Errorf("fakeslack: no message %s in %s", ts, channelID)
 	}
-	if m.User != userID || m.BotID != "" {
+	if m.User != userID || m.BotID == s.opts.BotID {
 		return nil, nil, fmt.Errorf("fakeslack: message %s is not %s's", ts, userID)
 	}
 	return m, c, nil

@@ -222,12 +222,26 @@ func (s *Server) messageJSON(m *Message) map[string]any {
 		out["user"] = m.User
 	}
 	if m.BotID != "" {
+		appID, name := s.opts.AppID, s.opts.BotName
+		if m.BotID != s.opts.BotID {
+			// Another app's bot user (PostAsUser with a User.IsBot).
+			appID, name = "A"+strings.TrimPrefix(m.BotID, "B"), m.User
+			if u := s.users[m.User]; u != nil {
+				name = u.Name
+			}
+		}
 		out["bot_id"] = m.BotID
-		out["app_id"] = s.opts.AppID
-		out["bot_profile"] = map[string]any{"id": m.BotID, "app_id": s.opts.AppID, "name": s.opts.BotName, "team_id": s.opts.TeamID, "deleted": false}
+		out["app_id"] = appID
+		out["bot_profile"] = map[string]any{"id": m.BotID, "app_id": appID, "name": name, "team_id": s.opts.TeamID, "deleted": false}
 	}
 	if m.ThreadTS != "" {
 		out["thread_ts"] = m.ThreadTS
+		// Replies name the author of the thread's root, as Slack's do.
+		if m.ThreadTS != m.TS {
+			if root := s.findMsgLocked(m.Channel, m.ThreadTS); root != nil && root.User != "" {
+				out["parent_user_id"] = root.User
+			}
+		}
 	}
 	if len(m.Blocks) > 0 {
 		out["blocks"] = json.RawMessage(m.Blocks)

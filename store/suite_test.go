@@ -32,6 +32,7 @@ func testStore(t *testing.T, open opener) {
 		"ClaimNotices":      testClaimNotices,
 		"ChatUsers":         testChatUsers,
 		"Cards":             testCards,
+		"CommentMirrors":    testCommentMirrors,
 		"SeenKeys":          testSeenKeys,
 		"Migrations":        testMigrations,
 		"ConcurrentWriters": testConcurrentWriters,

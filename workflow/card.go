@@ -38,3 +38,15 @@ type ChatUser struct {
 	Deleted    bool
 	ResolvedAt time.Time
 }
+
+// CommentMirror is a copy of a comment the bot posted in a card's thread:
+// the comment (TaskID, Seq of the audit event that carries it) and the
+// message. Recorded per channel, so a comment goes into each at most once.
+type CommentMirror struct {
+	TaskID   int64
+	Seq      int64
+	Channel  string
+	ThreadTS string
+	TS       string
+	PostedAt time.Time
+}

@@ -18,6 +18,7 @@ type Catalog struct {
 	Policies  map[string]*Policy
 	Apps      []*App
 	Reminders Reminders
+	Threads   Threads // acknowledgment words in task threads; see ThreadsOrDefault
 }
 
 // Person is someone the config knows. People not in the config may still

@@ -3,6 +3,7 @@ package workflow
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -28,6 +29,9 @@ type Decision struct {
 	// check (a command that names the task).
 	Revision int64
 	Comment  string
+	// Message is the chat thread reply the decision came from, if any; the
+	// comment is then a thread comment that its edits find again.
+	Message MessageRef
 }
 
 // transition is what an action does to the current step.
@@ -116,11 +120,17 @@ func (e *Engine) Decide(ctx context.Context, action Action, d Decision) (*Task, 
 			return Errorf(EFORBIDDEN, "You cannot review your own request %s.", t.Number())
 		}
 		a.State, a.DecidedAt = tr.state, o.now
-		if err := o.audit(t, d.Actor, tr.audit, comment, nil); err != nil {
+		var details map[string]string
+		src := SourceDecision
+		if !d.Message.IsZero() {
+			src = SourceThread
+			details = d.Message.details(map[string]string{"source": src})
+		}
+		if err := o.audit(t, d.Actor, tr.audit, comment, details); err != nil {
 			return err
 		}
 		if comment != "" {
-			o.comment(t, d.Actor, comment, "decision")
+			o.comment(t, d.Actor, comment, src, d.Message)
 		}
 		if !tr.passes {
 			return o.end(t, run, d.Actor, comment, tr.status, stepStatusFor(tr.status))
@@ -213,10 +223,12 @@ func (o *op) end(t *Task, run *StepRun, by, comment string, status Status, stepS
 	return o.save(t)
 }
 
-// comment queues a comment notice so the bot mirrors it into the task's threads.
-func (o *op) comment(t *Task, actor, text, source string) {
+// comment queues a comment notice so the bot mirrors it into the task's
+// threads (but the one it came from). It follows the audit event that
+// carries the comment: "seq" names that event, and so the comment.
+func (o *op) comment(t *Task, actor, text, source string, from MessageRef) {
 	o.notices = append(o.notices, &Notice{Kind: NoticeComment, TaskID: t.ID, Text: text, CreatedAt: o.now, NextAt: o.now,
-		Data: map[string]string{"actor": actor, "source": source}})
+		Data: from.details(map[string]string{"actor": actor, "source": source, "seq": strconv.FormatInt(o.heads[t.ID].seq, 10)})})
 }
 
 // ReassignInput hands an assignee's part of the current step to someone else.
@@ -374,6 +386,8 @@ type CommentInput struct {
 	Actor  string
 	Text   string
 	Source string // modal, thread, decision
+	// Message is the chat thread reply the comment came from (source thread).
+	Message MessageRef
 }
 
 // Comment adds a comment by someone involved in the task (or an admin).
@@ -391,17 +405,19 @@ func (e *Engine) Comment(ctx context.Context, in CommentInput) (*Task, error) {
 			return err
 		}
 		task = t
-		if !t.Involves(in.Actor) && !o.cat.IsAdmin(in.Actor) {
+		// A thread reply may also come from an owner of the app, who sees
+		// the task's channel post.
+		if !t.Involves(in.Actor) && !o.cat.IsAdmin(in.Actor) && (in.Message.IsZero() || !e.maySee(in.Actor, t)) {
 			return Errorf(EFORBIDDEN, "You are not involved in %s, so you cannot comment on it.", t.Number())
 		}
 		src := in.Source
 		if src == "" {
-			src = "modal"
+			src = SourceModal
 		}
-		if err := o.audit(t, in.Actor, ActCommented, body, map[string]string{"source": src}); err != nil {
+		if err := o.audit(t, in.Actor, ActCommented, body, in.Message.details(map[string]string{"source": src})); err != nil {
 			return err
 		}
-		o.comment(t, in.Actor, body, src)
+		o.comment(t, in.Actor, body, src, in.Message)
 		t.UpdatedAt = o.now
 		return o.tx.SaveTask(t)
 	})

@@ -100,7 +100,7 @@ func (o *op) audit(t *Task, actor, action, comment string, details map[string]st
 	t.AuditHead = ev.Hash
 	// Last explains stale clicks, so it names what people did, not the
 	// engine's own bookkeeping.
-	if actor != SystemActor && action != ActCommented && action != ActReminded && action != ActCreated {
+	if actor != SystemActor && action != ActCommented && action != ActReminded && action != ActCreated && action != ActCommentEdited && action != ActCommentDeleted {
 		t.Last = LastAction{Actor: actor, Action: action, At: o.now}
 	}
 	o.events = append(o.events, ev)
