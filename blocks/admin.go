@@ -193,9 +193,11 @@ func AdminConfirmModal(in AdminConfirmInput) slack.ModalViewRequest {
 	return m
 }
 
-// AdminResultModal replaces a confirmation once the operation ran.
-func AdminResultModal(t *workflow.Task, text string) slack.ModalViewRequest {
-	return modal(CbAdminDone, truncate("Done: "+t.Number(), maxViewTitle), "", "Close", ModalMeta{TaskID: t.ID, Revision: t.Revision}, []slack.Block{section(text)})
+// AdminResultModal says what an admin operation did (or why it was
+// refused) where there is no message to answer in: after a confirmation,
+// or on an operation picked in the Details modal.
+func AdminResultModal(taskID int64, title, text string) slack.ModalViewRequest {
+	return modal(CbAdminDone, title, "", "Close", ModalMeta{TaskID: taskID}, []slack.Block{section(text)})
 }
 
 // adminConsequence says what a destructive operation will do to the task.

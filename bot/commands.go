@@ -39,6 +39,16 @@ type subcommand struct {
 func (b *Bot) accessCommands() []subcommand {
 	return []subcommand{
 		{name: "help", usage: "help", example: "help", help: "show this help", run: b.accessHelp},
+		{name: "remind", usage: "remind T-12", example: "remind T-12", help: "remind the people a task waits on (once an hour a task)", run: b.remindCommand},
+		{name: "stuck", usage: "stuck", example: "stuck", help: "list tasks stopped with an error or waiting past escalation", admin: true, run: b.stuckCommand},
+		b.adminOpCommand(workflow.OpProcessNow),
+		b.adminOpCommand(workflow.OpCancel),
+		b.adminOpCommand(workflow.OpRestart),
+		b.adminOpCommand(workflow.OpSkipStep),
+		b.adminOpCommand(workflow.OpHardReset),
+		b.adminOpCommand(workflow.OpChangePolicy),
+		b.adminOpCommand(workflow.OpDelete),
+		{name: "reload", usage: "reload", example: "reload", help: "re-read the configuration file; a file with problems is not applied", admin: true, run: b.reloadCommand},
 	}
 }
 

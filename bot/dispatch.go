@@ -5,6 +5,8 @@ import (
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
+
+	"accessbot/blocks"
 )
 
 // The bot's surfaces (slash commands, App Home, request and delegation
@@ -36,12 +38,15 @@ type registry struct {
 }
 
 func (b *Bot) newRegistry() registry {
-	return registry{
+	r := registry{
 		submit:     map[string]submitFunc{},
 		viewAction: map[string]viewActionFunc{},
 		suggest:    map[string]suggestFunc{},
 		events:     map[string]eventFunc{},
 	}
+	r.submit[blocks.CbAdminConfirm] = b.adminConfirmSubmit
+	r.viewAction[blocks.ActAdminMenu] = b.adminMenu
+	return r
 }
 
 // viewAction routes a block action that happened inside a view.

@@ -71,6 +71,8 @@ func (b *Bot) interaction(ctx context.Context, cb slack.InteractionCallback) {
 			return
 		}
 		b.openModal(ctx, c, opt, taskID, rev)
+	case blocks.ActAdminProcessNow:
+		b.stuckProcessNow(ctx, c)
 	default:
 		b.refuse(ctx, c, fmt.Sprintf("accessbot does not know the action %q; nothing was changed.", cut(id, 60)), nil)
 	}
