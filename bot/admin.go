@@ -135,12 +135,17 @@ func (b *Bot) confirmView(ctx context.Context, op workflow.AdminOp, in workflow.
 	var after *workflow.Task
 	var policies []string
 	if op == workflow.OpChangePolicy && in.Policy == "" {
-		// Chosen in the confirmation; the rest of the checks run now.
-		if t.Kind == workflow.KindGrant {
-			_, err := b.engine.PreviewAdmin(ctx, op, workflow.AdminInput{TaskID: in.TaskID, Actor: in.Actor, Policy: "", Revision: in.Revision})
+		// The policy is chosen in the confirmation; the checks of the
+		// task's state run now, with any policy that could be chosen.
+		policies = revocationPolicies(cat)
+		if len(policies) == 0 {
+			return slack.ModalViewRequest{}, workflow.Errorf(workflow.EINVALID, "No policy in the configuration can run a revocation, so there is nothing to change %s to.", t.Number())
+		}
+		probe := in
+		probe.Policy = policies[0]
+		if _, err := b.engine.PreviewAdmin(ctx, op, probe); err != nil {
 			return slack.ModalViewRequest{}, err
 		}
-		policies = revocationPolicies(cat)
 	} else if after, err = b.engine.PreviewAdmin(ctx, op, in); err != nil {
 		return slack.ModalViewRequest{}, err
 	}

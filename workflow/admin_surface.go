@@ -195,3 +195,20 @@ func ageWords(d time.Duration) string {
 	}
 	return fmt.Sprintf("%dm", mins)
 }
+
+// ActConfigReloaded records, on the admin chain, that a configuration was
+// put in force and what changed.
+const ActConfigReloaded = "config_reloaded"
+
+// RecordReload writes who reloaded the configuration (an email, or the
+// signal) and a summary of what changed on the admin chain. The caller puts
+// the new catalog in force only once this is recorded.
+func (e *Engine) RecordReload(ctx context.Context, actor, summary string) error {
+	actor = strings.TrimSpace(actor)
+	if actor == "" {
+		actor = SystemActor
+	}
+	return e.update(ctx, func(o *op) error {
+		return o.adminAudit(actor, ActConfigReloaded, "", map[string]string{"summary": summary})
+	})
+}

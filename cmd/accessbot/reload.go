@@ -24,7 +24,7 @@ import (
 // they snapshotted (a hard reset applies the new one).
 func reloader(path string, engine *workflow.Engine, log zerolog.Logger) bot.ReloadFunc {
 	var mu sync.Mutex // two reloads at once would race on "what changed"
-	return func(_ context.Context, actor string) (string, error) {
+	return func(ctx context.Context, actor string) (string, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		cat, err := config.Load(path)
@@ -32,9 +32,13 @@ func reloader(path string, engine *workflow.Engine, log zerolog.Logger) bot.Relo
 			log.Warn().Str("config", path).Str("by", actor).Str("problems", err.Error()).Msg("configuration reload refused; the running configuration stays")
 			return "", fmt.Errorf("%s:\n%w", path, err)
 		}
-		old := engine.Catalog()
+		summary := config.Summary(cat) + "; " + catalogChanges(engine.Catalog(), cat)
+		// Recorded first: a configuration nobody can trace is not put in force.
+		if err := engine.RecordReload(ctx, actor, summary); err != nil {
+			log.Error().Err(err).Str("config", path).Msg("configuration reload not recorded; not applied")
+			return "", fmt.Errorf("the reload could not be written to the audit log, so it was not applied: %w", err)
+		}
 		engine.SetCatalog(cat)
-		summary := config.Summary(cat) + "; " + catalogChanges(old, cat)
 		log.Info().Str("config", path).Str("by", actor).Str("summary", summary).Msg("configuration reloaded")
 		return summary, nil
 	}

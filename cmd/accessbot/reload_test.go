@@ -55,6 +55,16 @@ func TestReloaderAppliesOnlyValidFiles(t *testing.T) {
 	assert.ErrorAs(t, err, &ve, "the problems stay inspectable")
 	assert.Same(t, running, e.Catalog(), "a broken file changes nothing")
 	assert.Contains(t, logs.String(), "configuration reload refused")
+
+	var reloads []workflow.AuditEvent
+	require.NoError(t, db.View(context.Background(), func(tx workflow.ReadTx) (err error) {
+		reloads, err = tx.AuditEvents(0)
+		return err
+	}))
+	require.Len(t, reloads, 2, "each applied reload is on the admin chain; the refused one is not")
+	assert.Equal(t, workflow.ActConfigReloaded, reloads[1].Action)
+	assert.Equal(t, "admin@example.com", reloads[1].Actor)
+	assert.Contains(t, reloads[1].Details["summary"], "apps added: jira")
 }
 
 type lockedLog struct{ syncBuffer }
