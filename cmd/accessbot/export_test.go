@@ -285,3 +285,24 @@ func TestAuditExportMemoryIsFlat(t *testing.T) {
 	// noise, caches); a export holding its rows would grow by ~100 MB.
 	assert.Less(t, peak[big], peak[small]+8<<20, "peak heap %d B for %d events vs %d B for %d", peak[big], big, peak[small], small)
 }
+
+// BenchmarkAuditExport exports 50,000 events per iteration and reports
+// the rate and the peak live heap.
+func BenchmarkAuditExport(b *testing.B) {
+	const n = 50_000
+	path := filepath.Join(b.TempDir(), "bulk.db")
+	bulkAudit(b, path, n)
+	var peak uint64
+	b.ResetTimer()
+	for b.Loop() {
+		w := &heapWriter{}
+		var errOut bytes.Buffer
+		if code := Main(context.Background(), []string{"audit", "export", "--db", path},
+			Env{Stdout: w, Stderr: &errOut, Getenv: os.Getenv}); code != 0 {
+			b.Fatal(errOut.String())
+		}
+		peak = max(peak, w.peak)
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(peak)/1e6, "peak-heap-MB")
+}
