@@ -58,6 +58,9 @@ func DetailsModal(in DetailsInput) slack.ModalViewRequest {
 	if part := viewerPart(t, in.Viewer, in.IsAdmin); part != "" {
 		bs = append(bs, contextBlock(part))
 	}
+	if in.IsAdmin {
+		bs = append(bs, adminMenu(t))
+	}
 	bs = append(bs, slack.NewDividerBlock(), section(planTitle(t)))
 	bs = append(bs, planBlocks(w, t, in.Viewer)...)
 	if ins := strings.TrimSpace(in.Ent.Instructions); ins != "" {

@@ -73,6 +73,9 @@ type Config struct {
 	HTTPClient *http.Client
 	// PingInterval for Socket Mode (slack-go's default 30 s when 0).
 	PingInterval time.Duration
+	// Reload re-reads the configuration for `/access reload`; nil turns
+	// the subcommand into an explanation.
+	Reload ReloadFunc
 }
 
 // Bot is accessbot's Slack edge.

@@ -45,6 +45,16 @@ func (b *Bot) accessCommands() []subcommand {
 		{name: "revoke", usage: "revoke @person APP[/RESOURCE] reason…", example: "revoke @jane github/org-admin left the team", help: "propose removing someone's access (their manager, the app's owners and admins)", run: b.revokeCommand},
 		{name: "tasks", usage: "tasks", example: "tasks", help: "what waits on you, with a link to the App Home", run: b.tasksCommand},
 		{name: "show", usage: "show T-12", example: "show T-12", help: "the details of a task you are involved in", run: b.showCommand},
+		{name: "remind", usage: "remind T-12", example: "remind T-12", help: "remind the people a task waits on (once an hour a task)", run: b.remindCommand},
+		{name: "stuck", usage: "stuck", example: "stuck", help: "list tasks stopped with an error or waiting past escalation", admin: true, run: b.stuckCommand},
+		b.adminOpCommand(workflow.OpProcessNow),
+		b.adminOpCommand(workflow.OpCancel),
+		b.adminOpCommand(workflow.OpRestart),
+		b.adminOpCommand(workflow.OpSkipStep),
+		b.adminOpCommand(workflow.OpHardReset),
+		b.adminOpCommand(workflow.OpChangePolicy),
+		b.adminOpCommand(workflow.OpDelete),
+		{name: "reload", usage: "reload", example: "reload", help: "re-read the configuration file; a file with problems is not applied", admin: true, run: b.reloadCommand},
 	}
 }
 

@@ -53,6 +53,8 @@ func (b *Bot) newRegistry() registry {
 	r.suggest[blocks.ActionReqApp] = b.suggestApps
 	r.suggest[blocks.ActionReqResource] = b.suggestResources
 	b.registerHome(r) // App Home and bulk actions (home.go, bulk.go)
+	r.submit[blocks.CbAdminConfirm] = b.adminConfirmSubmit
+	r.viewAction[blocks.ActAdminMenu] = b.adminMenu
 	return r
 }
 

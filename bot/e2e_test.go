@@ -2,6 +2,7 @@ package bot_test
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -86,6 +87,28 @@ type harness struct {
 	rateScale float64
 	// stopBot stops the running bot and waits for it to return.
 	stopBot func()
+	// reload is the bot's Config.Reload (set before startBot).
+	reload bot.ReloadFunc
+	// logs holds the bot's log lines, for tests that check what it logs.
+	logs lockedBuffer
+}
+
+// lockedBuffer is a bytes.Buffer the bot may write while a test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func email(name string) string { return name + "@example.com" }
@@ -160,7 +183,8 @@ func (h *harness) startBot() {
 	b, err := bot.New(bot.Config{
 		BotToken: h.slack.BotToken(), AppToken: h.slack.AppToken(), APIURL: h.slack.APIURL(),
 		Engine: h.engine, Store: h.db,
-		Log:     zerolog.New(zerolog.NewTestWriter(t)).Level(h.logLevel),
+		Log:     zerolog.New(io.MultiWriter(zerolog.NewTestWriter(t), &h.logs)).Level(h.logLevel),
+		Reload:  h.reload,
 		Workers: 4, Poll: 20 * time.Millisecond,
 		RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond,
 		RateScale: h.rateScale,

@@ -75,6 +75,8 @@ func (b *Bot) interaction(ctx context.Context, cb slack.InteractionCallback) {
 		b.requestExtension(ctx, c)
 	case blocks.ActTasksOpenHome:
 		// A link button: Slack opens the App Home and tells us of the click.
+	case blocks.ActAdminProcessNow:
+		b.stuckProcessNow(ctx, c)
 	default:
 		b.refuse(ctx, c, fmt.Sprintf("accessbot does not know the action %q; nothing was changed.", cut(id, 60)), nil)
 	}

@@ -12,6 +12,9 @@ type AdminInput struct {
 	Actor  string
 	Reason string
 	Policy string // ChangePolicy only
+	// Revision, when not 0, is the task revision the admin confirmed; a
+	// task that moved on since is refused as stale.
+	Revision int64
 }
 
 // admin runs fn on a task after checking that the actor is an admin, and
@@ -28,6 +31,9 @@ func (e *Engine) admin(ctx context.Context, in AdminInput, action string, fn fun
 			return err
 		}
 		task = t
+		if in.Revision != 0 && in.Revision != t.Revision {
+			return staleError(t)
+		}
 		if err := fn(o, t); err != nil {
 			return err
 		}
@@ -91,6 +97,9 @@ func (e *Engine) Delete(ctx context.Context, in AdminInput) (*Task, error) {
 			return err
 		}
 		task = t
+		if in.Revision != 0 && in.Revision != t.Revision {
+			return staleError(t)
+		}
 		seq, hash, err := o.tx.AuditHead(t.ID)
 		if err != nil {
 			return err

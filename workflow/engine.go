@@ -49,6 +49,7 @@ type op struct {
 	events  []*AuditEvent
 	notices []*Notice
 	changed map[int64]bool
+	dry     *dryRun // set by Preview: roll back instead of committing
 }
 
 type chainHead struct {
@@ -59,11 +60,14 @@ type chainHead struct {
 // update runs fn as one operation and writes what it collected.
 func (e *Engine) update(ctx context.Context, fn func(o *op) error) error {
 	return e.store.Update(ctx, func(tx Tx) error {
-		o := &op{tx: tx, cat: e.Catalog(), now: tx.Now(), heads: map[int64]chainHead{}, changed: map[int64]bool{}}
+		o := &op{tx: tx, cat: e.Catalog(), now: tx.Now(), heads: map[int64]chainHead{}, changed: map[int64]bool{}, dry: dryRunOf(ctx)}
 		if err := fn(o); err != nil {
 			return err
 		}
-		return o.flush()
+		if err := o.flush(); err != nil {
+			return err
+		}
+		return o.dry.done(o)
 	})
 }
 
@@ -143,6 +147,7 @@ func (o *op) save(t *Task) error {
 	if err := o.tx.SaveTask(t); err != nil {
 		return err
 	}
+	o.dry.saw(t)
 	o.notify(&Notice{Kind: NoticeTaskChanged, TaskID: t.ID})
 	return nil
 }

@@ -29,6 +29,8 @@ Usage:
                                       run the Slack bot (the default command)
   accessbot check-config FILE         check a configuration file
   accessbot audit verify [--db PATH]  recompute every audit hash chain
+  accessbot audit export [--db PATH] [--since DATE] [--until DATE] [--format csv|json]
+                                      write every audit event to stdout (DATE: YYYY-MM-DD or RFC 3339)
   accessbot help                      this text
 
 Environment of serve:
@@ -131,8 +133,11 @@ func checkConfig(args []string, env Env) int {
 }
 
 func runAudit(ctx context.Context, args []string, env Env) error {
+	if len(args) > 0 && args[0] == "export" {
+		return runAuditExport(ctx, args[1:], env)
+	}
 	if len(args) == 0 || args[0] != "verify" {
-		return usageError{"usage: accessbot audit verify [--db DSN]"}
+		return usageError{"usage: accessbot audit verify [--db DSN]\n" + exportUsage}
 	}
 	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
 	var c common

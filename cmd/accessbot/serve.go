@@ -45,7 +45,9 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	}
 	defer db.Close()
 	engine := workflow.NewEngine(db, cat, env.Clock)
+	reload := reloader(c.configPath, engine, log)
 	b, err := bot.New(bot.Config{
+		Reload:   reload,
 		BotToken: botToken,
 		AppToken: appToken,
 		APIURL:   apiURL,
@@ -69,5 +71,8 @@ func runServe(ctx context.Context, args []string, env Env) error {
 		}
 	}()
 	log.Info().Str("config", c.configPath).Str("summary", config.Summary(cat)).Msg("accessbot starting")
+	hupCtx, stopHup := context.WithCancel(ctx)
+	stopReloads := reloadOnHangup(hupCtx, reload, log)
+	defer func() { stopHup(); stopReloads() }()
 	return b.Run(ctx)
 }
