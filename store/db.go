@@ -136,7 +136,14 @@ func sqliteDSNs(dsn string) (writer, reader string, err error) {
 		dsn = DefaultPath
 	}
 	path, raw, _ := strings.Cut(dsn, "?")
-	path = strings.TrimPrefix(path, "file:")
+	if p, ok := strings.CutPrefix(path, "file:"); ok {
+		path = p // a URI already: its escapes are the caller's
+	} else {
+		// SQLite reads the file: URI, where "#" starts a fragment and "%"
+		// an escape; a plain path (t.TempDir() of a subtest "x#01") must
+		// name the very file it says.
+		path = strings.NewReplacer("%", "%25", "#", "%23").Replace(path)
+	}
 	q, err := url.ParseQuery(raw)
 	if err != nil {
 		return "", "", fmt.Errorf("store: sqlite DSN %q: %w", dsn, err)

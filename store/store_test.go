@@ -173,6 +173,21 @@ func TestSQLiteDSN(t *testing.T) {
 	}
 }
 
+// TestSQLitePathWithHash opens a database in a directory whose name has a
+// "#" and a "%" (t.TempDir() of a subtest named twice): the file must be
+// made where the path says, not at a path cut short.
+func TestSQLitePathWithHash(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "a#01 100%")
+	require.NoError(t, os.Mkdir(dir, 0o700))
+	path := filepath.Join(dir, "accessbot.db")
+	db, err := Open(context.Background(), path, nil)
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+	_, err = os.Stat(path)
+	require.NoError(t, err, "the database is where the path says")
+}
+
 // TestSQLitePragmas checks that every connection of both pools runs with
 // the settings of its DSN.
 func TestSQLitePragmas(t *testing.T) {
