@@ -90,6 +90,7 @@ type Bot struct {
 	botUserID string
 
 	wake chan struct{} // nudges the outbox worker
+	dms  sync.Map      // Slack user id -> the bot's DM channel with them
 	reg  registry
 
 	home homes          // App Homes to refresh (home.go)

@@ -107,6 +107,7 @@ func TestRateLimitStorm(t *testing.T) {
 	}
 	assert.Equal(t, 60, storm, "the storm happened")
 	assert.Equal(t, posts, h.slack.Count("chat.postMessage", "ok"), "nothing re-posted")
+	assert.LessOrEqual(t, h.slack.Count("conversations.open", "ok"), 2, "each DM (alice's, sec1's) opened once")
 	for _, c := range cards {
 		assert.Empty(t, decisions(h.msg(c)), "T-%d's card shows the outcome", c.TaskID)
 	}

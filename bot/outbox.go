@@ -286,6 +286,12 @@ func (b *Bot) dmChannel(ctx context.Context, email string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// The bot's DM with a person keeps its id for good, so it is opened once
+	// per process: conversations.open is Tier 3 (~50/min) and would
+	// otherwise pace every card post of a bulk action.
+	if ch, ok := b.dms.Load(id); ok {
+		return ch.(string), nil
+	}
 	var ch *slack.Channel
 	err = b.call(ctx, "conversations.open", "", func() (err error) {
 		ch, _, _, err = b.api.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{id}, ReturnIM: true})
@@ -294,6 +300,7 @@ func (b *Bot) dmChannel(ctx context.Context, email string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("conversations.open with %s: %w", email, err)
 	}
+	b.dms.Store(id, ch.ID)
 	return ch.ID, nil
 }
 
