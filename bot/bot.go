@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
+	"golang.org/x/sync/singleflight"
 
 	"accessbot/workflow"
 )
@@ -89,9 +90,10 @@ type Bot struct {
 
 	botUserID string
 
-	wake chan struct{} // nudges the outbox worker
-	dms  sync.Map      // Slack user id -> the bot's DM channel with them
-	reg  registry
+	wake    chan struct{}      // nudges the outbox worker
+	dms     sync.Map           // Slack user id -> the bot's DM channel with them
+	opening singleflight.Group // conversations.open calls under way, by user id
+	reg     registry
 
 	home homes          // App Homes to refresh (home.go)
 	bg   sync.WaitGroup // background work after an ack (bulk actions)

@@ -292,16 +292,20 @@ func (b *Bot) dmChannel(ctx context.Context, email string) (string, error) {
 	if ch, ok := b.dms.Load(id); ok {
 		return ch.(string), nil
 	}
-	var ch *slack.Channel
-	err = b.call(ctx, "conversations.open", "", func() (err error) {
-		ch, _, _, err = b.api.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{id}, ReturnIM: true})
-		return err
+	// Cards for one person delivered side by side share one open.
+	ch, err, _ := b.opening.Do(id, func() (any, error) {
+		var ch *slack.Channel
+		err := b.call(ctx, "conversations.open", "", func() (err error) {
+			ch, _, _, err = b.api.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{id}, ReturnIM: true})
+			return err
+		})
+		if err != nil {
+			return "", fmt.Errorf("conversations.open with %s: %w", email, err)
+		}
+		b.dms.Store(id, ch.ID)
+		return ch.ID, nil
 	})
-	if err != nil {
-		return "", fmt.Errorf("conversations.open with %s: %w", email, err)
-	}
-	b.dms.Store(id, ch.ID)
-	return ch.ID, nil
+	return ch.(string), err
 }
 
 // dm sends a plain direct message.
