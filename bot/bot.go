@@ -68,6 +68,8 @@ type Config struct {
 	HTTPClient *http.Client
 	// PingInterval for Socket Mode (slack-go's default 30 s when 0).
 	PingInterval time.Duration
+	// Metrics observes envelopes, acks and Web API calls; default none.
+	Metrics Metrics
 }
 
 // Bot is accessbot's Slack edge.
@@ -83,6 +85,8 @@ type Bot struct {
 
 	wake chan struct{} // nudges the outbox worker
 	reg  registry
+
+	state observeState // connection state and ack timing (observe.go)
 }
 
 // New checks cfg and returns a bot; it does not connect.
@@ -114,6 +118,9 @@ func New(cfg Config) (*Bot, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 15 * time.Second}
 	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = noMetrics{}
+	}
 	api := slack.New(cfg.BotToken,
 		slack.OptionAppLevelToken(cfg.AppToken),
 		slack.OptionAPIURL(cfg.APIURL),
@@ -124,6 +131,7 @@ func New(cfg Config) (*Bot, error) {
 		wake:   make(chan struct{}, 1),
 	}
 	b.reg = b.newRegistry()
+	b.state.arrived = map[string]time.Time{}
 	return b, nil
 }
 
@@ -164,6 +172,7 @@ func (b *Bot) Run(ctx context.Context) error {
 		opts = append(opts, socketmode.OptionPingInterval(b.cfg.PingInterval))
 	}
 	client := socketmode.New(b.api, opts...)
+	defer b.state.connected.Store(false)
 
 	sockCtx, stopSock := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopSock()
