@@ -83,7 +83,8 @@ func (b *Bot) decide(ctx context.Context, c click, action workflow.Action, taskI
 		b.refuse(ctx, c, workflow.ErrorMessage(err), err)
 		return
 	}
-	log := c.log.With().Int64("task", taskID).Str("email", email).Logger()
+	c.log = c.log.With().Int64("task", taskID).Str("email", email).Logger() // refusals name the task too
+	log := c.log
 	_, err = b.engine.Decide(ctx, action, workflow.Decision{TaskID: taskID, Actor: email, Revision: rev})
 	if err != nil {
 		b.answerError(ctx, c, taskID, err)
