@@ -51,7 +51,7 @@ func (b *Bot) viewAction(ctx context.Context, cb slack.InteractionCallback) {
 			fn(ctx, cb, a)
 			continue
 		}
-		b.logger(ctx).Info().Str("slack_user", cb.User.ID).Str("action", cut(a.ActionID, 60)).
+		b.logger(ctx).Info().Str("action", cut(a.ActionID, 60)).
 			Str("view", cb.View.CallbackID).Msg("unknown action in a view ignored")
 	}
 }

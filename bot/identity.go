@@ -46,7 +46,7 @@ func (b *Bot) emailOf(ctx context.Context, slackID string) (string, error) {
 		return "", workflow.Errorf(workflow.EFORBIDDEN, "accessbot cannot see your email address in Slack, so it cannot tell who you are. Ask an admin to give the app the users:read.email scope.")
 	}
 	if err := b.store.SaveChatUser(ctx, chatUser(email, info, b.now())); err != nil {
-		b.logger(ctx).Warn().Err(err).Str("slack_user", slackID).Msg("cache chat user")
+		b.logger(ctx).Warn().Err(err).Str("chat_user", slackID).Msg("cache chat user")
 	}
 	return email, nil
 }

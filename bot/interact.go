@@ -30,7 +30,7 @@ func (b *Bot) interaction(ctx context.Context, cb slack.InteractionCallback) {
 	if c.channel == "" {
 		c.channel = cb.Channel.ID
 	}
-	c.log = b.logger(ctx).With().Str("slack_user", cb.User.ID).Str("action", c.action.ActionID).Logger()
+	c.log = b.logger(ctx).With().Str("action", c.action.ActionID).Logger() // slack_user: the envelope's logger
 	if cb.Container.Type == "view" {
 		b.viewAction(ctx, cb)
 		return
@@ -123,7 +123,7 @@ func (b *Bot) ephemeral(ctx context.Context, channel, user, msg string) {
 		return err
 	})
 	if err != nil {
-		b.logger(ctx).Warn().Err(err).Str("slack_user", user).Msg("ephemeral message failed")
+		b.logger(ctx).Warn().Err(err).Str("recipient", user).Msg("ephemeral message failed")
 	}
 }
 
@@ -214,7 +214,7 @@ func (b *Bot) viewSubmission(ctx context.Context, cb slack.InteractionCallback) 
 	if fn, ok := b.reg.submit[cb.View.CallbackID]; ok {
 		return fn(ctx, cb)
 	}
-	log := b.logger(ctx).With().Str("slack_user", cb.User.ID).Str("callback", cb.View.CallbackID).Logger()
+	log := b.logger(ctx).With().Str("callback", cb.View.CallbackID).Logger()
 	meta, err := blocks.DecodeMeta(cb.View.PrivateMetadata)
 	if err != nil {
 		log.Warn().Err(err).Msg("modal without accessbot metadata")

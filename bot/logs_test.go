@@ -169,10 +169,15 @@ func TestLogsOfAUnitOfWork(t *testing.T) {
 	assert.NotEmpty(t, limited["task"], "a 429 met while delivering a notice names the task: %v", limited)
 
 	// Every line that names a person in a unit of work names its envelope
-	// too, unless it comes from the outbox (which names the task).
-	for _, l := range lines {
+	// too, unless it comes from the outbox (which names the task); and no
+	// line names a field twice.
+	raw := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	for i, l := range lines {
 		if l["slack_user"] != nil && l["envelope_id"] == nil && l["task"] == nil {
 			t.Errorf("a line about a person without its envelope or task: %v", l)
+		}
+		for _, key := range []string{"slack_user", "envelope_id", "task"} {
+			assert.LessOrEqual(t, strings.Count(raw[i], `"`+key+`":`), 1, "%s twice in %s", key, raw[i])
 		}
 	}
 
