@@ -5,6 +5,7 @@ import (
 	"go/parser"
 	"go/token"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -183,7 +184,9 @@ func scanBot(t *testing.T) codeUse {
 			}
 		}
 	}
-	str := func(e ast.Expr) (string, bool) {
+	var sdkConsts map[string]string // slackevents' event type constants, read when first needed
+	var str func(e ast.Expr) (string, bool)
+	str = func(e ast.Expr) (string, bool) {
 		switch e := e.(type) {
 		case *ast.BasicLit:
 			if e.Kind == token.STRING {
@@ -193,6 +196,18 @@ func scanBot(t *testing.T) codeUse {
 		case *ast.Ident:
 			s, ok := consts[e.Name]
 			return s, ok
+		case *ast.CallExpr: // string(slackevents.AppHomeOpened)
+			if id, ok := e.Fun.(*ast.Ident); ok && id.Name == "string" && len(e.Args) == 1 {
+				return str(e.Args[0])
+			}
+		case *ast.SelectorExpr: // slackevents.AppHomeOpened
+			if x, ok := e.X.(*ast.Ident); ok && x.Name == "slackevents" {
+				if sdkConsts == nil {
+					sdkConsts = stringConsts(t, "github.com/slack-go/slack/slackevents")
+				}
+				s, ok := sdkConsts[e.Sel.Name]
+				return s, ok
+			}
 		}
 		return "", false
 	}
@@ -378,6 +393,48 @@ func TestManifestSettings(t *testing.T) {
 	assert.True(t, m.Features.AppHome.MessagesTab, "cards arrive in the Messages tab")
 	assert.False(t, m.Features.AppHome.ReadOnly, "people reply in card threads")
 	assert.NotEmpty(t, m.Features.BotUser.DisplayName)
+}
+
+// stringConsts returns the string constants of an imported package, read
+// from its source in the module cache (`X = T("v")` or `X T = "v"`).
+func stringConsts(t *testing.T, pkg string) map[string]string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-f", "{{.Dir}}", pkg).Output()
+	require.NoError(t, err, "go list %s", pkg)
+	dir := strings.TrimSpace(string(out))
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	require.NoError(t, err)
+	consts := map[string]string{}
+	fset := token.NewFileSet()
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		af, err := parser.ParseFile(fset, f, nil, 0)
+		require.NoError(t, err)
+		for _, d := range af.Decls {
+			gd, ok := d.(*ast.GenDecl)
+			if !ok || gd.Tok != token.CONST {
+				continue
+			}
+			for _, sp := range gd.Specs {
+				vs := sp.(*ast.ValueSpec)
+				for i, n := range vs.Names {
+					if i >= len(vs.Values) {
+						continue
+					}
+					v := vs.Values[i]
+					if call, ok := v.(*ast.CallExpr); ok && len(call.Args) == 1 {
+						v = call.Args[0]
+					}
+					if lit, ok := v.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+						consts[n.Name], _ = strconv.Unquote(lit.Value)
+					}
+				}
+			}
+		}
+	}
+	return consts
 }
 
 func uniq(s []string) []string {
