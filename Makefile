@@ -2,7 +2,7 @@
 GO ?= go
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: help build test lint bench check-config
+.PHONY: help build test lint bench check-config docker
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -23,3 +23,6 @@ bench: ## run the benchmarks once each
 
 check-config: ## check the example configuration
 	$(GO) run ./cmd/accessbot check-config examples/config.yaml
+
+docker: ## build the container image (needs a Docker engine)
+	docker build -t accessbot .

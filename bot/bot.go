@@ -77,6 +77,8 @@ type Config struct {
 	// Reload re-reads the configuration for `/access reload`; nil turns
 	// the subcommand into an explanation.
 	Reload ReloadFunc
+	// Metrics observes envelopes, acks and Web API calls; default none.
+	Metrics Metrics
 }
 
 // Bot is accessbot's Slack edge.
@@ -97,6 +99,8 @@ type Bot struct {
 
 	home homes          // App Homes to refresh (home.go)
 	bg   sync.WaitGroup // background work after an ack (bulk actions)
+
+	state observeState // connection state and ack timing (observe.go)
 }
 
 // New checks cfg and returns a bot; it does not connect.
@@ -128,6 +132,9 @@ func New(cfg Config) (*Bot, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 15 * time.Second}
 	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = noMetrics{}
+	}
 	api := slack.New(cfg.BotToken,
 		slack.OptionAppLevelToken(cfg.AppToken),
 		slack.OptionAPIURL(cfg.APIURL),
@@ -138,6 +145,7 @@ func New(cfg Config) (*Bot, error) {
 		wake:   make(chan struct{}, 1),
 	}
 	b.reg = b.newRegistry()
+	b.state.arrived = map[string]time.Time{}
 	return b, nil
 }
 
@@ -178,6 +186,7 @@ func (b *Bot) Run(ctx context.Context) error {
 		opts = append(opts, socketmode.OptionPingInterval(b.cfg.PingInterval))
 	}
 	client := socketmode.New(b.api, opts...)
+	defer b.state.connected.Store(false)
 
 	sockCtx, stopSock := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopSock()

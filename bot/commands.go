@@ -62,7 +62,7 @@ func (b *Bot) accessCommands() []subcommand {
 // ephemeral message through the command's response_url (it works in any
 // channel, also where the bot is not a member).
 func (b *Bot) slashCommand(ctx context.Context, sc slack.SlashCommand) {
-	c := &command{sc: sc, log: b.log.With().Str("slack_user", sc.UserID).Str("command", sc.Command).Logger()}
+	c := &command{sc: sc, log: b.logger(ctx).With().Str("command", sc.Command).Logger()}
 	email, err := b.emailOf(ctx, sc.UserID)
 	if err != nil {
 		c.log.Info().AnErr("reason", err).Msg("command from an unknown person")

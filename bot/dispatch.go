@@ -65,7 +65,7 @@ func (b *Bot) viewAction(ctx context.Context, cb slack.InteractionCallback) {
 			fn(ctx, cb, a)
 			continue
 		}
-		b.log.Info().Str("slack_user", cb.User.ID).Str("action", cut(a.ActionID, 60)).
+		b.logger(ctx).Info().Str("action", cut(a.ActionID, 60)).
 			Str("view", cb.View.CallbackID).Msg("unknown action in a view ignored")
 	}
 }
@@ -75,7 +75,7 @@ func (b *Bot) suggestion(ctx context.Context, cb slack.InteractionCallback) slac
 	if fn, ok := b.reg.suggest[cb.ActionID]; ok {
 		return fn(ctx, cb)
 	}
-	b.log.Info().Str("action", cut(cb.ActionID, 60)).Msg("suggestions for an unknown select")
+	b.logger(ctx).Info().Str("action", cut(cb.ActionID, 60)).Msg("suggestions for an unknown select")
 	return slack.OptionsResponse{Options: []*slack.OptionBlockObject{}}
 }
 
@@ -85,5 +85,5 @@ func (b *Bot) event(ctx context.Context, ev slackevents.EventsAPIEvent, eventID 
 		fn(ctx, ev.InnerEvent, eventID)
 		return
 	}
-	b.log.Debug().Str("event", ev.InnerEvent.Type).Msg("event not handled")
+	b.logger(ctx).Debug().Str("event", ev.InnerEvent.Type).Msg("event not handled")
 }

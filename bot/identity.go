@@ -46,7 +46,7 @@ func (b *Bot) emailOf(ctx context.Context, slackID string) (string, error) {
 		return "", workflow.Errorf(workflow.EFORBIDDEN, "accessbot cannot see your email address in Slack, so it cannot tell who you are. Ask an admin to give the app the users:read.email scope.")
 	}
 	if err := b.store.SaveChatUser(ctx, chatUser(email, info, b.now())); err != nil {
-		b.log.Warn().Err(err).Str("slack_user", slackID).Msg("cache chat user")
+		b.logger(ctx).Warn().Err(err).Str("chat_user", slackID).Msg("cache chat user")
 	}
 	return email, nil
 }
@@ -75,7 +75,7 @@ func (b *Bot) slackIDOf(ctx context.Context, email string) (string, error) {
 		return "", fmt.Errorf("users.lookupByEmail %s: %w", email, err)
 	}
 	if err := b.store.SaveChatUser(ctx, chatUser(email, info, b.now())); err != nil {
-		b.log.Warn().Err(err).Str("email", email).Msg("cache chat user")
+		b.logger(ctx).Warn().Err(err).Str("email", email).Msg("cache chat user")
 	}
 	if info.Deleted {
 		return "", fmt.Errorf("%s: %w (the account is deactivated)", email, errNotInSlack)

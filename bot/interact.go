@@ -23,14 +23,14 @@ type click struct {
 // interaction handles a block_actions payload (clicks on cards).
 func (b *Bot) interaction(ctx context.Context, cb slack.InteractionCallback) {
 	if cb.Type != slack.InteractionTypeBlockActions || len(cb.ActionCallback.BlockActions) == 0 {
-		b.log.Debug().Str("interaction", string(cb.Type)).Msg("interaction not handled")
+		b.logger(ctx).Debug().Str("interaction", string(cb.Type)).Msg("interaction not handled")
 		return
 	}
 	c := click{cb: cb, action: cb.ActionCallback.BlockActions[0], channel: cb.Container.ChannelID, ts: cb.Container.MessageTs}
 	if c.channel == "" {
 		c.channel = cb.Channel.ID
 	}
-	c.log = b.log.With().Str("slack_user", cb.User.ID).Str("action", c.action.ActionID).Logger()
+	c.log = b.logger(ctx).With().Str("action", c.action.ActionID).Logger() // slack_user: the envelope's logger
 	if cb.Container.Type == "view" {
 		b.viewAction(ctx, cb)
 		return
@@ -137,7 +137,7 @@ func (b *Bot) ephemeral(ctx context.Context, channel, user, msg string) {
 		return err
 	})
 	if err != nil {
-		b.log.Warn().Err(err).Str("slack_user", user).Msg("ephemeral message failed")
+		b.logger(ctx).Warn().Err(err).Str("recipient", user).Msg("ephemeral message failed")
 	}
 }
 
@@ -154,7 +154,7 @@ func (b *Bot) refreshCardAt(ctx context.Context, channel, ts string) {
 		return
 	}
 	if err := b.updateCard(ctx, t, card); err != nil {
-		b.log.Warn().Err(err).Int64("task", t.ID).Msg("refresh stale card")
+		b.logger(ctx).Warn().Err(err).Int64("task", t.ID).Msg("refresh stale card")
 	}
 }
 
@@ -236,7 +236,7 @@ func (b *Bot) viewSubmission(ctx context.Context, cb slack.InteractionCallback) 
 	if fn, ok := b.reg.submit[cb.View.CallbackID]; ok {
 		return fn(ctx, cb)
 	}
-	log := b.log.With().Str("slack_user", cb.User.ID).Str("callback", cb.View.CallbackID).Logger()
+	log := b.logger(ctx).With().Str("callback", cb.View.CallbackID).Logger()
 	meta, err := blocks.DecodeMeta(cb.View.PrivateMetadata)
 	if err != nil {
 		log.Warn().Err(err).Msg("modal without accessbot metadata")

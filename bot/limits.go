@@ -71,12 +71,13 @@ func (b *Bot) call(ctx context.Context, method, channel string, fn func() error)
 		if err := b.limits.wait(ctx, method, channel); err != nil {
 			return err
 		}
-		err := fn()
+		err := scrubURL(method, fn())
+		b.metrics().APICall(method, apiResult(err))
 		var rl *slack.RateLimitedError
 		if !errors.As(err, &rl) || attempt > 0 || rl.RetryAfter > 3*time.Second {
 			return err
 		}
-		b.log.Warn().Str("method", method).Dur("retry_after", rl.RetryAfter).Msg("rate limited by Slack")
+		b.logger(ctx).Warn().Str("method", method).Dur("retry_after", rl.RetryAfter).Msg("rate limited by Slack")
 		select {
 		case <-ctx.Done():
 			return ctx.Err()

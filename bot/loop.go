@@ -32,8 +32,10 @@ func (b *Bot) loop(ctx context.Context, client *socketmode.Client, pool *pool, s
 			if !ok {
 				return errors.New("socket mode: event stream closed")
 			}
+			b.noteConnection(evt.Type)
+			b.envelopeIn(evt)
 			if job, urgent := b.route(client, evt); job != nil {
-				pool.submit(job, urgent)
+				pool.submit(b.envelopeJob(evt, job), urgent)
 			}
 		}
 	}
@@ -141,6 +143,7 @@ func (b *Bot) ack(client *socketmode.Client, req socketmode.Request, payload any
 	if err != nil {
 		b.log.Error().Err(err).Str("envelope_id", req.EnvelopeID).Msg("ack failed")
 	}
+	b.acked(req.EnvelopeID)
 }
 
 // ackBadMessage acks an envelope slack-go could not parse, by the
@@ -166,7 +169,7 @@ func (b *Bot) ackBadMessage(client *socketmode.Client, evt socketmode.Event) {
 func (b *Bot) firstSeen(ctx context.Context, key string) bool {
 	ok, err := b.store.FirstSeen(ctx, key, b.now())
 	if err != nil {
-		b.log.Error().Err(err).Str("key", key).Msg("record seen key")
+		b.logger(ctx).Error().Err(err).Str("key", key).Msg("record seen key")
 		return true
 	}
 	return ok

@@ -79,6 +79,7 @@ const deliveryWorkers = 4
 // after a backoff (or the 429's Retry-After).
 func (b *Bot) deliverOne(ctx context.Context, n workflow.Notice) bool {
 	log := b.log.With().Int64("notice", n.ID).Str("kind", string(n.Kind)).Int64("task", n.TaskID).Logger()
+	ctx = withLog(ctx, log)
 	err := b.deliver(ctx, n)
 	if err == nil {
 		if err := b.store.NoticeDelivered(ctx, n.ID, b.now()); err != nil {
@@ -312,7 +313,7 @@ func (b *Bot) dmChannel(ctx context.Context, email string) (string, error) {
 func (b *Bot) dm(ctx context.Context, email, text string) error {
 	ch, err := b.dmChannel(ctx, email)
 	if errors.Is(err, errNotInSlack) {
-		b.log.Warn().Err(err).Msg("direct message dropped: recipient not in Slack")
+		b.logger(ctx).Warn().Err(err).Msg("direct message dropped: recipient not in Slack")
 		return nil
 	}
 	if err != nil {

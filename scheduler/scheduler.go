@@ -29,6 +29,9 @@ type Options struct {
 	JobTimeout time.Duration
 	// Jobs replaces the engine's jobs (Jobs(e)); for tests.
 	Jobs []Job
+	// Observe, when set, is told of every run of a job: its name, how long
+	// it took and its error (a panic is an error). For metrics.
+	Observe func(job string, elapsed time.Duration, err error)
 }
 
 // Scheduler runs jobs on a cron schedule.
@@ -121,6 +124,10 @@ func (s *Scheduler) run(ctx context.Context, j Job) (err error) {
 	ctx, cancel := context.WithTimeout(ctx, s.opts.JobTimeout)
 	defer cancel()
 	start := time.Now()
+	if s.opts.Observe != nil {
+		// Deferred first, so it runs last and sees a recovered panic's error.
+		defer func() { s.opts.Observe(j.Name, time.Since(start), err) }()
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("scheduler: job %s panicked: %v", j.Name, r)

@@ -37,6 +37,7 @@ func testStore(t *testing.T, open opener) {
 		"Migrations":        testMigrations,
 		"ConcurrentWriters": testConcurrentWriters,
 		"RawInsertRate":     testRawInsertRate,
+		"TaskCounts":        testTaskCounts,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -25,22 +25,28 @@ type Env struct {
 const usage = `accessbot: just-in-time access governance in Slack.
 
 Usage:
-  accessbot [serve] [--config FILE] [--db DSN]
+  accessbot [serve] [--config FILE] [--db DSN] [--http ADDR]
                                       run the Slack bot (the default command)
   accessbot check-config FILE         check a configuration file
-  accessbot audit verify [--db PATH]  recompute every audit hash chain
-  accessbot audit export [--db PATH] [--since DATE] [--until DATE] [--format csv|json]
+  accessbot audit verify [--db DSN]   recompute every audit hash chain
+  accessbot audit export [--db DSN] [--since DATE] [--until DATE] [--format csv|json]
                                       write every audit event to stdout (DATE: YYYY-MM-DD or RFC 3339)
+  accessbot healthcheck [--ready] [--http ADDR]
+                                      ask a running accessbot's /healthz
+                                      (/readyz with --ready); exit 0 or 1
   accessbot help                      this text
 
 Environment of serve:
-  SLACK_BOT_TOKEN  the Bot User OAuth Token (xoxb-…)
-  SLACK_APP_TOKEN  an app-level token (xapp-…) with connections:write
-  SLACK_API_URL    Slack's Web API base (default https://slack.com/api/)
+  SLACK_BOT_TOKEN       the Bot User OAuth Token (xoxb-…)
+  SLACK_APP_TOKEN       an app-level token (xapp-…) with connections:write
+  SLACK_API_URL         Slack's Web API base (default https://slack.com/api/)
+  ACCESSBOT_LOG_LEVEL   trace, debug, info (default), warn, error
+  ACCESSBOT_LOG_FORMAT  json (default) or console (default on a terminal)
 
 Flags and environment:
-  --config FILE   ACCESSBOT_CONFIG   configuration file (default ./accessbot.yaml)
-  --db DSN        ACCESSBOT_DB       SQLite file (default ./accessbot.db) or postgres:// URL
+  --config FILE   ACCESSBOT_CONFIG     configuration file (default ./accessbot.yaml)
+  --db DSN        ACCESSBOT_DB         SQLite file (default ./accessbot.db) or postgres:// URL
+  --http ADDR     ACCESSBOT_HTTP_ADDR  /healthz, /readyz, /metrics (default 127.0.0.1:8080; "off")
 `
 
 // Main runs the command line and returns the exit code.
@@ -63,6 +69,8 @@ func Main(ctx context.Context, args []string, env Env) int {
 		return checkConfig(args, env)
 	case "audit":
 		err = runAudit(ctx, args, env)
+	case "healthcheck":
+		err = runHealthcheck(ctx, args, env)
 	case "help", "-h", "--help":
 		fmt.Fprint(env.Stdout, usage)
 		return 0

@@ -68,8 +68,15 @@ func writeConfig(t *testing.T) (cfg, db string) {
 	return cfg, filepath.Join(dir, "accessbot.db")
 }
 
+// envOf is the environment of vars; the endpoints take a free port unless
+// vars names one, so tests never fight over 8080.
 func envOf(vars map[string]string, stdout, stderr *syncBuffer) Env {
-	return Env{Stdout: stdout, Stderr: stderr, Getenv: func(k string) string { return vars[k] }}
+	return Env{Stdout: stdout, Stderr: stderr, Getenv: func(k string) string {
+		if k == "ACCESSBOT_HTTP_ADDR" && vars[k] == "" {
+			return "127.0.0.1:0"
+		}
+		return vars[k]
+	}}
 }
 
 // TestServeIsTheDefaultCommand boots the whole binary against the fake

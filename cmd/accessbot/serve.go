@@ -6,30 +6,40 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"accessbot/bot"
 	"accessbot/config"
+	"accessbot/ops"
 	"accessbot/scheduler"
 	"accessbot/store"
 	"accessbot/workflow"
 )
 
-// The bot reaches the store only through bot.Store.
-var _ bot.Store = (*store.DB)(nil)
+// The bot reaches the store only through bot.Store; the endpoints ask the
+// store and the bot through ops' interfaces; ops.Metrics is the bot's and
+// the scheduler's observer.
+var (
+	_ bot.Store    = (*store.DB)(nil)
+	_ ops.Database = (*store.DB)(nil)
+	_ ops.Slack    = (*bot.Bot)(nil)
+	_ bot.Metrics  = (*ops.Metrics)(nil)
+)
 
 // runServe runs the Slack bot until ctx ends.
 func runServe(ctx context.Context, args []string, env Env) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	var c common
 	c.register(fs, env)
+	httpAddr := registerHTTP(fs, env)
 	if err := parseFlags(fs, args, env); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("serve takes no arguments (got %q)", fs.Args())}
 	}
-	log := zerolog.New(env.Stderr).With().Timestamp().Logger()
+	log, err := newLogger(env.Stderr, env.Getenv)
+	if err != nil {
+		return err
+	}
 	cat, err := config.Load(c.configPath)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "%s: configuration is not valid:\n%v\n", c.configPath, err)
@@ -46,6 +56,7 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	defer db.Close()
 	engine := workflow.NewEngine(db, cat, env.Clock)
 	reload := reloader(c.configPath, engine, log)
+	metrics := ops.NewMetrics(db, engine.Now, log)
 	b, err := bot.New(bot.Config{
 		Reload:   reload,
 		BotToken: botToken,
@@ -54,11 +65,32 @@ func runServe(ctx context.Context, args []string, env Env) error {
 		Engine:   engine,
 		Store:    db,
 		Log:      log,
+		Metrics:  metrics,
 	})
 	if err != nil {
 		return err
 	}
-	sched := scheduler.New(engine, log, scheduler.Options{})
+	if *httpAddr != "off" {
+		// Listen before connecting to Slack, so a taken port is one clear
+		// error at start-up and probes see the process from its first second.
+		ln, err := ops.Listen(*httpAddr)
+		if err != nil {
+			return err
+		}
+		httpCtx, stopHTTP := context.WithCancel(context.WithoutCancel(ctx))
+		httpDone := make(chan struct{})
+		go func() {
+			defer close(httpDone)
+			h := ops.Endpoints{DB: db, Slack: b, Metrics: metrics}.Handler()
+			if err := ops.Serve(httpCtx, ln, h, log); err != nil {
+				log.Error().Err(err).Msg("health and metrics endpoints stopped")
+			}
+		}()
+		// Deferred first, so the endpoints answer (not ready) until the bot
+		// and the scheduler have stopped.
+		defer func() { stopHTTP(); <-httpDone }()
+	}
+	sched := scheduler.New(engine, log, scheduler.Options{Observe: metrics.JobRun})
 	if err := sched.Start(); err != nil {
 		return fmt.Errorf("start the scheduler: %w", err)
 	}
