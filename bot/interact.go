@@ -84,12 +84,13 @@ func (b *Bot) interaction(ctx context.Context, cb slack.InteractionCallback) {
 
 // decide applies a decision button.
 func (b *Bot) decide(ctx context.Context, c click, action workflow.Action, taskID, rev int64) {
+	c.log = c.log.With().Int64("task", taskID).Logger() // refusals name the task too
 	t, err := b.decideAs(ctx, c.cb.User.ID, action, workflow.Decision{TaskID: taskID, Revision: rev})
 	if err != nil {
 		b.answerError(ctx, c, taskID, err)
 		return
 	}
-	c.log.Info().Int64("task", taskID).Str("email", t.Last.Actor).Str("decision", string(action)).Msg("decided")
+	c.log.Info().Str("email", t.Last.Actor).Str("decision", string(action)).Msg("decided")
 }
 
 // decideAs applies a decision as the person with Slack id slackUser: the
