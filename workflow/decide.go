@@ -115,8 +115,13 @@ func (e *Engine) Decide(ctx context.Context, action Action, d Decision) (*Task, 
 		if step.Type == StepReview && d.Actor == normEmail(t.Requester) {
 			return Errorf(EFORBIDDEN, "You cannot review your own request %s.", t.Number())
 		}
+		var details map[string]string
+		if step.Type == StepReview {
+			// What the reviewer was shown, recorded with their decision.
+			details = o.insightDetails(t, d.Actor)
+		}
 		a.State, a.DecidedAt = tr.state, o.now
-		if err := o.audit(t, d.Actor, tr.audit, comment, nil); err != nil {
+		if err := o.audit(t, d.Actor, tr.audit, comment, details); err != nil {
 			return err
 		}
 		if comment != "" {
