@@ -139,6 +139,7 @@ func TestInsightQueryPlans(t *testing.T) {
 		{"peer holders", "grants_holders", "SELECT COUNT(*) FROM grants WHERE app_id = ? AND resource_id = ? AND status = ? AND subject IN (?, ?)", []any{"a", "r", "active", "x", "y"}},
 		{"recent requests", "COVERING INDEX tasks_requests", "SELECT COUNT(*) FROM tasks WHERE kind = ? AND requester = ? AND created_at >= ?", []any{"grant", "x", c.t(time.Now())}},
 		{"old open requests", "COVERING INDEX tasks_requests", "SELECT COUNT(*) FROM tasks WHERE kind = ? AND status IN (?, ?) AND requester = ? AND created_at < ?", []any{"grant", "open", "error", "x", c.t(time.Now())}},
+		{"first request", "tasks_requests", "SELECT id FROM tasks WHERE kind = ? AND requester = ? AND created_at >= ? AND created_at < ? ORDER BY id LIMIT 1", []any{"grant", "x", c.t(time.Now()), c.t(time.Now())}},
 		{"denied before", "tasks_subject_access", "SELECT id FROM tasks WHERE kind = ? AND status IN (?) AND subject = ? AND app_id = ? AND resource_id = ? ORDER BY id DESC LIMIT 1", []any{"grant", "denied", "x", "a", "r"}},
 		{"approved durations", "COVERING INDEX tasks_approved", `SELECT duration_seconds FROM tasks
 		WHERE kind = 'grant' AND status = 'done' AND app_id = ? AND resource_id = ? AND closed_at >= ? AND subject <> ?

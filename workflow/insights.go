@@ -534,7 +534,7 @@ func (c *insightCtx) emergency() (*Insight, error) {
 		return nil, nil
 	}
 	return &Insight{Kind: InsightEmergency, Severity: SeverityNotice, Short: "Emergency request",
-		Text:  fmt.Sprintf("%s asked for this as an emergency, so it follows the emergency policy (%s) rather than the usual one.", normEmail(c.t.Requester), c.t.Policy.Name),
+		Text:   fmt.Sprintf("%s asked for this as an emergency, so it follows the emergency policy (%s) rather than the usual one.", normEmail(c.t.Requester), c.t.Policy.Name),
 		People: []string{normEmail(c.t.Requester)}, Facts: map[string]string{"policy": c.t.Policy.Name}}, nil
 }
 

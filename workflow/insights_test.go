@@ -223,7 +223,9 @@ func TestInsightHistory(t *testing.T) {
 			},
 			request: reqAlice("github", "admin")},
 		{name: "holds it now, extension", kind: workflow.InsightHoldsNow, want: workflow.SeverityInfo,
-			history: func(f *fixture) { f.putGrant(alice, "github", "admin", workflow.GrantActive, t0.Add(-day), t0.Add(2*time.Hour)) },
+			history: func(f *fixture) {
+				f.putGrant(alice, "github", "admin", workflow.GrantActive, t0.Add(-day), t0.Add(2*time.Hour))
+			},
 			request: reqWith(workflow.RequestInput{Requester: alice, AppID: "github", ResourceID: "admin", Extension: true}),
 			text:    []string{"holds GitHub / org-admin now (since 2026-11-22, until 2026-11-23); this request would extend it"}},
 		{name: "denied recently", kind: workflow.InsightDeniedBefore, want: workflow.SeverityCaution,
@@ -331,7 +333,9 @@ func TestInsightTimingAndRate(t *testing.T) {
 			request: reqAlice("snowflake", "")},
 		{name: "more than usual, with an old one open", kind: workflow.InsightRequestRate, want: workflow.SeverityNotice,
 			history: both(tasks(4, t0.Add(-10*day), day, workflow.StatusDone), tasks(11, t0.Add(-360*day), 30*day, workflow.StatusDone),
-				func(f *fixture) { f.putTask(alice, "github", "repo", workflow.StatusOpen, t0.Add(-40*day), day, "", "") }),
+				func(f *fixture) {
+					f.putTask(alice, "github", "repo", workflow.StatusOpen, t0.Add(-40*day), day, "", "")
+				}),
 			request: reqAlice("snowflake", ""),
 			text:    []string{"made 5 requests in the last 30 days and has 1 more from before still open (this one included); before that they made 1.1 per 30 days on average (12 requests since"},
 			facts:   map[string]string{"recent": "5", "open_older": "1"}},
