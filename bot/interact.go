@@ -190,7 +190,7 @@ func (b *Bot) openModal(ctx context.Context, c click, what string, taskID, rev i
 			}
 			cat := b.engine.Catalog()
 			view = blocks.DetailsModal(blocks.DetailsInput{Task: t, Ent: ent, Events: evs, Viewer: email,
-				IsAdmin: cat.IsAdmin(email), Dir: b.namer(ctx), Now: b.now()})
+				IsAdmin: cat.IsAdmin(email), Dir: b.namer(ctx), Now: b.now(), Insights: b.detailInsights(ctx, t, email)})
 		default:
 			b.refuse(ctx, c, fmt.Sprintf("accessbot does not know the option %q; nothing was changed.", what), nil)
 			return
