@@ -142,11 +142,7 @@ func InsightSummary(ins []Insight) string {
 		}
 		parts[i] = fmt.Sprintf("%s:%s[%s]", in.Kind, in.Severity, strings.Join(facts, " "))
 	}
-	s := strings.Join(parts, "; ")
-	if len(s) > 2000 {
-		s = s[:2000]
-	}
-	return s
+	return clip(strings.Join(parts, "; "), 2000)
 }
 
 // insightCtx is what every insight function reads.
@@ -345,7 +341,7 @@ func (c *insightCtx) heldBefore() (*Insight, error) {
 			continue
 		}
 		ended++
-		if last == nil {
+		if last == nil || g.EndedAt.After(last.EndedAt) {
 			last = g
 		}
 	}
