@@ -156,6 +156,7 @@ type insightCtx struct {
 	hasEnt   bool
 	label    string
 	res      string
+	grants   []*Grant // the subject's newest grants of the access; nil: not read yet
 }
 
 // computeInsights runs every insight that applies to t, strongest first.
@@ -313,14 +314,40 @@ func expiryFact(g *Grant) string {
 	return day1(g.ExpiresAt)
 }
 
+// subjectGrants returns the subject's newest grants of the access, read
+// once for holdsNow and heldBefore.
+func (c *insightCtx) subjectGrants() ([]*Grant, error) {
+	if c.grants != nil {
+		return c.grants, nil
+	}
+	gs, err := c.tx.FindGrants(GrantQuery{Subject: normEmail(c.t.Subject), AppID: c.t.AppID, ResourceID: &c.res, Newest: true, Limit: 20})
+	if err != nil {
+		return nil, err
+	}
+	if gs == nil {
+		gs = []*Grant{}
+	}
+	c.grants = gs
+	return gs, nil
+}
+
 // holdsNow: the subject holds the access already (an extension).
 func (c *insightCtx) holdsNow() (*Insight, error) {
 	subject := normEmail(c.t.Subject)
-	gs, err := c.tx.FindGrants(GrantQuery{Subject: subject, AppID: c.t.AppID, ResourceID: &c.res, Status: GrantActive, Limit: 1})
-	if err != nil || len(gs) == 0 {
+	gs, err := c.subjectGrants()
+	if err != nil {
 		return nil, err
 	}
-	g := gs[0]
+	var g *Grant
+	for _, x := range gs {
+		if x.Status == GrantActive {
+			g = x
+			break
+		}
+	}
+	if g == nil {
+		return nil, nil
+	}
 	return &Insight{Kind: InsightHoldsNow, Severity: SeverityInfo, Short: "Holds it now" + strings.Replace(untilText(g), ",", "", 1),
 		Text:   fmt.Sprintf("%s holds %s now (since %s%s); this request would extend it.", subject, c.label, day1(g.StartsAt), untilText(g)),
 		People: []string{subject}, Facts: map[string]string{"since": day1(g.StartsAt), "expires": expiryFact(g)}}, nil
@@ -330,7 +357,7 @@ func (c *insightCtx) holdsNow() (*Insight, error) {
 // ended. A revocation weighs more than an expiry.
 func (c *insightCtx) heldBefore() (*Insight, error) {
 	subject := normEmail(c.t.Subject)
-	gs, err := c.tx.FindGrants(GrantQuery{Subject: subject, AppID: c.t.AppID, ResourceID: &c.res, Newest: true, Limit: 20})
+	gs, err := c.subjectGrants()
 	if err != nil {
 		return nil, err
 	}
@@ -598,22 +625,24 @@ func (c *insightCtx) requestRate() (*Insight, error) {
 		return nil, nil
 	}
 	from := since.Add(-InsightHistory)
-	first, err := c.tx.FindTasks(TaskQuery{Kind: KindGrant, Requester: req, CreatedAfter: from, CreatedBefore: since, Limit: 1})
+	q = base
+	q.CreatedAfter, q.CreatedBefore = from, since
+	before, err := c.tx.CountTasks(q)
 	if err != nil {
 		return nil, err
 	}
-	before, periods := 0, 0.0
-	if len(first) > 0 {
-		q = base
-		q.CreatedAfter, q.CreatedBefore = from, since
-		if before, err = c.tx.CountTasks(q); err != nil {
+	var firstAt time.Time
+	usual := 0.0
+	if before > 0 {
+		q.Limit = 1
+		first, err := c.tx.FindTasks(q)
+		if err != nil {
 			return nil, err
 		}
-		periods = max(1, float64(since.Sub(first[0].CreatedAt))/float64(InsightRecent))
-	}
-	usual := 0.0
-	if periods > 0 {
-		usual = float64(before) / periods
+		if len(first) > 0 {
+			firstAt = first[0].CreatedAt
+		}
+		usual = float64(before) / max(1, float64(since.Sub(firstAt))/float64(InsightRecent))
 	}
 	if float64(total) < 2*usual || float64(total) < usual+2 {
 		return nil, nil
@@ -631,7 +660,7 @@ func (c *insightCtx) requestRate() (*Insight, error) {
 	if before == 0 {
 		s += fmt.Sprintf("; they made none in the %d days before.", int(InsightHistory/day))
 	} else {
-		s += fmt.Sprintf("; before that they made %.1f per %d days on average (%s since %s).", usual, int(InsightRecent/day), plural(before, "request", "requests"), day1(first[0].CreatedAt))
+		s += fmt.Sprintf("; before that they made %.1f per %d days on average (%s since %s).", usual, int(InsightRecent/day), plural(before, "request", "requests"), day1(firstAt))
 	}
 	in.Text = s
 	in.Short = fmt.Sprintf("%d requests lately (usually %.1f)", total, usual)
