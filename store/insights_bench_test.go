@@ -180,7 +180,7 @@ func benchTask(created time.Time, requester, app, res string, status workflow.St
 	run := workflow.StepRun{Status: workflow.StepActive, StartedAt: created, Assignees: []workflow.Assignment{{Email: reviewer, Via: workflow.ViaPolicy, State: workflow.AssignPending}}}
 	t := &workflow.Task{Kind: workflow.KindGrant, Status: status, Revision: 1, Version: 1, Requester: requester, Subject: requester,
 		AppID: app, ResourceID: res, Duration: 8 * time.Hour, Justification: "bench", Origin: workflow.OriginRequest,
-		Policy: workflow.Policy{Name: "std", Steps: []workflow.Step{{Type: workflow.StepReview, Approvers: []workflow.Principal{"manager"}, Mode: workflow.ModeAny}}},
+		Policy:    workflow.Policy{Name: "std", Steps: []workflow.Step{{Type: workflow.StepReview, Approvers: []workflow.Principal{"manager"}, Mode: workflow.ModeAny}}},
 		CreatedAt: created}
 	if status != workflow.StatusOpen {
 		run.Status, run.EndedAt, run.DecidedBy = workflow.StepApproved, created.Add(time.Hour), reviewer
