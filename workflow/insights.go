@@ -157,6 +157,9 @@ type insightCtx struct {
 	label    string
 	res      string
 	grants   []*Grant // the subject's newest grants of the access; nil: not read yet
+	// revoked is a revoke task's grant, once revokedRead.
+	revoked     *Grant
+	revokedRead bool
 }
 
 // computeInsights runs every insight that applies to t, strongest first.
@@ -718,15 +721,21 @@ func (c *insightCtx) expiresSoon() (*Insight, error) {
 	return in, nil
 }
 
+// revokedGrant returns the grant a revoke task is about, read once; nil
+// when it has none or it is gone.
 func (c *insightCtx) revokedGrant() (*Grant, error) {
-	if c.t.GrantID == 0 {
-		return nil, nil
+	if c.t.GrantID == 0 || c.revokedRead {
+		return c.revoked, nil
 	}
 	g, err := c.tx.Grant(c.t.GrantID)
-	if ErrorCode(err) == ENOTFOUND {
-		return nil, nil
+	switch {
+	case ErrorCode(err) == ENOTFOUND:
+		g = nil
+	case err != nil:
+		return nil, err
 	}
-	return g, err
+	c.revoked, c.revokedRead = g, true
+	return g, nil
 }
 
 // spanText writes a length of time in its largest whole unit.
