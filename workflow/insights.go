@@ -93,9 +93,9 @@ const (
 	insightPeerChunk = 500
 )
 
-// DefaultBusinessHours is the window "business hours" means for insights
+// defaultInsightHours is the window "business hours" means for insights
 // when the catalog sets none for reminders.
-var DefaultBusinessHours = BusinessHours{Start: 9 * time.Hour, End: 18 * time.Hour}
+var defaultInsightHours = BusinessHours{Start: 9 * time.Hour, End: 18 * time.Hour}
 
 // Insights computes what a reviewer of t should know, as reviewer sees it
 // ("" leaves out the insights about the reviewer). It returns nothing
@@ -570,7 +570,7 @@ func (c *insightCtx) offHours() (*Insight, error) {
 	req := normEmail(c.t.Requester)
 	bh := c.cat.Reminders.BusinessHours
 	if bh.Start == 0 && bh.End == 0 {
-		bh = DefaultBusinessHours
+		bh = defaultInsightHours
 	}
 	zones, err := c.tx.TimeZones([]string{req})
 	if err != nil {
