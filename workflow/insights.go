@@ -226,9 +226,13 @@ func peersOf(cat *Catalog, subject string) (manager string, peers []string) {
 	if manager == "" {
 		return "", nil
 	}
+	// The catalog keeps emails normalised (config lower-cases them), so a
+	// case-insensitive compare suffices here, in a loop over everyone.
 	for email, p := range cat.People {
-		if normEmail(p.Manager) == manager && normEmail(email) != subject {
-			peers = append(peers, normEmail(email))
+		if strings.EqualFold(p.Manager, manager) {
+			if e := normEmail(email); e != subject {
+				peers = append(peers, e)
+			}
 		}
 	}
 	sort.Strings(peers)
