@@ -27,6 +27,10 @@ type CardInput struct {
 	Ent workflow.Entitlement
 	Dir Directory
 	Now time.Time
+	// Insights are what the viewer should know to review the task; the
+	// strongest few make one line on the card. The bot passes them only
+	// for a reviewer's card while the review waits on them.
+	Insights []workflow.Insight
 }
 
 // Card renders a task card: the notification (fallback) text and the
@@ -153,6 +157,9 @@ func (c *card) blocks() []slack.Block {
 	bs = append(bs, factsBlock(c.w, t, c.in.Ent, c.step))
 	if j := justification(t); j != "" {
 		bs = append(bs, section(j))
+	}
+	if line := insightLine(c.in.Insights); line != "" {
+		bs = append(bs, contextBlock(line))
 	}
 	act := c.actionable()
 	if c.in.Role == workflow.CardAssignee && c.mine != nil {

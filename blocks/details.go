@@ -23,6 +23,9 @@ type DetailsInput struct {
 	IsAdmin bool
 	Dir     Directory
 	Now     time.Time
+	// Insights are what a reviewer should know; all of them are shown,
+	// each with its explanation.
+	Insights []workflow.Insight
 }
 
 // Bounds of the Details modal, chosen so that it stays well inside Slack's
@@ -61,6 +64,7 @@ func DetailsModal(in DetailsInput) slack.ModalViewRequest {
 	if in.IsAdmin {
 		bs = append(bs, adminMenu(t))
 	}
+	bs = append(bs, insightBlocks(w, in.Insights)...)
 	bs = append(bs, slack.NewDividerBlock(), section(planTitle(t)))
 	bs = append(bs, planBlocks(w, t, in.Viewer)...)
 	if ins := strings.TrimSpace(in.Ent.Instructions); ins != "" {

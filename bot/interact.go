@@ -227,7 +227,7 @@ func (b *Bot) detailsView(ctx context.Context, viewer string, taskID int64) (sla
 	}
 	cat := b.engine.Catalog()
 	return blocks.DetailsModal(blocks.DetailsInput{Task: t, Ent: entitlement(cat, t), Events: evs, Viewer: viewer,
-		IsAdmin: cat.IsAdmin(viewer), Dir: b.namer(ctx), Now: b.now()}), nil
+		IsAdmin: cat.IsAdmin(viewer), Dir: b.namer(ctx), Now: b.now(), Insights: b.detailInsights(ctx, t, viewer)}), nil
 }
 
 // viewSubmission applies a submitted modal and returns the ack payload: nil

@@ -245,7 +245,7 @@ func (b *Bot) postCard(ctx context.Context, t *workflow.Task, c workflow.Card) e
 		}
 		c.Channel = ch
 	}
-	text, bl, final := renderCard(b.engine.Catalog(), t, c, b.namer(ctx), b.now())
+	text, bl, final := renderCard(b.engine.Catalog(), t, c, b.namer(ctx), b.now(), b.cardInsights(ctx, t, c)...)
 	var channel, ts string
 	err := b.call(ctx, "chat.postMessage", c.Channel, func() (err error) {
 		channel, ts, err = b.api.PostMessageContext(ctx, c.Channel, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionBlocks(bl...))
@@ -264,7 +264,7 @@ func (b *Bot) postCard(ctx context.Context, t *workflow.Task, c workflow.Card) e
 
 // updateCard re-renders a card in place and records the revision it shows.
 func (b *Bot) updateCard(ctx context.Context, t *workflow.Task, c *workflow.Card) error {
-	text, bl, final := renderCard(b.engine.Catalog(), t, *c, b.namer(ctx), b.now())
+	text, bl, final := renderCard(b.engine.Catalog(), t, *c, b.namer(ctx), b.now(), b.cardInsights(ctx, t, *c)...)
 	err := b.call(ctx, "chat.update", c.Channel, func() error {
 		_, _, _, err := b.api.UpdateMessageContext(ctx, c.Channel, c.TS, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionBlocks(bl...))
 		return err

@@ -46,9 +46,9 @@ func entitlement(cat *workflow.Catalog, t *workflow.Task) workflow.Entitlement {
 }
 
 // renderCard returns a card's fallback text and blocks, and whether it is
-// final (no buttons left).
-func renderCard(cat *workflow.Catalog, t *workflow.Task, c workflow.Card, name namer, now time.Time) (string, []slack.Block, bool) {
-	text, bl := blocks.Card(blocks.CardInput{Task: t, Role: c.Role, Viewer: c.Email, Step: c.Step, Ent: entitlement(cat, t), Dir: name, Now: now})
+// final (no buttons left). Insights, when given, make a line on the card.
+func renderCard(cat *workflow.Catalog, t *workflow.Task, c workflow.Card, name namer, now time.Time, insights ...workflow.Insight) (string, []slack.Block, bool) {
+	text, bl := blocks.Card(blocks.CardInput{Task: t, Role: c.Role, Viewer: c.Email, Step: c.Step, Ent: entitlement(cat, t), Dir: name, Now: now, Insights: insights})
 	return text, bl, !actionable(t, c)
 }
 

@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"accessbot/workflow"
@@ -56,10 +57,56 @@ func (tx *readTx) Grant(id int64) (*workflow.Grant, error) {
 	return r.grant(), nil
 }
 
-// FindGrants returns the grants matching q, oldest first (ByExpiry: the
-// soonest to expire first; use it with ExpiresBefore). ExpiresBefore
+// FindGrants returns the grants matching q, oldest first (Newest: newest
+// first; ByExpiry: the soonest to expire first; use it with ExpiresBefore). ExpiresBefore
 // selects grants with an expiry at or before it (permanent ones never).
 func (tx *readTx) FindGrants(q workflow.GrantQuery) ([]*workflow.Grant, error) {
+	w := tx.grantWhere(q)
+	order := " ORDER BY id"
+	switch {
+	case q.ByExpiry:
+		order = " ORDER BY expires_at, id"
+	case q.Newest:
+		order = " ORDER BY id DESC"
+	}
+	var rows []grantRow
+	err := tx.sel(&rows, "SELECT id, "+grantCols+" FROM grants"+w.String()+order+limit(q.Limit, 0), w.args...)
+	if err != nil {
+		return nil, dbErr(err, "find grants")
+	}
+	out := make([]*workflow.Grant, len(rows))
+	for i := range rows {
+		out[i] = rows[i].grant()
+	}
+	return out, nil
+}
+
+// CountGrants counts the grants matching q (Limit, ByExpiry and Newest aside).
+// Subjects are a VALUES list joined to grants rather than an IN list: a
+// PostgreSQL generic plan tests an IN list of parameters row by row (over a
+// popular resource's holders, milliseconds) where it hashes a joined list,
+// and the CROSS JOIN makes SQLite look each person up in the index.
+func (tx *readTx) CountGrants(q workflow.GrantQuery) (int, error) {
+	subjects := q.Subjects
+	q.Subjects = nil
+	w := tx.grantWhere(q)
+	from := " FROM grants"
+	if len(subjects) > 0 {
+		from = " FROM (VALUES " + strings.TrimSuffix(strings.Repeat("(?), ", len(subjects)), ", ") + ") AS people CROSS JOIN grants"
+		args := make([]any, 0, len(subjects)+len(w.args))
+		for _, s := range subjects {
+			args = append(args, s)
+		}
+		w.args = append(args, w.args...)
+		w.conds = append(w.conds, "subject = people.column1")
+	}
+	var n int
+	err := tx.get(&n, "SELECT COUNT(*)"+from+w.String(), w.args...)
+	return n, dbErr(err, "count grants")
+}
+
+// grantWhere turns a query into conditions on grants.
+func (tx *readTx) grantWhere(q workflow.GrantQuery) *where {
 	w := &where{}
 	if q.Subject != "" {
 		w.add("subject = ?", q.Subject)
@@ -82,20 +129,10 @@ func (tx *readTx) FindGrants(q workflow.GrantQuery) ([]*workflow.Grant, error) {
 	if q.Unwarned {
 		w.add("warned_at IS NULL")
 	}
-	order := " ORDER BY id"
-	if q.ByExpiry {
-		order = " ORDER BY expires_at, id"
+	if len(q.Subjects) > 0 {
+		in(w, "subject", q.Subjects)
 	}
-	var rows []grantRow
-	err := tx.sel(&rows, "SELECT id, "+grantCols+" FROM grants"+w.String()+order+limit(q.Limit, 0), w.args...)
-	if err != nil {
-		return nil, dbErr(err, "find grants")
-	}
-	out := make([]*workflow.Grant, len(rows))
-	for i := range rows {
-		out[i] = rows[i].grant()
-	}
-	return out, nil
+	return w
 }
 
 // CreateGrant inserts g and sets g.ID; UpdatedAt is set to Now.

@@ -220,6 +220,12 @@ func (tx *readTx) taskWhere(q workflow.TaskQuery) *where {
 	if q.Unescalated {
 		w.add("escalated_at IS NULL")
 	}
+	if !q.CreatedAfter.IsZero() {
+		w.add("created_at >= ?", tx.t(q.CreatedAfter))
+	}
+	if !q.CreatedBefore.IsZero() {
+		w.add("created_at < ?", tx.t(q.CreatedBefore))
+	}
 	switch {
 	case q.ByStepStart && !q.AfterStepStart.IsZero():
 		w.add("(step_started_at, id) > (?, ?)", tx.t(q.AfterStepStart), q.AfterID)

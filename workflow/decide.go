@@ -119,12 +119,20 @@ func (e *Engine) Decide(ctx context.Context, action Action, d Decision) (*Task, 
 		if step.Type == StepReview && d.Actor == normEmail(t.Requester) {
 			return Errorf(EFORBIDDEN, "You cannot review your own request %s.", t.Number())
 		}
-		a.State, a.DecidedAt = tr.state, o.now
 		var details map[string]string
+		if step.Type == StepReview {
+			// What the reviewer was shown, recorded with their decision.
+			details = o.insightDetails(t, d.Actor)
+		}
+		a.State, a.DecidedAt = tr.state, o.now
 		src := SourceDecision
 		if !d.Message.IsZero() {
 			src = SourceThread
-			details = d.Message.details(map[string]string{"source": src})
+			if details == nil {
+				details = map[string]string{}
+			}
+			details["source"] = src
+			details = d.Message.details(details)
 		}
 		if err := o.audit(t, d.Actor, tr.audit, comment, details); err != nil {
 			return err

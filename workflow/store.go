@@ -32,6 +32,12 @@ type ReadTx interface {
 	// TimeZones returns the chat time zone (IANA name) of each of emails
 	// that the bot has looked up; people it has not are left out.
 	TimeZones(emails []string) (map[string]string, error)
+	// CountGrants counts the grants matching q (Limit, ByExpiry and Newest aside).
+	CountGrants(q GrantQuery) (int, error)
+	// ApprovedDurations returns the durations of the newest grant tasks for
+	// an app or resource that ended done at or after since, newest first, at
+	// most limit, leaving out those whose subject is except.
+	ApprovedDurations(appID, resourceID string, since time.Time, except string, limit int) ([]time.Duration, error)
 }
 
 // Tx writes inside a transaction.
@@ -90,6 +96,11 @@ type TaskQuery struct {
 	ByStepStart   bool
 	Newest        bool // order newest first (default oldest first)
 	Limit, Offset int
+
+	// CreatedAfter and CreatedBefore: tasks created at or after, and
+	// before, these times.
+	CreatedAfter  time.Time
+	CreatedBefore time.Time
 }
 
 // GrantQuery selects grants; zero fields do not filter.
@@ -103,6 +114,9 @@ type GrantQuery struct {
 	Unwarned      bool      // grants whose holder was not warned yet
 	ByExpiry      bool      // order by expiry (then id) rather than by id
 	Limit         int
+
+	Subjects []string // grants of any of these people
+	Newest   bool     // order newest first (by id)
 }
 
 // DelegationQuery selects delegations.
