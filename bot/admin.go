@@ -233,13 +233,10 @@ func (b *Bot) refreshDetails(ctx context.Context, viewID, email string, taskID i
 	if deleted {
 		view = blocks.AdminResultModal(taskID, fmt.Sprintf("T-%d deleted", taskID), fmt.Sprintf("T-%d was deleted.", taskID))
 	} else {
-		t, evs, err := b.engine.TaskFor(ctx, email, taskID)
-		if err != nil {
+		var err error
+		if view, err = b.detailsView(ctx, email, taskID); err != nil {
 			return
 		}
-		cat := b.engine.Catalog()
-		view = blocks.DetailsModal(blocks.DetailsInput{Task: t, Ent: entitlement(cat, t), Events: evs, Viewer: email,
-			IsAdmin: cat.IsAdmin(email), Dir: b.namer(ctx), Now: b.now()})
 	}
 	err := b.call(ctx, "views.update", "", func() error {
 		_, err := b.api.UpdateViewContext(ctx, view, "", "", viewID)
