@@ -18,7 +18,8 @@ import (
 // due: 1,000 reviewers in three time zones, 100 tasks each, so 100,000
 // reminded tasks and 1,000 digests), the same sweep again with nothing due
 // (the every-minute cost), one expiry-warning sweep over 100,000 grants
-// (all warned) and one expiry sweep over them (all expire; provisioning
+// (all warned) and one expiry sweep over them (all expire, each with an
+// "expired" event on the chain of the task that made it; provisioning
 // none, so no revoke tasks). Each reports its seconds and the peak heap
 // while it ran; max_rss_MB is the whole process, seeding included.
 //
@@ -162,7 +163,9 @@ func seedSweeps(b *testing.B, ctx context.Context, db *store.DB, now time.Time, 
 					}
 				}
 				if i < grants {
-					g := &workflow.Grant{Subject: subject, AppID: "snowflake", Status: workflow.GrantActive,
+					// Each grant names a task that made it, whose chain
+					// its expiry extends, as a real grant's does.
+					g := &workflow.Grant{Subject: subject, AppID: "snowflake", Status: workflow.GrantActive, TaskID: int64(i%tasks + 1),
 						StartsAt: now.Add(-23 * time.Hour), ExpiresAt: now.Add(time.Second + time.Duration(i%3599)*time.Second)}
 					if err := tx.CreateGrant(g); err != nil {
 						return err
