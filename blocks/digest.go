@@ -20,6 +20,9 @@ type DigestInput struct {
 	// without buttons, with where it is now, so that a digest rendered
 	// again after a click shows what changed.
 	Tasks []*workflow.Task
+	// More counts tasks waiting on Viewer that the digest does not list
+	// (a digest rendered again keeps its "and N more" line).
+	More int
 	// Cat names the apps and resources; nil shows the tasks' ids.
 	Cat *workflow.Catalog
 	Dir Directory
@@ -33,6 +36,7 @@ type DigestInput struct {
 const (
 	BlockDigestTask    = "digest_task_"    // + task number: the task's section
 	BlockDigestActions = "digest_actions_" // + task number: its buttons
+	BlockDigestMore    = "digest_more_"    // + count: the "and N more" line
 )
 
 // digestTaskBlocks is what each listed task takes: its section and its
@@ -65,10 +69,11 @@ func Digest(in DigestInput) (fallbackText string, blocks []slack.Block) {
 	}
 	head := "Nothing waits on you any more"
 	switch {
-	case waiting == 1:
+	case waiting+in.More == 0:
+	case waiting == 1 && in.More == 0:
 		head = "1 task waits on you"
-	case waiting > 1:
-		head = fmt.Sprintf("%d tasks wait on you", waiting)
+	default:
+		head = fmt.Sprintf("%d tasks wait on you", waiting+max(in.More, 0))
 	}
 	bs := []slack.Block{header(":bell: " + head)}
 	shown := tasks
@@ -84,8 +89,10 @@ func Digest(in DigestInput) (fallbackText string, blocks []slack.Block) {
 	for _, t := range shown {
 		bs = append(bs, digestTask(w, in, t)...)
 	}
-	if rest := len(tasks) - len(shown); rest > 0 {
-		bs = append(bs, contextBlock(fmt.Sprintf("…and %d more — see your App Home for every task that waits on you.", rest)))
+	if rest := len(tasks) - len(shown) + max(in.More, 0); rest > 0 {
+		more := contextBlock(fmt.Sprintf("…and %d more — see your App Home for every task that waits on you.", rest))
+		more.BlockID = BlockDigestMore + strconv.Itoa(rest)
+		bs = append(bs, more)
 	}
 	text := "Reminder: " + strings.ToLower(head[:1]) + head[1:]
 	if len(nums) > 0 {
@@ -149,22 +156,27 @@ func digestTask(w words, in DigestInput, t *workflow.Task) []slack.Block {
 	return []slack.Block{sec, act}
 }
 
-// DigestTaskIDs returns the task numbers a digest message lists, in order,
-// read from its block IDs, so that the bot can render it again.
-func DigestTaskIDs(bs []slack.Block) []int64 {
-	var ids []int64
+// DigestListed reads a digest message back: the task numbers it lists, in
+// order, and how many more it counts, from its block IDs, so that the bot
+// can render it again after a click.
+func DigestListed(bs []slack.Block) (ids []int64, more int) {
 	for _, b := range bs {
-		s, ok := b.(*slack.SectionBlock)
-		if !ok {
-			continue
+		var id string
+		switch b := b.(type) {
+		case *slack.SectionBlock:
+			id = b.BlockID
+		case *slack.ContextBlock:
+			id = b.BlockID
 		}
-		rest, ok := strings.CutPrefix(s.BlockID, BlockDigestTask)
-		if !ok {
-			continue
-		}
-		if id, err := parseDigits(rest); err == nil && id > 0 {
-			ids = append(ids, id)
+		if rest, ok := strings.CutPrefix(id, BlockDigestTask); ok {
+			if n, err := parseDigits(rest); err == nil && n > 0 {
+				ids = append(ids, n)
+			}
+		} else if rest, ok := strings.CutPrefix(id, BlockDigestMore); ok {
+			if n, err := parseDigits(rest); err == nil && n < 1<<20 {
+				more = int(n)
+			}
 		}
 	}
-	return ids
+	return ids, more
 }

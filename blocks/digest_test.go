@@ -115,17 +115,27 @@ func TestDigestOverflow(t *testing.T) {
 	}
 }
 
-// TestDigestTaskIDsRoundTrip reads the listed tasks back from a digest as
-// Slack returns it in a block_actions payload.
-func TestDigestTaskIDsRoundTrip(t *testing.T) {
+// TestDigestListedRoundTrip reads the listed tasks back from a digest as
+// Slack returns it in a block_actions payload, and renders it again.
+func TestDigestListedRoundTrip(t *testing.T) {
 	t.Parallel()
 	decided := denied()
 	decided.ID = 13
-	_, bs := Digest(DigestInput{Viewer: mgr, Tasks: []*workflow.Task{grantTask(), revokeTask(), decided}, Now: now})
+	in := DigestInput{Viewer: mgr, Tasks: []*workflow.Task{grantTask(), revokeTask(), decided}, More: 4, Now: now}
+	_, bs := Digest(in)
 	b, err := json.Marshal(slack.Blocks{BlockSet: bs})
 	require.NoError(t, err)
 	var back slack.Blocks
 	require.NoError(t, json.Unmarshal(b, &back))
-	assert.Equal(t, []int64{12, 30, 13}, DigestTaskIDs(back.BlockSet))
-	assert.Empty(t, DigestTaskIDs([]slack.Block{section("x"), &slack.SectionBlock{Type: slack.MBTSection, BlockID: "digest_task_x1"}}))
+	ids, more := DigestListed(back.BlockSet)
+	assert.Equal(t, []int64{12, 30, 13}, ids)
+	assert.Equal(t, 4, more)
+	text, again := Digest(DigestInput{Viewer: mgr, Tasks: in.Tasks, More: more, Now: now})
+	assert.Equal(t, bs, again)
+	assert.Contains(t, text, "6 tasks wait on you")
+
+	ids, more = DigestListed([]slack.Block{section("x"), &slack.SectionBlock{Type: slack.MBTSection, BlockID: "digest_task_x1"},
+		&slack.ContextBlock{Type: slack.MBTContext, BlockID: "digest_more_-1"}})
+	assert.Empty(t, ids)
+	assert.Zero(t, more)
 }

@@ -87,9 +87,15 @@ func (b *Bot) decide(ctx context.Context, c click, action workflow.Action, taskI
 	_, err = b.engine.Decide(ctx, action, workflow.Decision{TaskID: taskID, Actor: email, Revision: rev})
 	if err != nil {
 		b.answerError(ctx, c, taskID, err)
+		if fromDigest(c) && workflow.ErrorCode(err) == workflow.ECONFLICT {
+			b.refreshDigest(ctx, c, email)
+		}
 		return
 	}
 	log.Info().Str("decision", string(action)).Msg("decided")
+	if fromDigest(c) {
+		b.refreshDigest(ctx, c, email)
+	}
 	b.kick()
 }
 
