@@ -56,15 +56,27 @@ func (c conn) values(types []string, n int) string {
 	return b.String()
 }
 
-// Multi-row statements differ in their number of rows, so they bypass the
-// statement cache (which they would fill with one-off variants).
+// Multi-row statements of a full chunk (bulkRows rows) go through the
+// statement cache, which saves parsing thousands of placeholders per
+// chunk; the shorter last chunks bypass it, which they would fill with
+// one-off variants.
 
-func (c conn) execBulk(query string, args ...any) (int64, error) {
+func (c conn) execBulk(rows int, query string, args ...any) (int64, error) {
+	if rows == bulkRows {
+		return c.execN(query, args...)
+	}
 	res, err := c.q.ExecContext(c.ctx, c.q.Rebind(query), args...)
 	if err != nil {
 		return 0, err
 	}
 	return res.RowsAffected()
+}
+
+func (c conn) selBulk(rows int, dest any, query string, args ...any) error {
+	if rows == bulkRows {
+		return c.sel(dest, query, args...)
+	}
+	return sqlx.SelectContext(c.ctx, c.q, dest, c.q.Rebind(query), args...)
 }
 
 // bulkUpdate runs "UPDATE table SET set FROM (VALUES …) AS v WHERE cond"
@@ -78,7 +90,7 @@ func (c conn) bulkUpdate(table, set, cond string, types []string, rows [][]any) 
 		for _, r := range part {
 			args = append(args, r...)
 		}
-		n, err := c.execBulk("UPDATE "+table+" SET "+set+" FROM (VALUES "+c.values(types, len(part))+") AS v WHERE "+cond, args...)
+		n, err := c.execBulk(len(part), "UPDATE "+table+" SET "+set+" FROM (VALUES "+c.values(types, len(part))+") AS v WHERE "+cond, args...)
 		total += n
 		return err
 	})
@@ -115,7 +127,7 @@ func (tx *writeTx) AuditHeads(ids []int64) (map[int64]workflow.ChainHead, error)
 		}
 		q := "SELECT a.task_id, a.seq, a.hash FROM audit_events a" + w.String() +
 			" AND a.seq = (SELECT MAX(b.seq) FROM audit_events b WHERE b.task_id = a.task_id)"
-		if err := sqlx.SelectContext(tx.ctx, tx.q, &rows, tx.q.Rebind(q), w.args...); err != nil {
+		if err := tx.selBulk(len(part), &rows, q, w.args...); err != nil {
 			return dbErr(err, "read audit heads")
 		}
 		for _, id := range part {
@@ -191,7 +203,7 @@ func (tx *writeTx) AppendAudits(evs []*workflow.AuditEvent) error {
 			TaskID int64 `db:"task_id"`
 			Seq    int64 `db:"seq"`
 		}
-		if err := sqlx.SelectContext(tx.ctx, tx.q, &rows, tx.q.Rebind(q), args...); err != nil {
+		if err := tx.selBulk(len(part), &rows, q, args...); err != nil {
 			return dbErr(err, "append to the audit log")
 		}
 		// RETURNING's order is not promised; (task_id, seq) is unique.
@@ -245,7 +257,7 @@ func (tx *writeTx) EnqueueAll(ns []*workflow.Notice) error {
 		}
 		var ids []int64
 		q := "INSERT INTO outbox (" + outboxCols + ") VALUES " + tx.values(make([]string, 10), len(part)) + " RETURNING id"
-		if err := sqlx.SelectContext(tx.ctx, tx.q, &ids, tx.q.Rebind(q), args...); err != nil {
+		if err := tx.selBulk(len(part), &ids, q, args...); err != nil {
 			return dbErr(err, "enqueue notices")
 		}
 		if len(ids) != len(part) {
