@@ -39,6 +39,7 @@ type subcommand struct {
 func (b *Bot) accessCommands() []subcommand {
 	return []subcommand{
 		{name: "help", usage: "help", example: "help", help: "show this help", run: b.accessHelp},
+		b.remindSubcommand(),
 	}
 }
 
