@@ -107,7 +107,6 @@ func TestDigestSkipsTasksThatMovedOn(t *testing.T) {
 	task := h.request("alice", "github")
 	h.card(task.ID, workflow.CardAssignee, "mgr", 0)
 	h.stopBot()
-	h.stopBot = func() {}
 
 	cat := *h.engine.Catalog()
 	cat.Reminders = workflow.Reminders{After: time.Millisecond}
