@@ -88,9 +88,18 @@ func (b *Bot) decide(ctx context.Context, c click, action workflow.Action, taskI
 	t, err := b.decideAs(ctx, c.cb.User.ID, action, workflow.Decision{TaskID: taskID, Revision: rev})
 	if err != nil {
 		b.answerError(ctx, c, taskID, err)
+		if fromDigest(c) && workflow.ErrorCode(err) == workflow.ECONFLICT {
+			if email, err := b.emailOf(ctx, c.cb.User.ID); err == nil {
+				b.refreshDigest(ctx, c, email)
+			}
+		}
 		return
 	}
 	c.log.Info().Str("email", t.Last.Actor).Str("decision", string(action)).Msg("decided")
+	if fromDigest(c) {
+		// A digest lists many tasks: redraw it so this one loses its buttons.
+		b.refreshDigest(ctx, c, t.Last.Actor)
+	}
 }
 
 // decideAs applies a decision as the person with Slack id slackUser: the

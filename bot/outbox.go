@@ -123,11 +123,8 @@ func (b *Bot) deliver(ctx context.Context, n workflow.Notice) error {
 	case workflow.NoticeReminder:
 		if n.TaskID == 0 {
 			// A scheduled digest: one message listing every task waiting on
-			// the person (workflow.RemindSweep).
-			if n.Recipient == "" || n.Text == "" {
-				return nil
-			}
-			return b.dm(ctx, n.Recipient, n.Text)
+			// the person (workflow.RemindSweep), with their buttons.
+			return b.sendDigest(ctx, n)
 		}
 		return b.sendReminders(ctx, n)
 	case workflow.NoticeExpiryWarning:

@@ -125,10 +125,19 @@ func optionsOf(el map[string]any) []Option {
 	return out
 }
 
-// findAction matches by action_id first, then by the visible text, so tests can
+// findAction matches by "BLOCK_ID/ACTION_ID", then action_id, then the visible text, so tests can
 // say Click(..., "Approve") as a person would.
 func findAction(blocks []any, match string) (Action, bool) {
 	acts := actionsIn(blocks)
+	// "BLOCK/ACTION" picks one of several elements sharing an action_id
+	// in different blocks, as a person picks the button of one row.
+	if blockID, actionID, ok := strings.Cut(match, "/"); ok {
+		for _, a := range acts {
+			if a.BlockID == blockID && a.ActionID == actionID {
+				return a, true
+			}
+		}
+	}
 	for _, a := range acts {
 		if a.ActionID == match {
 			return a, true

@@ -4,7 +4,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"time"
 
 	"accessbot/workflow"
 )
@@ -136,40 +135,15 @@ func (tx *writeTx) AuditHead(taskID int64) (int64, string, error) {
 }
 
 func (tx *writeTx) AppendAudit(e *workflow.AuditEvent) error {
-	chain := chainName(e.TaskID)
-	seq, head, err := tx.AuditHead(e.TaskID)
+	c, args, err := tx.chainEvent(e)
 	if err != nil {
 		return err
 	}
-	c := *e
-	switch {
-	case c.Seq == 0:
-		c.Seq, c.PrevHash = seq+1, head
-	case c.Seq != seq+1 || c.PrevHash != head:
-		return workflow.Errorf(workflow.ECONFLICT, "the audit chain of %s moved on (event %d is next, not %d); try again", chain, seq+1, c.Seq)
-	}
-	if c.At.IsZero() {
-		c.At = tx.now
-	}
-	c.At = c.At.UTC().Truncate(time.Microsecond)
-	switch h := c.ComputeHash(); {
-	case c.Hash == "":
-		c.Hash = h
-	case c.Hash != h:
-		return fmt.Errorf("store: audit event %d of %s (%s): its hash does not match its content as stored (times are kept to the microsecond: use Tx.Now)", c.Seq, chain, c.Action)
-	}
-	details, err := jsonNull(c.Details, len(c.Details) == 0)
+	id, err := tx.insertID("INSERT INTO audit_events ("+auditCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", args...)
 	if err != nil {
-		return fmt.Errorf("store: encode audit details: %w", err)
-	}
-	id, err := tx.insertID(`INSERT INTO audit_events (task_id, seq, at, actor, action, step, comment, details_json, prev_hash, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		c.TaskID, c.Seq, tx.t(c.At), c.Actor, c.Action, c.Step, c.Comment, details, c.PrevHash, c.Hash)
-	if err != nil {
-		return dbErr(err, "append to the audit chain of "+chain)
+		return dbErr(err, "append to the audit chain of "+chainName(c.TaskID))
 	}
 	c.ID = id
 	*e = c
-	tx.heads[c.TaskID] = auditHead{seq: c.Seq, hash: c.Hash}
 	return nil
 }

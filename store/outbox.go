@@ -11,23 +11,11 @@ import (
 // Enqueue writes n to the outbox in the transaction and sets n.ID. A zero
 // CreatedAt is Now and a zero NextAt is CreatedAt (due at once).
 func (tx *writeTx) Enqueue(n *workflow.Notice) error {
-	if n.CreatedAt.IsZero() {
-		n.CreatedAt = tx.now
-	}
-	if n.NextAt.IsZero() {
-		n.NextAt = n.CreatedAt
-	}
-	recipients, err := jsonNull(n.Recipients, len(n.Recipients) == 0)
+	args, err := tx.noticeArgs(n)
 	if err != nil {
-		return fmt.Errorf("store: encode notice recipients: %w", err)
+		return err
 	}
-	data, err := jsonNull(n.Data, len(n.Data) == 0)
-	if err != nil {
-		return fmt.Errorf("store: encode notice data: %w", err)
-	}
-	id, err := tx.insertID(`INSERT INTO outbox (kind, task_id, recipient, recipients_json, text, data_json, created_at, attempts, next_at, last_error)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		string(n.Kind), n.TaskID, n.Recipient, recipients, n.Text, data, tx.t(n.CreatedAt), n.Attempts, tx.t(n.NextAt), n.LastError)
+	id, err := tx.insertID("INSERT INTO outbox ("+outboxCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", args...)
 	if err != nil {
 		return dbErr(err, "enqueue notice")
 	}

@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -130,7 +131,12 @@ type taskRow struct {
 	ClosedAt      dbTime `db:"closed_at"`
 }
 
-func (r *taskRow) task() (*workflow.Task, error) {
+func (r *taskRow) task() (*workflow.Task, error) { return r.taskWith(nil) }
+
+// taskWith is task with a cache of decoded policies: the tasks of a page
+// mostly share a few policy snapshots, and decoding one costs more than
+// the rest of the row. Each task gets its own copy.
+func (r *taskRow) taskWith(policies map[string]workflow.Policy) (*workflow.Task, error) {
 	t := &workflow.Task{
 		ID: r.ID, Kind: workflow.Kind(r.Kind), Status: workflow.Status(r.Status),
 		Revision: r.Revision, Version: r.Version,
@@ -145,8 +151,15 @@ func (r *taskRow) task() (*workflow.Task, error) {
 	if r.Duration == -1 {
 		t.Duration = workflow.Permanent
 	}
-	if err := jsonScan(&r.Policy, &t.Policy); err != nil {
-		return nil, fmt.Errorf("store: decode policy of %s: %w", t.Number(), err)
+	if p, ok := policies[r.Policy]; ok {
+		t.Policy = clonePolicy(p)
+	} else {
+		if err := jsonScan(&r.Policy, &t.Policy); err != nil {
+			return nil, fmt.Errorf("store: decode policy of %s: %w", t.Number(), err)
+		}
+		if policies != nil {
+			policies[r.Policy] = clonePolicy(t.Policy)
+		}
 	}
 	if err := jsonScan(&r.Steps, &t.Steps); err != nil {
 		return nil, fmt.Errorf("store: decode steps of %s: %w", t.Number(), err)
@@ -235,6 +248,37 @@ func (tx *readTx) taskWhere(q workflow.TaskQuery) *where {
 	return w
 }
 
+// findAfterStepStart is FindTasks for a page after (AfterStepStart,
+// AfterID) by step start. Neither dialect walks an index along a row-value
+// comparison whose ties are many (tasks created together start together),
+// so each page would rescan every tie before it: instead the page is the
+// rest of the tie (an equality and a range on the index) and then what
+// starts later.
+func (tx *readTx) findAfterStepStart(q workflow.TaskQuery) ([]taskRow, error) {
+	after, start := q.AfterID, q.AfterStepStart
+	q.AfterID, q.AfterStepStart = 0, time.Time{}
+	w := tx.taskWhere(q)
+	w.add("step_started_at = ? AND id > ?", tx.t(start), after)
+	var rows []taskRow
+	if err := tx.sel(&rows, taskSelect+w.String()+" ORDER BY id"+limit(q.Limit, 0), w.args...); err != nil {
+		return nil, err
+	}
+	if q.Limit > 0 && len(rows) >= q.Limit {
+		return rows, nil
+	}
+	w = tx.taskWhere(q)
+	w.add("step_started_at > ?", tx.t(start))
+	var more []taskRow
+	n := 0
+	if q.Limit > 0 {
+		n = q.Limit - len(rows)
+	}
+	if err := tx.sel(&more, taskSelect+w.String()+" ORDER BY step_started_at, id"+limit(n, 0), w.args...); err != nil {
+		return nil, err
+	}
+	return append(rows, more...), nil
+}
+
 // FindTasks returns the tasks matching q, by number (Newest: highest first;
 // ByStepStart: by the current step's start, then number).
 func (tx *readTx) FindTasks(q workflow.TaskQuery) ([]*workflow.Task, error) {
@@ -247,12 +291,19 @@ func (tx *readTx) FindTasks(q workflow.TaskQuery) ([]*workflow.Task, error) {
 		order += " DESC"
 	}
 	var rows []taskRow
-	if err := tx.sel(&rows, taskSelect+w.String()+order+limit(q.Limit, q.Offset), w.args...); err != nil {
+	var err error
+	if q.ByStepStart && !q.AfterStepStart.IsZero() && q.Offset == 0 {
+		rows, err = tx.findAfterStepStart(q)
+	} else {
+		err = tx.sel(&rows, taskSelect+w.String()+order+limit(q.Limit, q.Offset), w.args...)
+	}
+	if err != nil {
 		return nil, dbErr(err, "find tasks")
 	}
 	out := make([]*workflow.Task, 0, len(rows))
+	policies := map[string]workflow.Policy{}
 	for i := range rows {
-		t, err := rows[i].task()
+		t, err := rows[i].taskWith(policies)
 		if err != nil {
 			return nil, err
 		}
@@ -409,4 +460,17 @@ func (tx *writeTx) DeleteTask(id int64) error {
 		}
 	}
 	return nil
+}
+
+// clonePolicy deep-copies p, so that tasks sharing a decoded policy never
+// share its slices.
+func clonePolicy(p workflow.Policy) workflow.Policy {
+	out := workflow.Policy{Name: p.Name, Steps: slices.Clone(p.Steps)}
+	for i := range out.Steps {
+		s := &out.Steps[i]
+		s.Approvers = slices.Clone(s.Approvers)
+		s.Fallback = slices.Clone(s.Fallback)
+		s.Reassign.Allowed = slices.Clone(s.Reassign.Allowed)
+	}
+	return out
 }

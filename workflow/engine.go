@@ -162,15 +162,31 @@ func (o *op) create(t *Task) error {
 }
 
 func (o *op) flush() error {
-	for _, ev := range o.events {
-		if err := o.tx.AppendAudit(ev); err != nil {
-			return err
+	if err := o.tx.AppendAudits(o.events); err != nil {
+		return err
+	}
+	return o.tx.EnqueueAll(o.notices)
+}
+
+// preloadHeads reads the heads of the chains of ids not read yet in one go,
+// for operations that append to many chains.
+func (o *op) preloadHeads(ids []int64) error {
+	var want []int64
+	for _, id := range ids {
+		if _, ok := o.heads[id]; !ok {
+			want = append(want, id)
 		}
 	}
-	for _, n := range o.notices {
-		if err := o.tx.Enqueue(n); err != nil {
-			return err
-		}
+	if len(want) == 0 {
+		return nil
+	}
+	heads, err := o.tx.AuditHeads(want)
+	if err != nil {
+		return err
+	}
+	for _, id := range want {
+		h := heads[id]
+		o.heads[id] = chainHead{seq: h.Seq, hash: h.Hash}
 	}
 	return nil
 }

@@ -200,6 +200,15 @@ func (o *op) remindGroup(cfg Reminders, group []string, due map[string][]int64) 
 		}
 	}
 	var done []int64
+	var save []*Task
+	for _, t := range tasks {
+		if len(reminded[t.ID]) > 0 {
+			done = append(done, t.ID)
+		}
+	}
+	if err := o.preloadHeads(done); err != nil {
+		return nil, 0, err
+	}
 	for _, t := range tasks {
 		people := reminded[t.ID]
 		if len(people) == 0 {
@@ -209,10 +218,12 @@ func (o *op) remindGroup(cfg Reminders, group []string, due map[string][]int64) 
 		if err := o.audit(t, SystemActor, ActReminded, "", map[string]string{"to": strings.Join(people, ","), "by": "schedule"}); err != nil {
 			return nil, 0, err
 		}
-		if err := o.tx.SaveTask(t); err != nil {
-			return nil, 0, fmt.Errorf("remind %s: %w", t.Number(), err)
-		}
-		done = append(done, t.ID)
+		save = append(save, t)
+	}
+	// A reminder changes no assignee, step or status: only reminder
+	// times and the chain head, which the bulk path writes.
+	if err := o.tx.SaveTasksProgress(save); err != nil {
+		return nil, 0, fmt.Errorf("remind: %w", err)
 	}
 	return done, notices, nil
 }
@@ -486,12 +497,10 @@ func (e *Engine) WarnExpiring(ctx context.Context) (int, error) {
 				return err
 			}
 			for _, g := range gs {
-				if err := o.warnExpiring(g); err != nil {
-					return fmt.Errorf("warn of grant %d: %w", g.ID, err)
-				}
+				o.warnExpiring(g)
 			}
 			n = len(gs)
-			return nil
+			return o.tx.MarkGrantsWarned(gs)
 		})
 		if err != nil {
 			return total, err
@@ -503,11 +512,9 @@ func (e *Engine) WarnExpiring(ctx context.Context) (int, error) {
 	}
 }
 
-func (o *op) warnExpiring(g *Grant) error {
+// warnExpiring marks g warned (the caller saves it) and queues the warning.
+func (o *op) warnExpiring(g *Grant) {
 	g.WarnedAt = o.now
-	if err := o.tx.SaveGrant(g); err != nil {
-		return err
-	}
 	label := g.AppID
 	if g.ResourceID != "" {
 		label += "/" + g.ResourceID
@@ -521,5 +528,4 @@ func (o *op) warnExpiring(g *Grant) error {
 		Text: fmt.Sprintf("Your access to %s ends at %s (in %s). Request an extension if you still need it.", label, g.ExpiresAt.UTC().Format("2006-01-02 15:04 MST"), FormatDuration(left)),
 		Data: map[string]string{"grant": strconv.FormatInt(g.ID, 10), "app": g.AppID, "resource": g.ResourceID, "expires_at": g.ExpiresAt.UTC().Format(time.RFC3339)},
 	})
-	return nil
 }

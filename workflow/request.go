@@ -246,34 +246,74 @@ var expiryPolicy = Policy{Name: "expiry", Steps: []Step{{Type: StepDeprovision, 
 // straight to deprovisioning. It returns how many grants it expired. Running
 // it twice at the same instant does nothing the second time.
 func (e *Engine) ExpireGrants(ctx context.Context) (int, error) {
-	const batch = 200
 	total := 0
 	for {
 		n := 0
 		err := e.update(ctx, func(o *op) error {
-			due, err := o.tx.FindGrants(GrantQuery{Status: GrantActive, ExpiresBefore: o.now, ByExpiry: true, Limit: batch})
+			due, err := o.tx.FindGrants(GrantQuery{Status: GrantActive, ExpiresBefore: o.now, ByExpiry: true, Limit: SweepPage})
 			if err != nil {
 				return err
 			}
-			for _, g := range due {
-				if err := o.expire(g); err != nil {
-					return fmt.Errorf("expire grant %d: %w", g.ID, err)
-				}
-			}
 			n = len(due)
-			return nil
+			return o.expireAll(due)
 		})
 		if err != nil {
 			return total, err
 		}
 		total += n
-		if n < batch {
+		if n < SweepPage {
 			return total, nil
 		}
 	}
 }
 
-func (o *op) expire(g *Grant) error {
+// expireAll expires gs, reading the tasks that made them and their chain
+// heads in one go and writing the grants and those tasks in bulk.
+func (o *op) expireAll(gs []*Grant) error {
+	var srcIDs []int64
+	for _, g := range gs {
+		if g.TaskID != 0 {
+			srcIDs = append(srcIDs, g.TaskID)
+		}
+	}
+	srcs := map[int64]*Task{}
+	if len(srcIDs) > 0 {
+		ts, err := o.tx.FindTasks(TaskQuery{IDs: srcIDs})
+		if err != nil {
+			return err
+		}
+		ids := make([]int64, len(ts))
+		for i, t := range ts {
+			srcs[t.ID] = t
+			ids[i] = t.ID
+		}
+		if err := o.preloadHeads(ids); err != nil {
+			return err
+		}
+	}
+	var touched []*Task
+	seen := map[int64]bool{}
+	for _, g := range gs {
+		src := srcs[g.TaskID]
+		if err := o.expire(g, src); err != nil {
+			return fmt.Errorf("expire grant %d: %w", g.ID, err)
+		}
+		if src != nil && !seen[src.ID] {
+			seen[src.ID] = true
+			touched = append(touched, src)
+		}
+	}
+	// The tasks that made the grants only gained an event.
+	if err := o.tx.SaveTasksProgress(touched); err != nil {
+		return err
+	}
+	return o.tx.EndGrants(gs)
+}
+
+// expire ends g, records it on src (the task that made it; nil when it is
+// gone) and, for an app provisioned by hand, opens the revoke task that
+// goes straight to deprovisioning. The caller saves g and src.
+func (o *op) expire(g *Grant, src *Task) error {
 	g.Status, g.EndedAt, g.UpdatedAt = GrantExpired, o.now, o.now
 	label := g.AppID
 	if g.ResourceID != "" {
@@ -285,28 +325,20 @@ func (o *op) expire(g *Grant) error {
 		label = ent.Label()
 		manual = ent.Provisioning != ProvisioningNone
 	}
-	if src, err := o.tx.Task(g.TaskID); err == nil {
+	if src != nil {
 		if err := o.audit(src, SystemActor, ActExpired, "", map[string]string{"grant": fmt.Sprint(g.ID)}); err != nil {
 			return err
 		}
-		if err := o.tx.SaveTask(src); err != nil {
-			return err
-		}
-	} else if ErrorCode(err) != ENOTFOUND {
-		return err
 	}
 	o.notify(&Notice{Kind: NoticeDirect, Recipient: g.Subject, Text: fmt.Sprintf("Your access to %s has expired.", label), Data: map[string]string{"grant": fmt.Sprint(g.ID), "event": "expired"}})
 	if !manual {
-		return o.tx.SaveGrant(g)
+		return nil
 	}
 	id, err := o.tx.NextTaskID()
 	if err != nil {
 		return err
 	}
 	g.EndTaskID = id
-	if err := o.tx.SaveGrant(g); err != nil {
-		return err
-	}
 	t := &Task{
 		ID: id, Kind: KindRevoke, Status: StatusOpen, Requester: SystemActor, Subject: g.Subject,
 		AppID: g.AppID, ResourceID: g.ResourceID, Justification: "The access expired.", Origin: OriginExpiry,

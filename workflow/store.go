@@ -60,6 +60,7 @@ type Tx interface {
 	DeleteDelegation(email string) error
 	AppendAudit(e *AuditEvent) error
 	Enqueue(n *Notice) error
+	BulkTx
 }
 
 // TaskQuery selects tasks; zero fields do not filter.

@@ -1,0 +1,189 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"accessbot/workflow"
+)
+
+// The bulk paths of the sweeps, on every dialect.
+func TestBulk(t *testing.T) {
+	t.Parallel()
+	t.Run("sqlite", func(t *testing.T) { t.Parallel(); testBulk(t, openSQLite) })
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		if _, err := postgresBase(); err != nil {
+			t.Skipf("PostgreSQL not reachable at %s: %v", redact(postgresDSN()), err)
+		}
+		testBulk(t, openPostgres)
+	})
+}
+
+func testBulk(t *testing.T, open opener) {
+	ctx := context.Background()
+	clock := newClock()
+	db, _ := open(t, clock.Now)
+	base := clock.Now().UTC().Truncate(time.Microsecond)
+	at := func(h int) time.Time { return base.Add(time.Duration(h) * time.Hour) }
+
+	// Tasks 1-7: steps started at hour 1 (1-5, a tie) and 2 (6-7).
+	require.NoError(t, db.Update(ctx, func(tx workflow.Tx) error {
+		for i := range 7 {
+			task := newTask(fmt.Sprintf("u%d@x.com", i))
+			task.Steps[0].StartedAt = at(1 + i/5)
+			if err := tx.CreateTask(task); err != nil {
+				return err
+			}
+			if err := tx.AppendAudit(&workflow.AuditEvent{TaskID: task.ID, Actor: "a", Action: workflow.ActCreated}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+
+	t.Run("pages through ties", func(t *testing.T) {
+		var got []int64
+		q := workflow.TaskQuery{StepStartedBefore: at(10), ByStepStart: true, Limit: 2}
+		for range 10 {
+			var page []*workflow.Task
+			require.NoError(t, db.View(ctx, func(tx workflow.ReadTx) (err error) { page, err = tx.FindTasks(q); return err }))
+			for _, x := range page {
+				got = append(got, x.ID)
+			}
+			if len(page) < q.Limit {
+				break
+			}
+			last := page[len(page)-1]
+			q.AfterID, q.AfterStepStart = last.ID, last.Steps[last.Step].StartedAt
+		}
+		assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7}, got)
+	})
+
+	t.Run("audit", func(t *testing.T) {
+		var evs []*workflow.AuditEvent
+		require.NoError(t, db.Update(ctx, func(tx workflow.Tx) error {
+			heads, err := tx.AuditHeads([]int64{1, 2, 3, 99, 1})
+			require.NoError(t, err)
+			require.Len(t, heads, 3)
+			seq, hash, err := tx.AuditHead(2)
+			require.NoError(t, err)
+			assert.Equal(t, workflow.ChainHead{Seq: seq, Hash: hash}, heads[2])
+			assert.NotContains(t, heads, int64(99))
+			// More than one statement's worth, on a few chains, interleaved.
+			for i := range bulkRows + 101 {
+				evs = append(evs, &workflow.AuditEvent{TaskID: int64(1 + i%3), Actor: "x", Action: workflow.ActReminded, Step: i})
+			}
+			return tx.AppendAudits(evs)
+		}))
+		ids := map[int64]bool{}
+		for _, e := range evs {
+			assert.NotZero(t, e.ID)
+			assert.False(t, ids[e.ID], "ids are distinct")
+			ids[e.ID] = true
+		}
+		var stored []workflow.AuditEvent
+		require.NoError(t, db.View(ctx, func(tx workflow.ReadTx) (err error) { stored, err = tx.AuditEvents(1); return err }))
+		require.Len(t, stored, 1+(bulkRows+101+2)/3)
+		var v workflow.ChainVerifier
+		for _, e := range stored {
+			require.NoError(t, v.Check(e))
+		}
+		assert.Equal(t, evs[3].ID, stored[2].ID, "each event got the id of its row")
+		assert.Equal(t, 3, stored[2].Step)
+
+		err := db.Update(ctx, func(tx workflow.Tx) error {
+			return tx.AppendAudits([]*workflow.AuditEvent{
+				{TaskID: 4, Actor: "x", Action: "a"},
+				{TaskID: 4, Seq: 7, PrevHash: "bad", Actor: "x", Action: "b"},
+			})
+		})
+		requireCode(t, workflow.ECONFLICT, err)
+		require.NoError(t, db.View(ctx, func(tx workflow.ReadTx) (err error) { stored, err = tx.AuditEvents(4); return err }))
+		assert.Len(t, stored, 1, "a refused batch writes nothing")
+	})
+
+	t.Run("outbox", func(t *testing.T) {
+		var ns []*workflow.Notice
+		for i := range bulkRows + 7 {
+			ns = append(ns, &workflow.Notice{Kind: workflow.NoticeDirect, Recipient: fmt.Sprintf("p%d@x.com", i), Text: fmt.Sprint(i),
+				Data: map[string]string{"i": fmt.Sprint(i)}})
+		}
+		require.NoError(t, db.Update(ctx, func(tx workflow.Tx) error { return tx.EnqueueAll(ns) }))
+		due, err := db.DueNotices(ctx, at(1), 10_000)
+		require.NoError(t, err)
+		require.Len(t, due, len(ns))
+		for i, n := range due {
+			assert.Equal(t, ns[i].ID, n.ID)
+			assert.Equal(t, fmt.Sprint(i), n.Text)
+			assert.Equal(t, fmt.Sprint(i), n.Data["i"])
+			assert.Equal(t, base, n.NextAt)
+		}
+	})
+
+	t.Run("tasks", func(t *testing.T) {
+		var ts []*workflow.Task
+		require.NoError(t, db.Update(ctx, func(tx workflow.Tx) (err error) {
+			if ts, err = tx.FindTasks(workflow.TaskQuery{IDs: []int64{5, 6}}); err != nil {
+				return err
+			}
+			for _, x := range ts {
+				x.Steps[0].Assignees[0].RemindedAt = at(3)
+				x.RemindedAt = at(3)
+				x.AuditHead = "head"
+				x.Last = workflow.LastAction{Actor: "z@x.com", Action: "approved", At: at(2)}
+			}
+			return tx.SaveTasksProgress(ts)
+		}))
+		for _, x := range ts {
+			var back *workflow.Task
+			require.NoError(t, db.View(ctx, func(tx workflow.ReadTx) (err error) { back, err = tx.Task(x.ID); return err }))
+			assert.Equal(t, x, back)
+			assert.EqualValues(t, 2, back.Version)
+		}
+		// A task that moved on since it was read: the whole batch is refused.
+		ts[0].Version = 1
+		ts[0].RemindedAt = at(9)
+		ts[1].RemindedAt = at(9)
+		err := db.Update(ctx, func(tx workflow.Tx) error { return tx.SaveTasksProgress(ts) })
+		requireCode(t, workflow.ECONFLICT, err)
+		var back *workflow.Task
+		require.NoError(t, db.View(ctx, func(tx workflow.ReadTx) (err error) { back, err = tx.Task(6); return err }))
+		assert.Equal(t, at(3), back.RemindedAt)
+	})
+
+	t.Run("grants", func(t *testing.T) {
+		var gs []*workflow.Grant
+		require.NoError(t, db.Update(ctx, func(tx workflow.Tx) error {
+			for i := range 3 {
+				g := &workflow.Grant{Subject: "u@x.com", AppID: "github", Status: workflow.GrantActive, StartsAt: base, ExpiresAt: at(i + 1), TaskID: 1}
+				if err := tx.CreateGrant(g); err != nil {
+					return err
+				}
+				gs = append(gs, g)
+			}
+			gs[0].WarnedAt = at(1)
+			gs[1].WarnedAt = at(2)
+			if err := tx.MarkGrantsWarned(gs[:2]); err != nil {
+				return err
+			}
+			gs[0].Status, gs[0].EndedAt, gs[0].EndTaskID = workflow.GrantExpired, at(2), 7
+			gs[2].Status, gs[2].EndedAt = workflow.GrantExpired, at(3)
+			return tx.EndGrants([]*workflow.Grant{gs[0], gs[2]})
+		}))
+		for _, g := range gs {
+			var back *workflow.Grant
+			require.NoError(t, db.View(ctx, func(tx workflow.ReadTx) (err error) { back, err = tx.Grant(g.ID); return err }))
+			assert.Equal(t, g, back)
+		}
+		err := db.Update(ctx, func(tx workflow.Tx) error {
+			return tx.EndGrants([]*workflow.Grant{{ID: 999, Status: workflow.GrantExpired, EndedAt: at(1)}})
+		})
+		requireCode(t, workflow.ENOTFOUND, err)
+	})
+}
