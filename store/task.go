@@ -55,7 +55,7 @@ var taskCols = []string{
 }
 
 var (
-	taskSelect = "SELECT id, version, " + strings.Join(taskCols, ", ") + " FROM tasks"
+	taskSelect = "SELECT id, version, " + strings.Join(taskSelectCols(), ", ") + ", " + reminderCols + taskFrom
 	taskInsert = "INSERT INTO tasks (id, version, " + strings.Join(taskCols, ", ") +
 		") VALUES (?, ?" + strings.Repeat(", ?", len(taskCols)) + ")"
 	taskUpdate = "UPDATE tasks SET " + strings.Join(taskCols, " = ?, ") +
@@ -129,6 +129,7 @@ type taskRow struct {
 	CreatedAt     dbTime `db:"created_at"`
 	UpdatedAt     dbTime `db:"updated_at"`
 	ClosedAt      dbTime `db:"closed_at"`
+	reminderRow
 }
 
 func (r *taskRow) task() (*workflow.Task, error) { return r.taskWith(nil) }
@@ -163,6 +164,9 @@ func (r *taskRow) taskWith(policies map[string]workflow.Policy) (*workflow.Task,
 	}
 	if err := jsonScan(&r.Steps, &t.Steps); err != nil {
 		return nil, fmt.Errorf("store: decode steps of %s: %w", t.Number(), err)
+	}
+	if err := r.reminderRow.apply(t); err != nil {
+		return nil, err
 	}
 	return t, nil
 }
@@ -228,7 +232,10 @@ func (tx *readTx) taskWhere(q workflow.TaskQuery) *where {
 		w.add("status = 'open' AND step_started_at < ?", tx.t(q.StepStartedBefore))
 	}
 	if !q.RemindedBefore.IsZero() {
-		w.add("(reminded_at IS NULL OR reminded_at <= ?)", tx.t(q.RemindedBefore))
+		// A task_reminders row, when there is one, holds the task's
+		// reminded_at (see remindedAt).
+		at := tx.t(q.RemindedBefore)
+		w.add("(CASE WHEN r.task_id IS NULL THEN (reminded_at IS NULL OR reminded_at <= ?) ELSE (r.remind_at IS NULL OR r.remind_at <= ?) END)", at, at)
 	}
 	if q.Unescalated {
 		w.add("escalated_at IS NULL")
@@ -316,7 +323,7 @@ func (tx *readTx) FindTasks(q workflow.TaskQuery) ([]*workflow.Task, error) {
 func (tx *readTx) CountTasks(q workflow.TaskQuery) (int, error) {
 	w := tx.taskWhere(q)
 	var n int
-	err := tx.get(&n, "SELECT COUNT(*) FROM tasks"+w.String(), w.args...)
+	err := tx.get(&n, "SELECT COUNT(*)"+taskFrom+w.String(), w.args...)
 	return n, dbErr(err, "count tasks")
 }
 
@@ -378,6 +385,10 @@ func (tx *writeTx) SaveTask(t *workflow.Task) error {
 	}
 	t.Version++
 	t.UpdatedAt = tx.now
+	// t carries the reminder times the row overrode, now in the task row.
+	if _, err := tx.exec("DELETE FROM task_reminders WHERE task_id = ?", t.ID); err != nil {
+		return dbErr(err, "save "+t.Number())
+	}
 	return tx.indexPeople(t, true)
 }
 

@@ -221,8 +221,9 @@ func (o *op) remindGroup(cfg Reminders, group []string, due map[string][]int64) 
 		save = append(save, t)
 	}
 	// A reminder changes no assignee, step or status: only reminder
-	// times and the chain head, which the bulk path writes.
-	if err := o.tx.SaveTasksProgress(save); err != nil {
+	// times, which go to the store's reminder bookkeeping, and the chain,
+	// which flush appends to.
+	if err := o.tx.SaveReminders(save); err != nil {
 		return nil, 0, fmt.Errorf("remind: %w", err)
 	}
 	return done, notices, nil
