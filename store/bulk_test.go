@@ -172,6 +172,20 @@ func testBulk(t *testing.T, open opener) {
 		back := read(6)
 		assert.Equal(t, ts[1], back)
 		assert.Equal(t, at(3), back.Steps[0].Assignees[0].RemindedAt)
+		// Reminder times read on another snapshot are brought up to date
+		// while the task is at the same version; a task that moved on (or
+		// is gone) is named for reading again.
+		old5 := *ts[0]
+		old5.Steps = []workflow.StepRun{ts[0].Steps[0]}
+		old5.Steps[0].Assignees = []workflow.Assignment{ts[0].Steps[0].Assignees[0]}
+		old5.Steps[0].Assignees[0].RemindedAt, old5.RemindedAt = time.Time{}, time.Time{}
+		require.NoError(t, db.Update(ctx, func(tx workflow.Tx) error {
+			moved, err := tx.RefreshReminders([]*workflow.Task{&old5, {ID: 6, Version: 1}, {ID: 999, Version: 1}})
+			assert.Equal(t, []int64{6, 999}, moved)
+			return err
+		}))
+		assert.Equal(t, at(3), old5.RemindedAt)
+		assert.Equal(t, at(3), old5.Steps[0].Assignees[0].RemindedAt)
 		// The current steps of tasks, the missing left out.
 		require.NoError(t, db.Update(ctx, func(tx workflow.Tx) error {
 			steps, err := tx.TaskSteps([]int64{5, 6, 999})

@@ -151,3 +151,61 @@ func (tx *readTx) TaskSteps(ids []int64) (map[int64]int, error) {
 	})
 	return out, err
 }
+
+// taskLeanSelect reads what a TaskQuery with Lean promises.
+const taskLeanSelect = "SELECT id, version, status, step, steps_json, reminded_at, " + reminderCols + taskFrom
+
+func selectFor(q workflow.TaskQuery) string {
+	if q.Lean {
+		return taskLeanSelect
+	}
+	return taskSelect
+}
+
+// RefreshReminders gives each of ts still at its Version the reminder
+// times stored now, and returns the IDs of the others.
+func (tx *writeTx) RefreshReminders(ts []*workflow.Task) ([]int64, error) {
+	byID := make(map[int64]*workflow.Task, len(ts))
+	ids := make([]int64, len(ts))
+	for i, t := range ts {
+		byID[t.ID] = t
+		ids[i] = t.ID
+	}
+	fresh := make(map[int64]bool, len(ts))
+	err := chunks(ids, func(part []int64) error {
+		w := &where{}
+		in(w, "id", part)
+		var rows []struct {
+			ID      int64 `db:"id"`
+			Version int64 `db:"version"`
+			reminderRow
+		}
+		if err := tx.selBulk(len(part), &rows, "SELECT id, version, "+reminderCols+taskFrom+w.String(), w.args...); err != nil {
+			return dbErr(err, "read reminders")
+		}
+		for i := range rows {
+			r := &rows[i]
+			t := byID[r.ID]
+			if t == nil || t.Version != r.Version {
+				continue
+			}
+			// Without a row the task's own times stand: only SaveTask,
+			// which moves Version on, deletes one.
+			if err := r.apply(t); err != nil {
+				return err
+			}
+			fresh[r.ID] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var moved []int64
+	for _, id := range ids {
+		if !fresh[id] {
+			moved = append(moved, id)
+		}
+	}
+	return moved, nil
+}

@@ -267,7 +267,7 @@ func (tx *readTx) findAfterStepStart(q workflow.TaskQuery) ([]taskRow, error) {
 	w := tx.taskWhere(q)
 	w.add("step_started_at = ? AND id > ?", tx.t(start), after)
 	var rows []taskRow
-	if err := tx.sel(&rows, taskSelect+w.String()+" ORDER BY id"+limit(q.Limit, 0), w.args...); err != nil {
+	if err := tx.sel(&rows, selectFor(q)+w.String()+" ORDER BY id"+limit(q.Limit, 0), w.args...); err != nil {
 		return nil, err
 	}
 	if q.Limit > 0 && len(rows) >= q.Limit {
@@ -280,7 +280,7 @@ func (tx *readTx) findAfterStepStart(q workflow.TaskQuery) ([]taskRow, error) {
 	if q.Limit > 0 {
 		n = q.Limit - len(rows)
 	}
-	if err := tx.sel(&more, taskSelect+w.String()+" ORDER BY step_started_at, id"+limit(n, 0), w.args...); err != nil {
+	if err := tx.sel(&more, selectFor(q)+w.String()+" ORDER BY step_started_at, id"+limit(n, 0), w.args...); err != nil {
 		return nil, err
 	}
 	return append(rows, more...), nil
@@ -302,7 +302,7 @@ func (tx *readTx) FindTasks(q workflow.TaskQuery) ([]*workflow.Task, error) {
 	if q.ByStepStart && !q.AfterStepStart.IsZero() && q.Offset == 0 {
 		rows, err = tx.findAfterStepStart(q)
 	} else {
-		err = tx.sel(&rows, taskSelect+w.String()+order+limit(q.Limit, q.Offset), w.args...)
+		err = tx.sel(&rows, selectFor(q)+w.String()+order+limit(q.Limit, q.Offset), w.args...)
 	}
 	if err != nil {
 		return nil, dbErr(err, "find tasks")

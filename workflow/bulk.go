@@ -23,6 +23,11 @@ type BulkTx interface {
 	// next SaveTask keeps them. Each task is guarded by its Version (ECONFLICT
 	// when one moved on), which stays as it is.
 	SaveReminders(ts []*Task) error
+	// RefreshReminders brings the reminder times of ts, read earlier on
+	// another snapshot, up to date: each task still at its Version gets the
+	// times stored now; it returns the IDs of the others (moved on or
+	// gone), which the caller must read again.
+	RefreshReminders(ts []*Task) ([]int64, error)
 	// TaskSteps returns the current step of each of ids that exists.
 	TaskSteps(ids []int64) (map[int64]int, error)
 	// EndGrants is SaveGrant for grants whose only changes are Status,

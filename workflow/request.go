@@ -250,7 +250,7 @@ func (e *Engine) ExpireGrants(ctx context.Context) (int, error) {
 	for {
 		n := 0
 		err := e.update(ctx, func(o *op) error {
-			due, err := o.tx.FindGrants(GrantQuery{Status: GrantActive, ExpiresBefore: o.now, ByExpiry: true, Limit: SweepPage})
+			due, err := o.tx.FindGrants(GrantQuery{Status: GrantActive, ExpiresBefore: o.now, ByExpiry: true, Limit: SweepBatch})
 			if err != nil {
 				return err
 			}
@@ -261,7 +261,7 @@ func (e *Engine) ExpireGrants(ctx context.Context) (int, error) {
 			return total, err
 		}
 		total += n
-		if n < SweepPage {
+		if n < SweepBatch {
 			return total, nil
 		}
 	}

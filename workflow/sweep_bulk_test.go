@@ -19,7 +19,7 @@ import (
 func TestExpireGrantsInBulk(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
-	const n = workflow.SweepPage*2 + 3
+	const n = workflow.SweepBatch*2 + 3
 	ends := f.clock.Now().Add(time.Hour)
 	grants := make([]*workflow.Grant, n)
 	require.NoError(t, f.db.Update(f.ctx, func(tx workflow.Tx) error {
