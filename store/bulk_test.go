@@ -186,6 +186,15 @@ func testBulk(t *testing.T, open opener) {
 		}))
 		assert.Equal(t, at(3), old5.RemindedAt)
 		assert.Equal(t, at(3), old5.Steps[0].Assignees[0].RemindedAt)
+		// A Lean read has what reminding needs, reminder times included.
+		var lean []*workflow.Task
+		require.NoError(t, db.View(ctx, func(tx workflow.ReadTx) (err error) {
+			lean, err = tx.FindTasks(workflow.TaskQuery{IDs: []int64{5}, Lean: true, RemindedBefore: at(3)})
+			return err
+		}))
+		require.Len(t, lean, 1)
+		full := read(5)
+		assert.Equal(t, &workflow.Task{ID: 5, Version: full.Version, Status: full.Status, Step: full.Step, Steps: full.Steps, RemindedAt: at(3)}, lean[0])
 		// The current steps of tasks, the missing left out.
 		require.NoError(t, db.Update(ctx, func(tx workflow.Tx) error {
 			steps, err := tx.TaskSteps([]int64{5, 6, 999})
