@@ -274,37 +274,6 @@ func (tx *writeTx) EnqueueAll(ns []*workflow.Notice) error {
 	})
 }
 
-// SaveTasksProgress writes the columns a sweep changes without moving a
-// task (see workflow.BulkTx), each task guarded by its version.
-func (tx *writeTx) SaveTasksProgress(ts []*workflow.Task) error {
-	if len(ts) == 0 {
-		return nil
-	}
-	rows := make([][]any, len(ts))
-	for i, t := range ts {
-		steps, err := jsonText(t.Steps)
-		if err != nil {
-			return fmt.Errorf("store: encode steps of %s: %w", t.Number(), err)
-		}
-		rows[i] = []any{t.ID, t.Version, steps, tx.t(t.RemindedAt), t.AuditHead, t.Last.Actor, t.Last.Action, tx.t(t.Last.At), tx.t(tx.now)}
-	}
-	n, err := tx.bulkUpdate("tasks",
-		"steps_json = v.column3, reminded_at = v.column4, audit_head = v.column5, last_actor = v.column6, last_action = v.column7, last_action_at = v.column8, updated_at = v.column9, version = tasks.version + 1",
-		"tasks.id = v.column1 AND tasks.version = v.column2",
-		[]string{"bigint", "bigint", "text", "timestamptz", "text", "text", "text", "timestamptz", "timestamptz"}, rows)
-	if err != nil {
-		return dbErr(err, "save tasks")
-	}
-	if int(n) != len(ts) {
-		return workflow.Errorf(workflow.ECONFLICT, "%d of %d tasks were changed by someone else at the same time; try again", len(ts)-int(n), len(ts))
-	}
-	for _, t := range ts {
-		t.Version++
-		t.UpdatedAt = tx.now
-	}
-	return nil
-}
-
 // EndGrants writes the status, end and ending task of gs.
 func (tx *writeTx) EndGrants(gs []*workflow.Grant) error {
 	rows := make([][]any, len(gs))

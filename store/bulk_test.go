@@ -127,6 +127,11 @@ func testBulk(t *testing.T, open opener) {
 	})
 
 	t.Run("tasks", func(t *testing.T) {
+		read := func(id int64) *workflow.Task {
+			var back *workflow.Task
+			require.NoError(t, db.View(ctx, func(tx workflow.ReadTx) (err error) { back, err = tx.Task(id); return err }))
+			return back
+		}
 		var ts []*workflow.Task
 		require.NoError(t, db.Update(ctx, func(tx workflow.Tx) (err error) {
 			if ts, err = tx.FindTasks(workflow.TaskQuery{IDs: []int64{5, 6}}); err != nil {
@@ -135,26 +140,67 @@ func testBulk(t *testing.T, open opener) {
 			for _, x := range ts {
 				x.Steps[0].Assignees[0].RemindedAt = at(3)
 				x.RemindedAt = at(3)
-				x.AuditHead = "head"
-				x.Last = workflow.LastAction{Actor: "z@x.com", Action: "approved", At: at(2)}
 			}
-			return tx.SaveTasksProgress(ts)
+			return tx.SaveReminders(ts)
 		}))
 		for _, x := range ts {
-			var back *workflow.Task
-			require.NoError(t, db.View(ctx, func(tx workflow.ReadTx) (err error) { back, err = tx.Task(x.ID); return err }))
-			assert.Equal(t, x, back)
-			assert.EqualValues(t, 2, back.Version)
+			back := read(x.ID)
+			assert.Equal(t, x, back, "the reminder times read back, the task row untouched")
+			assert.EqualValues(t, 1, back.Version)
+			count := func(before time.Time) (n int) {
+				require.NoError(t, db.View(ctx, func(tx workflow.ReadTx) (err error) {
+					n, err = tx.CountTasks(workflow.TaskQuery{IDs: []int64{x.ID}, RemindedBefore: before})
+					return err
+				}))
+				return n
+			}
+			assert.Zero(t, count(at(2)), "RemindedBefore sees the recorded time")
+			assert.Equal(t, 1, count(at(3)))
 		}
 		// A task that moved on since it was read: the whole batch is refused.
-		ts[0].Version = 1
-		ts[0].RemindedAt = at(9)
+		stale := []*workflow.Task{{ID: 5, Version: 9, Steps: ts[0].Steps, RemindedAt: at(9)}, ts[1]}
 		ts[1].RemindedAt = at(9)
-		err := db.Update(ctx, func(tx workflow.Tx) error { return tx.SaveTasksProgress(ts) })
+		err := db.Update(ctx, func(tx workflow.Tx) error { return tx.SaveReminders(stale) })
 		requireCode(t, workflow.ECONFLICT, err)
-		var back *workflow.Task
-		require.NoError(t, db.View(ctx, func(tx workflow.ReadTx) (err error) { back, err = tx.Task(6); return err }))
-		assert.Equal(t, at(3), back.RemindedAt)
+		assert.Equal(t, at(3), read(6).RemindedAt)
+		// SaveTask keeps the times: it writes them into the task row.
+		ts[1].RemindedAt = at(3)
+		require.NoError(t, db.Update(ctx, func(tx workflow.Tx) error {
+			ts[1].Justification = "saved"
+			return tx.SaveTask(ts[1])
+		}))
+		back := read(6)
+		assert.Equal(t, ts[1], back)
+		assert.Equal(t, at(3), back.Steps[0].Assignees[0].RemindedAt)
+		// Reminder times read on another snapshot are brought up to date
+		// while the task is at the same version; a task that moved on (or
+		// is gone) is named for reading again.
+		old5 := *ts[0]
+		old5.Steps = []workflow.StepRun{ts[0].Steps[0]}
+		old5.Steps[0].Assignees = []workflow.Assignment{ts[0].Steps[0].Assignees[0]}
+		old5.Steps[0].Assignees[0].RemindedAt, old5.RemindedAt = time.Time{}, time.Time{}
+		require.NoError(t, db.Update(ctx, func(tx workflow.Tx) error {
+			moved, err := tx.RefreshReminders([]*workflow.Task{&old5, {ID: 6, Version: 1}, {ID: 999, Version: 1}})
+			assert.Equal(t, []int64{6, 999}, moved)
+			return err
+		}))
+		assert.Equal(t, at(3), old5.RemindedAt)
+		assert.Equal(t, at(3), old5.Steps[0].Assignees[0].RemindedAt)
+		// A Lean read has what reminding needs, reminder times included.
+		var lean []*workflow.Task
+		require.NoError(t, db.View(ctx, func(tx workflow.ReadTx) (err error) {
+			lean, err = tx.FindTasks(workflow.TaskQuery{IDs: []int64{5}, Lean: true, RemindedBefore: at(3)})
+			return err
+		}))
+		require.Len(t, lean, 1)
+		full := read(5)
+		assert.Equal(t, &workflow.Task{ID: 5, Version: full.Version, Status: full.Status, Step: full.Step, Steps: full.Steps, RemindedAt: at(3)}, lean[0])
+		// The current steps of tasks, the missing left out.
+		require.NoError(t, db.Update(ctx, func(tx workflow.Tx) error {
+			steps, err := tx.TaskSteps([]int64{5, 6, 999})
+			assert.Equal(t, map[int64]int{5: 0, 6: 0}, steps)
+			return err
+		}))
 	})
 
 	t.Run("grants", func(t *testing.T) {

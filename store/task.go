@@ -55,7 +55,7 @@ var taskCols = []string{
 }
 
 var (
-	taskSelect = "SELECT id, version, " + strings.Join(taskCols, ", ") + " FROM tasks"
+	taskSelect = "SELECT id, version, " + strings.Join(taskSelectCols(), ", ") + ", " + reminderCols + taskFrom
 	taskInsert = "INSERT INTO tasks (id, version, " + strings.Join(taskCols, ", ") +
 		") VALUES (?, ?" + strings.Repeat(", ?", len(taskCols)) + ")"
 	taskUpdate = "UPDATE tasks SET " + strings.Join(taskCols, " = ?, ") +
@@ -129,6 +129,7 @@ type taskRow struct {
 	CreatedAt     dbTime `db:"created_at"`
 	UpdatedAt     dbTime `db:"updated_at"`
 	ClosedAt      dbTime `db:"closed_at"`
+	reminderRow
 }
 
 func (r *taskRow) task() (*workflow.Task, error) { return r.taskWith(nil) }
@@ -163,6 +164,9 @@ func (r *taskRow) taskWith(policies map[string]workflow.Policy) (*workflow.Task,
 	}
 	if err := jsonScan(&r.Steps, &t.Steps); err != nil {
 		return nil, fmt.Errorf("store: decode steps of %s: %w", t.Number(), err)
+	}
+	if err := r.reminderRow.apply(t); err != nil {
+		return nil, err
 	}
 	return t, nil
 }
@@ -228,7 +232,10 @@ func (tx *readTx) taskWhere(q workflow.TaskQuery) *where {
 		w.add("status = 'open' AND step_started_at < ?", tx.t(q.StepStartedBefore))
 	}
 	if !q.RemindedBefore.IsZero() {
-		w.add("(reminded_at IS NULL OR reminded_at <= ?)", tx.t(q.RemindedBefore))
+		// A task_reminders row, when there is one, holds the task's
+		// reminded_at (see remindedAt).
+		at := tx.t(q.RemindedBefore)
+		w.add("(CASE WHEN r.task_id IS NULL THEN (reminded_at IS NULL OR reminded_at <= ?) ELSE (r.remind_at IS NULL OR r.remind_at <= ?) END)", at, at)
 	}
 	if q.Unescalated {
 		w.add("escalated_at IS NULL")
@@ -260,7 +267,7 @@ func (tx *readTx) findAfterStepStart(q workflow.TaskQuery) ([]taskRow, error) {
 	w := tx.taskWhere(q)
 	w.add("step_started_at = ? AND id > ?", tx.t(start), after)
 	var rows []taskRow
-	if err := tx.sel(&rows, taskSelect+w.String()+" ORDER BY id"+limit(q.Limit, 0), w.args...); err != nil {
+	if err := tx.sel(&rows, selectFor(q)+w.String()+" ORDER BY id"+limit(q.Limit, 0), w.args...); err != nil {
 		return nil, err
 	}
 	if q.Limit > 0 && len(rows) >= q.Limit {
@@ -273,7 +280,7 @@ func (tx *readTx) findAfterStepStart(q workflow.TaskQuery) ([]taskRow, error) {
 	if q.Limit > 0 {
 		n = q.Limit - len(rows)
 	}
-	if err := tx.sel(&more, taskSelect+w.String()+" ORDER BY step_started_at, id"+limit(n, 0), w.args...); err != nil {
+	if err := tx.sel(&more, selectFor(q)+w.String()+" ORDER BY step_started_at, id"+limit(n, 0), w.args...); err != nil {
 		return nil, err
 	}
 	return append(rows, more...), nil
@@ -295,7 +302,7 @@ func (tx *readTx) FindTasks(q workflow.TaskQuery) ([]*workflow.Task, error) {
 	if q.ByStepStart && !q.AfterStepStart.IsZero() && q.Offset == 0 {
 		rows, err = tx.findAfterStepStart(q)
 	} else {
-		err = tx.sel(&rows, taskSelect+w.String()+order+limit(q.Limit, q.Offset), w.args...)
+		err = tx.sel(&rows, selectFor(q)+w.String()+order+limit(q.Limit, q.Offset), w.args...)
 	}
 	if err != nil {
 		return nil, dbErr(err, "find tasks")
@@ -316,7 +323,7 @@ func (tx *readTx) FindTasks(q workflow.TaskQuery) ([]*workflow.Task, error) {
 func (tx *readTx) CountTasks(q workflow.TaskQuery) (int, error) {
 	w := tx.taskWhere(q)
 	var n int
-	err := tx.get(&n, "SELECT COUNT(*) FROM tasks"+w.String(), w.args...)
+	err := tx.get(&n, "SELECT COUNT(*)"+taskFrom+w.String(), w.args...)
 	return n, dbErr(err, "count tasks")
 }
 
@@ -378,6 +385,10 @@ func (tx *writeTx) SaveTask(t *workflow.Task) error {
 	}
 	t.Version++
 	t.UpdatedAt = tx.now
+	// t carries the reminder times the row overrode, now in the task row.
+	if _, err := tx.exec("DELETE FROM task_reminders WHERE task_id = ?", t.ID); err != nil {
+		return dbErr(err, "save "+t.Number())
+	}
 	return tx.indexPeople(t, true)
 }
 

@@ -17,12 +17,19 @@ type BulkTx interface {
 	AppendAudits(evs []*AuditEvent) error
 	// EnqueueAll is Enqueue for each notice in order.
 	EnqueueAll(ns []*Notice) error
-	// SaveTasksProgress is SaveTask for tasks whose only changes are to
-	// Steps' reminder times, RemindedAt, AuditHead, Last and UpdatedAt:
-	// nothing that moves a task, changes who is assigned or what any
-	// index holds. It writes only those columns, each task guarded by its
-	// Version (ECONFLICT when one moved on), and bumps every Version.
-	SaveTasksProgress(ts []*Task) error
+	// SaveReminders records, for tasks whose only changes are the reminder
+	// times of their current step's assignees and RemindedAt, those times,
+	// without rewriting the tasks: a task read later carries them, and its
+	// next SaveTask keeps them. Each task is guarded by its Version (ECONFLICT
+	// when one moved on), which stays as it is.
+	SaveReminders(ts []*Task) error
+	// RefreshReminders brings the reminder times of ts, read earlier on
+	// another snapshot, up to date: each task still at its Version gets the
+	// times stored now; it returns the IDs of the others (moved on or
+	// gone), which the caller must read again.
+	RefreshReminders(ts []*Task) ([]int64, error)
+	// TaskSteps returns the current step of each of ids that exists.
+	TaskSteps(ids []int64) (map[int64]int, error)
 	// EndGrants is SaveGrant for grants whose only changes are Status,
 	// EndedAt and EndTaskID.
 	EndGrants(gs []*Grant) error

@@ -3,6 +3,7 @@ package workflow
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -10,9 +11,17 @@ import (
 	_ "time/tzdata" // people's time zones must resolve on hosts without zoneinfo
 )
 
-// SweepPage is how many tasks (or grants) one sweep transaction handles, so
-// a sweep over many rows never holds the write lock for long.
+// SweepPage is how many tasks one sweep reads per page (and escalation
+// handles per transaction), so a sweep over many rows never holds a
+// snapshot or the write lock for long.
 const SweepPage = 500
+
+// SweepBatch is how many tasks (or grants) one sweep transaction writes.
+// Each reminded task or expired grant dirties pages all over the audit
+// index and the tables, written out at every commit; batches of a few
+// thousand share those pages and hold the write lock about a tenth of a
+// second.
+const SweepBatch = 4 * SweepPage
 
 // DefaultExpiryWarning is how long before a grant ends its holder is warned
 // when the catalog says nothing.
@@ -45,11 +54,11 @@ func (e *Engine) RemindSweep(ctx context.Context) (Result, error) {
 	var res Result
 	cfg := e.Catalog().Reminders
 	if cfg.After > 0 {
-		due, err := e.planReminders(ctx, cfg, &res)
+		due, plans, err := e.planReminders(ctx, cfg, &res)
 		if err != nil {
 			return res, fmt.Errorf("plan reminders: %w", err)
 		}
-		if err := e.sendReminders(ctx, cfg, due, &res); err != nil {
+		if err := e.sendReminders(ctx, cfg, due, plans, &res); err != nil {
 			return res, fmt.Errorf("send reminders: %w", err)
 		}
 	}
@@ -62,10 +71,12 @@ func (e *Engine) RemindSweep(ctx context.Context) (Result, error) {
 }
 
 // planReminders reads, page by page on read snapshots, which task numbers
-// each person is due to be reminded of now.
-func (e *Engine) planReminders(ctx context.Context, cfg Reminders, res *Result) (map[string][]int64, error) {
+// each person is due to be reminded of now, and what reminding needs of
+// those tasks.
+func (e *Engine) planReminders(ctx context.Context, cfg Reminders, res *Result) (map[string][]int64, map[int64]*planned, error) {
 	now := e.Now()
 	due := map[string][]int64{}
+	plans := map[int64]*planned{}
 	zones := newZoneCache()
 	// Task.RemindedAt is the oldest last reminder of its pending assignees
 	// (zero while one was never reminded), so this skips, in SQL, tasks
@@ -80,18 +91,18 @@ func (e *Engine) planReminders(ctx context.Context, cfg Reminders, res *Result) 
 		var page []*Task
 		err := e.store.View(ctx, func(tx ReadTx) (err error) {
 			page, err = tx.FindTasks(TaskQuery{StepStartedBefore: now.Add(-cfg.After), RemindedBefore: remindedBefore,
-				ByStepStart: true, AfterStepStart: afterStart, AfterID: after, Limit: SweepPage})
+				ByStepStart: true, AfterStepStart: afterStart, AfterID: after, Limit: SweepPage, Lean: true})
 			if err != nil {
 				return err
 			}
 			return zones.load(tx, page)
 		})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, t := range page {
 			res.Checked++
-			_, run, ok := t.Current()
+			run, ok := t.currentRun()
 			if !ok {
 				continue
 			}
@@ -105,23 +116,26 @@ func (e *Engine) planReminders(ctx context.Context, cfg Reminders, res *Result) 
 					continue
 				}
 				due[a.Email] = append(due[a.Email], t.ID)
+				if plans[t.ID] == nil {
+					plans[t.ID] = planOf(t, run)
+				}
 			}
 		}
 		if len(page) < SweepPage {
-			return due, nil
+			return due, plans, nil
 		}
 		last := page[len(page)-1]
 		after = last.ID
-		if _, run, ok := last.Current(); ok {
+		if run, ok := last.currentRun(); ok {
 			afterStart = run.StartedAt
 		}
 	}
 }
 
-// sendReminders reminds people in groups of about SweepPage tasks, each
+// sendReminders reminds people in groups of about SweepBatch tasks, each
 // group one transaction that re-checks every task, marks it and queues the
 // digests, so a person's digest and the marks of its tasks commit together.
-func (e *Engine) sendReminders(ctx context.Context, cfg Reminders, due map[string][]int64, res *Result) error {
+func (e *Engine) sendReminders(ctx context.Context, cfg Reminders, due map[string][]int64, plans map[int64]*planned, res *Result) error {
 	people := make([]string, 0, len(due))
 	for p := range due {
 		people = append(people, p)
@@ -130,7 +144,7 @@ func (e *Engine) sendReminders(ctx context.Context, cfg Reminders, due map[strin
 	reminded := map[int64]bool{}
 	for len(people) > 0 {
 		n, size := 0, 0
-		for n < len(people) && (n == 0 || size+len(due[people[n]]) <= SweepPage) {
+		for n < len(people) && (n == 0 || size+len(due[people[n]]) <= SweepBatch) {
 			size += len(due[people[n]])
 			n++
 		}
@@ -139,7 +153,7 @@ func (e *Engine) sendReminders(ctx context.Context, cfg Reminders, due map[strin
 		var tasks []int64
 		var notices int
 		err := e.update(ctx, func(o *op) (err error) {
-			tasks, notices, err = o.remindGroup(cfg, group, due)
+			tasks, notices, err = o.remindGroup(cfg, group, due, plans)
 			return err
 		})
 		if err != nil {
@@ -158,7 +172,7 @@ func (e *Engine) sendReminders(ctx context.Context, cfg Reminders, due map[strin
 
 // remindGroup reminds a group of people; it returns the tasks it reminded
 // of and how many digests it queued.
-func (o *op) remindGroup(cfg Reminders, group []string, due map[string][]int64) ([]int64, int, error) {
+func (o *op) remindGroup(cfg Reminders, group []string, due map[string][]int64, plans map[int64]*planned) ([]int64, int, error) {
 	var ids []int64
 	seen := map[int64]bool{}
 	for _, p := range group {
@@ -169,7 +183,8 @@ func (o *op) remindGroup(cfg Reminders, group []string, due map[string][]int64) 
 			}
 		}
 	}
-	tasks, err := o.tx.FindTasks(TaskQuery{IDs: ids})
+	slices.Sort(ids)
+	tasks, err := o.replan(ids, plans)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -186,7 +201,7 @@ func (o *op) remindGroup(cfg Reminders, group []string, due map[string][]int64) 
 			if t == nil {
 				continue
 			}
-			a := t.pending(p) // nil unless the task is at a current step
+			a := t.pendingIn(p) // nil unless the task is at a current step
 			if a == nil || t.Status != StatusOpen || !remindDue(t, &t.Steps[t.Step], a, o.now, cfg) {
 				continue // decided, moved on or reminded meanwhile (another replica)
 			}
@@ -221,8 +236,9 @@ func (o *op) remindGroup(cfg Reminders, group []string, due map[string][]int64) 
 		save = append(save, t)
 	}
 	// A reminder changes no assignee, step or status: only reminder
-	// times and the chain head, which the bulk path writes.
-	if err := o.tx.SaveTasksProgress(save); err != nil {
+	// times, which go to the store's reminder bookkeeping, and the chain,
+	// which flush appends to.
+	if err := o.tx.SaveReminders(save); err != nil {
 		return nil, 0, fmt.Errorf("remind: %w", err)
 	}
 	return done, notices, nil
@@ -262,7 +278,7 @@ func (n *Notice) TaskIDs() []int64 {
 // assignees, zero when one of them was never reminded: the task is due
 // again when its oldest reminder is Every old.
 func oldestReminder(t *Task) time.Time {
-	_, run, ok := t.Current()
+	run, ok := t.currentRun()
 	if !ok {
 		return time.Time{}
 	}
@@ -337,7 +353,15 @@ func newZoneCache() *zoneCache {
 func (z *zoneCache) load(tx ReadTx, tasks []*Task) error {
 	var want []string
 	for _, t := range tasks {
-		for _, p := range t.PendingAssignees() {
+		run, ok := t.currentRun()
+		if !ok || t.Status != StatusOpen {
+			continue
+		}
+		for _, a := range run.Assignees {
+			if a.State != AssignPending {
+				continue
+			}
+			p := a.Email
 			if _, ok := z.byEmail[p]; !ok {
 				z.byEmail[p] = time.UTC
 				want = append(want, p)
@@ -492,7 +516,7 @@ func (e *Engine) WarnExpiring(ctx context.Context) (int, error) {
 	for {
 		n := 0
 		err := e.update(ctx, func(o *op) error {
-			gs, err := o.tx.FindGrants(GrantQuery{Status: GrantActive, ExpiresAfter: o.now, ExpiresBefore: o.now.Add(warn), Unwarned: true, ByExpiry: true, Limit: SweepPage})
+			gs, err := o.tx.FindGrants(GrantQuery{Status: GrantActive, ExpiresAfter: o.now, ExpiresBefore: o.now.Add(warn), Unwarned: true, ByExpiry: true, Limit: SweepBatch})
 			if err != nil {
 				return err
 			}
@@ -506,7 +530,7 @@ func (e *Engine) WarnExpiring(ctx context.Context) (int, error) {
 			return total, err
 		}
 		total += n
-		if n < SweepPage {
+		if n < SweepBatch {
 			return total, nil
 		}
 	}

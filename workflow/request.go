@@ -250,7 +250,7 @@ func (e *Engine) ExpireGrants(ctx context.Context) (int, error) {
 	for {
 		n := 0
 		err := e.update(ctx, func(o *op) error {
-			due, err := o.tx.FindGrants(GrantQuery{Status: GrantActive, ExpiresBefore: o.now, ByExpiry: true, Limit: SweepPage})
+			due, err := o.tx.FindGrants(GrantQuery{Status: GrantActive, ExpiresBefore: o.now, ByExpiry: true, Limit: SweepBatch})
 			if err != nil {
 				return err
 			}
@@ -261,7 +261,7 @@ func (e *Engine) ExpireGrants(ctx context.Context) (int, error) {
 			return total, err
 		}
 		total += n
-		if n < SweepPage {
+		if n < SweepBatch {
 			return total, nil
 		}
 	}
@@ -276,36 +276,27 @@ func (o *op) expireAll(gs []*Grant) error {
 			srcIDs = append(srcIDs, g.TaskID)
 		}
 	}
+	// The tasks that made the grants only gain an event, which needs
+	// their number and step: they are neither read whole nor rewritten.
 	srcs := map[int64]*Task{}
 	if len(srcIDs) > 0 {
-		ts, err := o.tx.FindTasks(TaskQuery{IDs: srcIDs})
+		steps, err := o.tx.TaskSteps(srcIDs)
 		if err != nil {
 			return err
 		}
-		ids := make([]int64, len(ts))
-		for i, t := range ts {
-			srcs[t.ID] = t
-			ids[i] = t.ID
+		ids := make([]int64, 0, len(steps))
+		for id, step := range steps {
+			srcs[id] = &Task{ID: id, Step: step}
+			ids = append(ids, id)
 		}
 		if err := o.preloadHeads(ids); err != nil {
 			return err
 		}
 	}
-	var touched []*Task
-	seen := map[int64]bool{}
 	for _, g := range gs {
-		src := srcs[g.TaskID]
-		if err := o.expire(g, src); err != nil {
+		if err := o.expire(g, srcs[g.TaskID]); err != nil {
 			return fmt.Errorf("expire grant %d: %w", g.ID, err)
 		}
-		if src != nil && !seen[src.ID] {
-			seen[src.ID] = true
-			touched = append(touched, src)
-		}
-	}
-	// The tasks that made the grants only gained an event.
-	if err := o.tx.SaveTasksProgress(touched); err != nil {
-		return err
 	}
 	return o.tx.EndGrants(gs)
 }

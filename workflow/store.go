@@ -97,6 +97,9 @@ type TaskQuery struct {
 	ByStepStart   bool
 	Newest        bool // order newest first (default oldest first)
 	Limit, Offset int
+	// Lean: read only ID, Version, Status, Step, Steps and RemindedAt (the
+	// rest is left zero, Policy included), for sweeps over many tasks.
+	Lean bool
 
 	// CreatedAfter and CreatedBefore: tasks created at or after, and
 	// before, these times.

@@ -1,0 +1,92 @@
+package workflow
+
+import (
+	"slices"
+	"strings"
+	"time"
+)
+
+// A reminder sweep plans on read snapshots and then reminds in write
+// transactions. Reading every due task whole twice cost most of a sweep,
+// so the plan reads tasks Lean and keeps what reminding needs of each due
+// task (its current step's run, its version and reminder time); the write
+// transaction takes that back unless the task moved on since, refreshing
+// only the reminder times, which change without a new version.
+
+// planned is what a sweep keeps of a task due a reminder.
+type planned struct {
+	version    int64
+	status     Status
+	step       int
+	remindedAt time.Time
+	run        StepRun
+}
+
+func planOf(t *Task, run *StepRun) *planned {
+	return &planned{version: t.Version, status: t.Status, step: t.Step, remindedAt: t.RemindedAt, run: *run}
+}
+
+// task rebuilds the task as planned: enough to remind it (ID, Version,
+// Status, Step, the current step's run, RemindedAt), no policy.
+func (p *planned) task(id int64) *Task {
+	steps := make([]StepRun, p.step+1)
+	steps[p.step] = p.run
+	steps[p.step].Assignees = slices.Clone(p.run.Assignees)
+	return &Task{ID: id, Version: p.version, Status: p.status, Step: p.step, Steps: steps, RemindedAt: p.remindedAt}
+}
+
+// currentRun is Current without the step's definition, so it also serves
+// tasks read Lean.
+func (t *Task) currentRun() (*StepRun, bool) {
+	if t.Status.Closed() || t.Step < 0 || t.Step >= len(t.Steps) {
+		return nil, false
+	}
+	return &t.Steps[t.Step], true
+}
+
+// pendingIn is pending for tasks read Lean.
+func (t *Task) pendingIn(actor string) *Assignment {
+	run, ok := t.currentRun()
+	if !ok {
+		return nil
+	}
+	for i := range run.Assignees {
+		a := &run.Assignees[i]
+		if a.State == AssignPending && strings.EqualFold(a.Email, actor) {
+			return a
+		}
+	}
+	return nil
+}
+
+// replan returns the tasks of ids as planned, their reminder times brought
+// up to date, and reads whole the ones that moved on since (or are gone:
+// left out).
+func (o *op) replan(ids []int64, plans map[int64]*planned) ([]*Task, error) {
+	tasks := make([]*Task, 0, len(ids))
+	var unplanned []int64
+	for _, id := range ids {
+		if p := plans[id]; p != nil {
+			tasks = append(tasks, p.task(id))
+		} else {
+			unplanned = append(unplanned, id)
+		}
+	}
+	moved, err := o.tx.RefreshReminders(tasks)
+	if err != nil {
+		return nil, err
+	}
+	if len(moved) == 0 && len(unplanned) == 0 {
+		return tasks, nil
+	}
+	gone := make(map[int64]bool, len(moved))
+	for _, id := range moved {
+		gone[id] = true
+	}
+	tasks = slices.DeleteFunc(tasks, func(t *Task) bool { return gone[t.ID] })
+	again, err := o.tx.FindTasks(TaskQuery{IDs: append(moved, unplanned...)})
+	if err != nil {
+		return nil, err
+	}
+	return append(tasks, again...), nil
+}
