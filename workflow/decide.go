@@ -3,6 +3,7 @@ package workflow
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"time"
@@ -101,6 +102,10 @@ func (e *Engine) Decide(ctx context.Context, action Action, d Decision) (*Task, 
 	if err != nil {
 		return nil, err
 	}
+	var seen map[string]string
+	if tr.step == StepReview {
+		seen = e.seenInsights(ctx, d.TaskID, d.Actor)
+	}
 	var task *Task
 	err = e.update(ctx, func(o *op) error {
 		t, err := o.tx.Task(d.TaskID)
@@ -120,9 +125,9 @@ func (e *Engine) Decide(ctx context.Context, action Action, d Decision) (*Task, 
 			return Errorf(EFORBIDDEN, "You cannot review your own request %s.", t.Number())
 		}
 		var details map[string]string
-		if step.Type == StepReview {
+		if step.Type == StepReview && len(seen) > 0 {
 			// What the reviewer was shown, recorded with their decision.
-			details = o.insightDetails(t, d.Actor)
+			details = maps.Clone(seen)
 		}
 		a.State, a.DecidedAt = tr.state, o.now
 		src := SourceDecision

@@ -112,18 +112,35 @@ func (e *Engine) Insights(ctx context.Context, t *Task, reviewer string) ([]Insi
 	return out, err
 }
 
-// insightDetails computes the insights the deciding reviewer saw, for the
+// seenInsights computes the insights the deciding reviewer saw, for the
 // audit event of their decision: nil when there are none. A failure to
-// compute them is recorded instead of refusing the decision.
-func (o *op) insightDetails(t *Task, reviewer string) map[string]string {
-	ins, err := computeInsights(o.tx, o.cat, o.now, t, reviewer)
-	if err != nil {
+// compute them is recorded instead of refusing the decision. They read
+// history only, so they are computed on a read snapshot before the write
+// transaction: the single writer's lock is not held for them, and on
+// PostgreSQL a failing insight query cannot abort the decision.
+func (e *Engine) seenInsights(ctx context.Context, id int64, reviewer string) map[string]string {
+	var out map[string]string
+	err := e.store.View(ctx, func(tx ReadTx) error {
+		t, err := tx.Task(id)
+		if err != nil {
+			return err
+		}
+		if step, _, ok := t.Current(); !ok || step.Type != StepReview || t.Status != StatusOpen {
+			return nil
+		}
+		ins, err := computeInsights(tx, e.Catalog(), e.Now(), t, reviewer)
+		if err != nil {
+			return err
+		}
+		if len(ins) > 0 {
+			out = map[string]string{"insights": InsightSummary(ins)}
+		}
+		return nil
+	})
+	if err != nil && ErrorCode(err) != ENOTFOUND {
 		return map[string]string{"insights": "unavailable"}
 	}
-	if len(ins) == 0 {
-		return nil
-	}
-	return map[string]string{"insights": InsightSummary(ins)}
+	return out
 }
 
 // InsightSummary is the compact record of insights kept in an audit event:
