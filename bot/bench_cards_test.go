@@ -34,8 +34,8 @@ apps:
     default_duration: 1w
     resources:
 `)
-	for i := range n {
-		fmt.Fprintf(&sb, "      - id: r%d\n", i)
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&sb, "      - id: r%03d\n", i)
 	}
 	return sb.String()
 }
@@ -114,18 +114,8 @@ func benchCardUpdates(b *testing.B) {
 // returns the tasks and sec1's cards, once every card is posted.
 func (h *harness) manyRequests(n int) ([]*workflow.Task, []workflow.Card) {
 	h.t.Helper()
-	tasks := make([]*workflow.Task, n)
-	for i := range tasks {
-		var err error
-		tasks[i], err = h.engine.Request(h.ctx, workflow.RequestInput{Requester: email("alice"), AppID: "vpn",
-			ResourceID: fmt.Sprintf("r%d", i), Justification: "many"})
-		require.NoError(h.t, err)
-	}
-	h.eventually("every card posted", func() bool {
-		depth, _, err := h.db.OutboxStats(h.ctx)
-		require.NoError(h.t, err)
-		return depth == 0
-	})
+	tasks := h.requestResources("vpn", n)
+	h.drained()
 	cards := make([]workflow.Card, n)
 	for i, task := range tasks {
 		cs, err := h.db.Cards(h.ctx, task.ID)

@@ -171,13 +171,7 @@ func TestRemindCommand(t *testing.T) {
 	h.eventually("mgr's reminder", func() bool { return len(h.slack.DMs(h.ids["mgr"])) > dms })
 	assert.Contains(t, h.command("alice", "/access", "remind T-1"), "the next reminder can go at")
 	assert.Contains(t, h.command("alice", "/access", "remind"), "Say which task")
-	reminded := 0
-	for _, ev := range h.events(task.ID) {
-		if ev.Action == workflow.ActReminded {
-			reminded++
-		}
-	}
-	assert.Equal(t, 1, reminded, "one reminder, audited")
+	assert.Equal(t, 1, remindedEvents(h, task.ID), "one reminder, audited")
 }
 
 // TestDestructiveCommandsAskFirst: delete, skip-step and change-policy

@@ -1,23 +1,17 @@
 package bot_test
 
 import (
-	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
 	"github.com/slack-go/slack"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"accessbot/blocks"
-	"accessbot/config"
 	"accessbot/fakeslack"
-	"accessbot/store"
 	"accessbot/workflow"
 )
 
@@ -43,32 +37,10 @@ var monday = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 func setupClock(t *testing.T) (*harness, *fakeClock) {
 	t.Helper()
 	clk := &fakeClock{now: monday}
-	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "accessbot.yaml")
-	require.NoError(t, os.WriteFile(cfgPath, []byte(testConfig), 0o600))
-	cat, err := config.Load(cfgPath)
-	require.NoError(t, err)
-	srv, err := fakeslack.New(fakeslack.Options{})
-	require.NoError(t, err)
-	srv.AddChannel("C0ACCESS01", "access-github", true)
-	h := &harness{t: t, ctx: ctx, slack: srv, ids: map[string]string{}, stopBot: func() {}, logLevel: zerolog.InfoLevel}
-	for i, name := range []string{"alice", "carol", "mgr", "sec1", "sec2", "prov", "eve", "admin"} {
-		u := srv.AddUser(fakeslack.User{ID: "U0000000" + string(rune('A'+i)), Name: name, Email: email(name)})
-		h.ids[name] = u.ID
-	}
-	h.ids["deploybot"] = srv.AddUser(fakeslack.User{ID: "U0000000X", Name: "deploybot", IsBot: true}).ID
-	h.ids["gone"] = srv.AddUser(fakeslack.User{ID: "U0000000Y", Name: "gone", Email: email("gone"), Deleted: true}).ID
-	h.db, err = store.Open(ctx, filepath.Join(dir, "accessbot.db"), clk.Now)
-	require.NoError(t, err)
-	h.engine = workflow.NewEngine(h.db, cat, clk.Now)
-	t.Cleanup(func() {
-		h.stopBot()
-		srv.Close()
-		h.db.Close()
-		cancel()
-	})
-	h.startBot()
+	h := setupWith(t, harnessOptions{clock: clk.Now, users: []fakeslack.User{
+		{ID: "U0000000X", Name: "deploybot", IsBot: true},
+		{ID: "U0000000Y", Name: "gone", Email: email("gone"), Deleted: true},
+	}})
 	return h, clk
 }
 

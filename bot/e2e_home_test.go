@@ -29,11 +29,14 @@ func homeConfig(n int) string {
 }
 
 // requestMany has alice ask for n bulk resources and returns the tasks.
-func (h *harness) requestMany(n int) []*workflow.Task {
+func (h *harness) requestMany(n int) []*workflow.Task { return h.requestResources("bulk", n) }
+
+// requestResources has alice request resources r001…rNNN of app.
+func (h *harness) requestResources(app string, n int) []*workflow.Task {
 	h.t.Helper()
 	var ts []*workflow.Task
 	for i := 1; i <= n; i++ {
-		task, err := h.engine.Request(h.ctx, workflow.RequestInput{Requester: email("alice"), AppID: "bulk",
+		task, err := h.engine.Request(h.ctx, workflow.RequestInput{Requester: email("alice"), AppID: app,
 			ResourceID: fmt.Sprintf("r%03d", i), Justification: "migration"})
 		require.NoError(h.t, err)
 		ts = append(ts, task)

@@ -32,12 +32,8 @@ func TestRemindCommandInThread(t *testing.T) {
 }
 
 func remindedEvents(h *harness, id int64) int {
-	_, evs, err := h.engine.TaskFor(h.ctx, "admin@example.com", id)
-	if err != nil {
-		h.t.Fatal(err)
-	}
 	n := 0
-	for _, e := range evs {
+	for _, e := range h.events(id) {
 		if e.Action == workflow.ActReminded {
 			n++
 		}

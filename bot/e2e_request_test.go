@@ -1,22 +1,16 @@
 package bot_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"accessbot/config"
 	"accessbot/fakeslack"
-	"accessbot/store"
 	"accessbot/workflow"
 )
 
@@ -97,36 +91,6 @@ func manyAppsConfig(n int) string {
 	return sb.String()
 }
 
-// setupReq is setup with another configuration.
-func setupReq(t testing.TB, cfgText string) *harness {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "accessbot.yaml")
-	require.NoError(t, os.WriteFile(cfgPath, []byte(cfgText), 0o600))
-	cat, err := config.Load(cfgPath)
-	require.NoError(t, err)
-
-	srv, err := fakeslack.New(fakeslack.Options{})
-	require.NoError(t, err)
-	h := &harness{t: t, ctx: ctx, slack: srv, ids: map[string]string{}, stopBot: func() {}, logLevel: zerolog.InfoLevel}
-	for i, name := range []string{"alice", "carol", "mgr", "sec1", "sec2", "prov", "eve", "admin"} {
-		u := srv.AddUser(fakeslack.User{ID: "U0000000" + string(rune('A'+i)), Name: name, Email: email(name)})
-		h.ids[name] = u.ID
-	}
-	h.db, err = store.Open(ctx, filepath.Join(dir, "accessbot.db"), nil)
-	require.NoError(t, err)
-	h.engine = workflow.NewEngine(h.db, cat, nil)
-	t.Cleanup(func() {
-		h.stopBot()
-		srv.Close()
-		h.db.Close()
-		cancel()
-	})
-	h.startBot()
-	return h
-}
-
 // openRequest types `/access request TEXT` as name and returns the modal
 // it opens.
 func (h *harness) openRequest(name, text string) fakeslack.View {
@@ -196,7 +160,7 @@ func (h *harness) requestedBy(name string) []*workflow.Task {
 
 func TestRequestTypedAsAPerson(t *testing.T) {
 	t.Parallel()
-	h := setupReq(t, requestConfig)
+	h := setupWith(t, harnessOptions{config: requestConfig})
 	v := h.openRequest("alice", "github/org-admin 8h deploy the hotfix")
 
 	app, _ := reqInput(t, v, "req_app")
@@ -238,7 +202,7 @@ func TestRequestTypedAsAPerson(t *testing.T) {
 
 func TestRequestEmergencyIsBadgedOnEveryCard(t *testing.T) {
 	t.Parallel()
-	h := setupReq(t, requestConfig)
+	h := setupWith(t, harnessOptions{config: requestConfig})
 	v := h.openRequest("alice", "github repo-write")
 	res, _ := reqInput(t, v, "req_resource:github")
 	assert.Equal(t, "repo-write", initialOf(res), "the resource may follow the app as its own word")
@@ -267,7 +231,7 @@ func TestRequestEmergencyIsBadgedOnEveryCard(t *testing.T) {
 
 func TestRequestRefusalsAreFieldErrors(t *testing.T) {
 	t.Parallel()
-	h := setupReq(t, requestConfig)
+	h := setupWith(t, harnessOptions{config: requestConfig})
 	// alice holds vpn until a week from now, and has github/org-admin open.
 	vpn := h.request("alice", "vpn")
 	_, err := h.engine.Approve(h.ctx, workflow.Decision{TaskID: vpn.ID, Actor: email("mgr"), Revision: h.task(vpn.ID).Revision})
@@ -320,7 +284,7 @@ func TestRequestRefusalsAreFieldErrors(t *testing.T) {
 
 func TestRequestModalFollowsTheApp(t *testing.T) {
 	t.Parallel()
-	h := setupReq(t, requestConfig)
+	h := setupWith(t, harnessOptions{config: requestConfig})
 	alice := h.ids["alice"]
 	v := h.openRequest("alice", "")
 	_, ok := reqInput(t, v, "req_resource:")
@@ -389,7 +353,7 @@ func TestRequestModalFollowsTheApp(t *testing.T) {
 
 func TestRequestWithManyAppsUsesSuggestions(t *testing.T) {
 	t.Parallel()
-	h := setupReq(t, manyAppsConfig(150))
+	h := setupWith(t, harnessOptions{config: manyAppsConfig(150)})
 	alice := h.ids["alice"]
 	v := h.openRequest("alice", "")
 	app, _ := reqInput(t, v, "req_app")
@@ -460,7 +424,7 @@ func TestRequestWithManyAppsUsesSuggestions(t *testing.T) {
 
 func TestRequestUnknownAppOrResourceAnswersClosest(t *testing.T) {
 	t.Parallel()
-	h := setupReq(t, requestConfig)
+	h := setupWith(t, harnessOptions{config: requestConfig})
 	for _, tc := range []struct{ text, want string }{
 		{"gthub 8h x", "There is no app `gthub`. Did you mean `github`?"},
 		{"github/org-admn", "`github` has no resource `org-admn`. Did you mean `org-admin`?"},
@@ -503,7 +467,7 @@ func TestRevokeCommand(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			h := setupReq(t, requestConfig)
+			h := setupWith(t, harnessOptions{config: requestConfig})
 			h.grantVPN("alice", 0)
 			tasksBefore, err := h.engine.Tasks(h.ctx, workflow.TaskQuery{Kind: workflow.KindRevoke})
 			require.NoError(t, err)
@@ -530,7 +494,7 @@ func TestRevokeCommand(t *testing.T) {
 
 func TestRevokeWithoutTheGrantIsRefused(t *testing.T) {
 	t.Parallel()
-	h := setupReq(t, requestConfig)
+	h := setupWith(t, harnessOptions{config: requestConfig})
 	out := h.command("mgr", "/access", "revoke <@"+h.ids["carol"]+"> vpn moved teams")
 	assert.Contains(t, out, "carol@example.com has no active access to Office VPN, so there is nothing to revoke.")
 	out = h.command("prov", "/access", "revoke <@"+h.ids["alice"]+"> github/org-admin gone")
@@ -542,7 +506,7 @@ func TestRevokeWithoutTheGrantIsRefused(t *testing.T) {
 
 func TestTasksCommand(t *testing.T) {
 	t.Parallel()
-	h := setupReq(t, requestConfig)
+	h := setupWith(t, harnessOptions{config: requestConfig})
 	var nums []string
 	for _, name := range []string{"alice", "carol"} {
 		task, err := h.engine.Request(h.ctx, workflow.RequestInput{Requester: email(name), AppID: "github", ResourceID: "org-admin", Justification: "x"})
@@ -563,7 +527,7 @@ func TestTasksCommand(t *testing.T) {
 
 func TestShowCommand(t *testing.T) {
 	t.Parallel()
-	h := setupReq(t, requestConfig)
+	h := setupWith(t, harnessOptions{config: requestConfig})
 	task := h.request("alice", "vpn")
 
 	for _, who := range []string{"alice", "mgr", "admin"} {
@@ -581,7 +545,7 @@ func TestShowCommand(t *testing.T) {
 
 func TestMalformedCommands(t *testing.T) {
 	t.Parallel()
-	h := setupReq(t, requestConfig)
+	h := setupWith(t, harnessOptions{config: requestConfig})
 	h.slack.AddUser(fakeslack.User{ID: "UBOT00001", Name: "somebot", Email: "somebot@example.com", IsBot: true})
 	for _, tc := range []struct {
 		text string
@@ -617,7 +581,7 @@ func TestMalformedCommands(t *testing.T) {
 
 func TestExpiryWarningRequestsAnExtension(t *testing.T) {
 	t.Parallel()
-	h := setupReq(t, requestConfig)
+	h := setupWith(t, harnessOptions{config: requestConfig})
 	h.grantVPN("alice", 30*time.Minute)
 	n, err := h.engine.WarnExpiring(h.ctx)
 	require.NoError(t, err)
@@ -661,7 +625,7 @@ func TestExpiryWarningRequestsAnExtension(t *testing.T) {
 // submission then redraws it for the app chosen and creates nothing.
 func TestRequestFormBehindTheChoiceIsRedrawn(t *testing.T) {
 	t.Parallel()
-	h := setupReq(t, requestConfig)
+	h := setupWith(t, harnessOptions{config: requestConfig})
 	alice := h.ids["alice"]
 	v := h.openRequest("alice", "vpn because")
 	h.slack.FailNext("views.update", 1, fakeslack.FailError("internal_error"))
@@ -698,7 +662,7 @@ func TestRequestFormBehindTheChoiceIsRedrawn(t *testing.T) {
 // A duration typed before the resource is chosen survives the redraw.
 func TestRequestDurationBeforeResource(t *testing.T) {
 	t.Parallel()
-	h := setupReq(t, requestConfig)
+	h := setupWith(t, harnessOptions{config: requestConfig})
 	alice := h.ids["alice"]
 	v := h.openRequest("alice", "github 2d release week")
 	dur, _ := reqInput(t, v, "req_duration:github")

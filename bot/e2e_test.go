@@ -1,7 +1,9 @@
 package bot_test
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
@@ -111,6 +113,19 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
+// lines returns the log's lines, decoded.
+func (l *lockedBuffer) lines(t *testing.T) []map[string]any {
+	var out []map[string]any
+	sc := bufio.NewScanner(strings.NewReader(l.String()))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var m map[string]any
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &m), sc.Text())
+		out = append(out, m)
+	}
+	return out
+}
+
 func email(name string) string { return name + "@example.com" }
 
 func setup(t testing.TB) *harness {
@@ -127,9 +142,13 @@ func setupConfig(t testing.TB, yaml string, limit time.Duration) *harness {
 
 // harnessOptions vary the harness; zero values give setup's defaults.
 type harnessOptions struct {
-	config    string        // default testConfig
-	timeout   time.Duration // default 45 s
-	rateScale float64       // the bot's client-side limits; default 100
+	config    string           // default testConfig
+	timeout   time.Duration    // default 45 s
+	rateScale float64          // the bot's client-side limits; default 100
+	clock     func() time.Time // the engine's and the store's; default the wall clock
+	slack     fakeslack.Options
+	users     []fakeslack.User // Slack users beside setup's people, named by Name in ids
+	trace     bool             // log at trace level (default info; error in benchmarks)
 }
 
 func setupWith(t testing.TB, o harnessOptions) *harness {
@@ -150,21 +169,27 @@ func setupWith(t testing.TB, o harnessOptions) *harness {
 	cat, err := config.Load(cfgPath)
 	require.NoError(t, err)
 
-	srv, err := fakeslack.New(fakeslack.Options{})
+	srv, err := fakeslack.New(o.slack)
 	require.NoError(t, err)
 	srv.AddChannel("C0ACCESS01", "access-github", true)
 	h := &harness{t: t, ctx: ctx, slack: srv, ids: map[string]string{}, stopBot: func() {}, logLevel: zerolog.InfoLevel, rateScale: o.rateScale}
 	if _, ok := t.(*testing.B); ok {
 		h.logLevel = zerolog.ErrorLevel
 	}
+	if o.trace {
+		h.logLevel = zerolog.TraceLevel
+	}
 	for i, name := range []string{"alice", "carol", "mgr", "sec1", "sec2", "prov", "eve", "admin"} {
 		u := srv.AddUser(fakeslack.User{ID: "U0000000" + string(rune('A'+i)), Name: name, Email: email(name)})
 		h.ids[name] = u.ID
 	}
+	for _, u := range o.users {
+		h.ids[u.Name] = srv.AddUser(u).ID
+	}
 
-	h.db, err = store.Open(ctx, filepath.Join(dir, "accessbot.db"), nil)
+	h.db, err = store.Open(ctx, filepath.Join(dir, "accessbot.db"), o.clock)
 	require.NoError(t, err)
-	h.engine = workflow.NewEngine(h.db, cat, nil)
+	h.engine = workflow.NewEngine(h.db, cat, o.clock)
 	t.Cleanup(func() {
 		h.stopBot()
 		srv.Close()

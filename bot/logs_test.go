@@ -1,24 +1,15 @@
 package bot_test
 
 import (
-	"bufio"
-	"context"
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"accessbot/bot"
-	"accessbot/config"
 	"accessbot/fakeslack"
-	"accessbot/store"
 	"accessbot/workflow"
 )
 
@@ -28,86 +19,11 @@ const (
 	realAppToken = "xapp-1-A0R3ALAPP01-4159265358979-3f2a9c7e1b4d8a6f0e5c3b2a1d9f8e7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e"
 )
 
-// logBuffer collects JSON log lines; safe for the bot's goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// lines returns the log's lines, decoded.
-func (l *logBuffer) lines(t *testing.T) []map[string]any {
-	var out []map[string]any
-	sc := bufio.NewScanner(strings.NewReader(l.String()))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		var m map[string]any
-		require.NoError(t, json.Unmarshal(sc.Bytes(), &m), sc.Text())
-		out = append(out, m)
-	}
-	return out
-}
-
 // setupLogged is setup with real-looking tokens and the bot's raw log (no
-// filter, at trace level) in buf as well as in the test's log.
-func setupLogged(t *testing.T, buf *logBuffer) *harness {
+// filter, at trace level) in h.logs as well as in the test's log.
+func setupLogged(t *testing.T) *harness {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "accessbot.yaml")
-	require.NoError(t, os.WriteFile(cfgPath, []byte(testConfig), 0o600))
-	cat, err := config.Load(cfgPath)
-	require.NoError(t, err)
-	srv, err := fakeslack.New(fakeslack.Options{BotToken: realBotToken, AppToken: realAppToken})
-	require.NoError(t, err)
-	srv.AddChannel("C0ACCESS01", "access-github", true)
-	h := &harness{t: t, ctx: ctx, slack: srv, ids: map[string]string{}, stopBot: func() {}}
-	for i, name := range []string{"alice", "carol", "mgr", "sec1", "sec2", "prov", "eve", "admin"} {
-		h.ids[name] = srv.AddUser(fakeslack.User{ID: "U0000000" + string(rune('A'+i)), Name: name, Email: email(name)}).ID
-	}
-	h.db, err = store.Open(ctx, filepath.Join(dir, "accessbot.db"), nil)
-	require.NoError(t, err)
-	h.engine = workflow.NewEngine(h.db, cat, nil)
-	b, err := bot.New(bot.Config{
-		BotToken: srv.BotToken(), AppToken: srv.AppToken(), APIURL: srv.APIURL(),
-		Engine: h.engine, Store: h.db,
-		Log:     zerolog.New(zerolog.MultiLevelWriter(buf, zerolog.NewTestWriter(t))).Level(zerolog.TraceLevel),
-		Workers: 4, Poll: 20 * time.Millisecond, RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond,
-		RateScale: 100,
-	})
-	require.NoError(t, err)
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- b.Run(runCtx) }()
-	h.stopBot = func() {
-		stop()
-		select {
-		case err := <-done:
-			assert.NoError(t, err)
-		case <-time.After(10 * time.Second):
-			t.Error("bot did not stop within 10 s")
-		}
-		h.stopBot = func() {}
-	}
-	t.Cleanup(func() {
-		h.stopBot()
-		srv.Close()
-		h.db.Close()
-		cancel()
-	})
-	require.NoError(t, srv.WaitConnected(ctx, 1))
-	return h
+	return setupWith(t, harnessOptions{slack: fakeslack.Options{BotToken: realBotToken, AppToken: realAppToken}, trace: true})
 }
 
 // TestLogsOfAUnitOfWork checks that the lines written while handling an
@@ -115,8 +31,8 @@ func setupLogged(t *testing.T, buf *logBuffer) *harness {
 // a notice's lines name the task, and that no token appears anywhere, even
 // at trace level, through failing calls, a reconnect and a rejected start.
 func TestLogsOfAUnitOfWork(t *testing.T) {
-	var buf logBuffer
-	h := setupLogged(t, &buf)
+	h := setupLogged(t)
+	buf := &h.logs
 	task := h.request("alice", "github")
 	card := h.card(task.ID, workflow.CardAssignee, "mgr", 0)
 
@@ -184,7 +100,7 @@ func TestLogsOfAUnitOfWork(t *testing.T) {
 	// A start with rejected tokens, logged the same way.
 	wrong := strings.Replace(realBotToken, "Zq8", "Yy7", 1)
 	b, err := bot.New(bot.Config{BotToken: wrong, AppToken: realAppToken, APIURL: h.slack.APIURL(), Engine: h.engine, Store: h.db,
-		Log: zerolog.New(&buf).Level(zerolog.TraceLevel)})
+		Log: zerolog.New(buf).Level(zerolog.TraceLevel)})
 	require.NoError(t, err)
 	err = b.Run(h.ctx)
 	require.Error(t, err)

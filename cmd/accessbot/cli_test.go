@@ -64,20 +64,8 @@ func TestUsage(t *testing.T) {
 func TestAuditVerify(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	dbPath := filepath.Join(t.TempDir(), "a.db")
-	cat, err := config.Load("../../examples/config.yaml")
-	require.NoError(t, err)
-	db, err := store.Open(ctx, dbPath, time.Now)
-	require.NoError(t, err)
-	e := workflow.NewEngine(db, cat, time.Now)
-	app := cat.Apps[0]
-	res := ""
-	if len(app.Resources) > 0 {
-		res = app.Resources[0].ID
-	}
-	task, err := e.Request(ctx, workflow.RequestInput{Requester: "someone@example.com", AppID: app.ID, ResourceID: res, Justification: "audit test"})
-	require.NoError(t, err)
-	_, err = e.Comment(ctx, workflow.CommentInput{TaskID: task.ID, Actor: "someone@example.com", Text: "hello"})
+	dbPath, db, e, task := exampleRequest(t, "someone@example.com")
+	_, err := e.Comment(ctx, workflow.CommentInput{TaskID: task.ID, Actor: "someone@example.com", Text: "hello"})
 	require.NoError(t, err)
 	require.NoError(t, db.Close())
 
@@ -96,4 +84,25 @@ func TestAuditVerify(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Contains(t, errOut, "commented")
 	assert.Contains(t, errOut, "altered")
+}
+
+// exampleRequest opens a new database with examples/config.yaml and has
+// requester ask for the first app (its first resource, if any).
+func exampleRequest(t *testing.T, requester string) (dbPath string, db *store.DB, e *workflow.Engine, task *workflow.Task) {
+	t.Helper()
+	ctx := context.Background()
+	dbPath = filepath.Join(t.TempDir(), "a.db")
+	cat, err := config.Load("../../examples/config.yaml")
+	require.NoError(t, err)
+	db, err = store.Open(ctx, dbPath, time.Now)
+	require.NoError(t, err)
+	e = workflow.NewEngine(db, cat, time.Now)
+	app := cat.Apps[0]
+	res := ""
+	if len(app.Resources) > 0 {
+		res = app.Resources[0].ID
+	}
+	task, err = e.Request(ctx, workflow.RequestInput{Requester: requester, AppID: app.ID, ResourceID: res, Justification: "audit test"})
+	require.NoError(t, err)
+	return dbPath, db, e, task
 }

@@ -3,15 +3,11 @@ package main
 import (
 	"context"
 	"database/sql"
-	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"accessbot/config"
-	"accessbot/store"
 	"accessbot/workflow"
 )
 
@@ -20,21 +16,9 @@ import (
 func TestAuditVerifyCoversInsights(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	dbPath := filepath.Join(t.TempDir(), "a.db")
-	cat, err := config.Load("../../examples/config.yaml")
-	require.NoError(t, err)
-	db, err := store.Open(ctx, dbPath, time.Now)
-	require.NoError(t, err)
-	e := workflow.NewEngine(db, cat, time.Now)
-	app := cat.Apps[0]
-	res := ""
-	if len(app.Resources) > 0 {
-		res = app.Resources[0].ID
-	}
-	task, err := e.Request(ctx, workflow.RequestInput{Requester: "sofia.rossi@acme.example", AppID: app.ID, ResourceID: res, Justification: "audit test"})
-	require.NoError(t, err)
+	dbPath, db, e, task := exampleRequest(t, "sofia.rossi@acme.example")
 	require.NotEmpty(t, task.PendingAssignees())
-	_, err = e.Approve(ctx, workflow.Decision{TaskID: task.ID, Actor: task.PendingAssignees()[0]})
+	_, err := e.Approve(ctx, workflow.Decision{TaskID: task.ID, Actor: task.PendingAssignees()[0]})
 	require.NoError(t, err)
 	require.NoError(t, db.Close())
 
