@@ -109,10 +109,7 @@ func (b *Bot) adminOp(ctx context.Context, c *command, op workflow.AdminOp) {
 		b.respond(ctx, c, workflow.ErrorMessage(err)+" Nothing was changed.")
 		return
 	}
-	err = b.call(ctx, "views.open", "", func() error {
-		_, err := b.api.OpenViewContext(ctx, c.sc.TriggerID, view)
-		return err
-	})
+	err = b.openTriggeredView(ctx, c.sc.TriggerID, view)
 	if err != nil {
 		log.Warn().Err(err).Msg("views.open of an admin confirmation failed")
 		b.respond(ctx, c, "Slack did not open the confirmation in time; nothing was changed. Please run the command again.")

@@ -58,10 +58,7 @@ func (b *Bot) homeBulk(ctx context.Context, cb slack.InteractionCallback, a *sla
 		return
 	}
 	view := blocks.BulkModal(blocks.BulkMeta{Action: action, Tasks: refs, Home: meta})
-	err := b.call(ctx, "views.open", "", func() error {
-		_, err := b.api.OpenViewContext(ctx, cb.TriggerID, view)
-		return err
-	})
+	err := b.openTriggeredView(ctx, cb.TriggerID, view)
 	if err != nil {
 		log.Warn().Err(err).Msg("views.open (bulk) failed")
 		notice = "Slack did not open the form in time; please click again."

@@ -309,10 +309,7 @@ func (b *Bot) openDelegateModal(ctx context.Context, cb slack.InteractionCallbac
 	if d != nil {
 		in.DelegateID = b.cachedSlackID(ctx, d.Delegate)
 	}
-	err = b.call(ctx, "views.open", "", func() error {
-		_, err := b.api.OpenViewContext(ctx, cb.TriggerID, blocks.DelegateModal(in))
-		return err
-	})
+	err = b.openTriggeredView(ctx, cb.TriggerID, blocks.DelegateModal(in))
 	if err != nil {
 		log.Warn().Err(err).Msg("views.open failed")
 		b.ephemeral(ctx, "", cb.User.ID, "Slack did not open the form in time; please click Edit again.")

@@ -217,14 +217,20 @@ func (b *Bot) openModal(ctx context.Context, c click, what string, taskID, rev i
 			return
 		}
 	}
-	err = b.call(ctx, "views.open", "", func() error {
-		_, err := b.api.OpenViewContext(ctx, c.cb.TriggerID, view)
-		return err
-	})
+	err = b.openTriggeredView(ctx, c.cb.TriggerID, view)
 	if err != nil {
 		c.log.Warn().Err(err).Int64("task", taskID).Msg("views.open failed")
 		b.ephemeral(ctx, c.channel, c.cb.User.ID, "Slack did not open the form in time; please click again.")
 	}
+}
+
+// openTriggeredView opens a modal with the trigger_id of a click or a
+// command, which Slack honours for 3 s after it.
+func (b *Bot) openTriggeredView(ctx context.Context, triggerID string, view slack.ModalViewRequest) error {
+	return b.call(ctx, "views.open", "", func() error {
+		_, err := b.api.OpenViewContext(ctx, triggerID, view)
+		return err
+	})
 }
 
 // detailsView is the Details modal of a task for viewer, or the engine's

@@ -192,14 +192,6 @@ func requestForm(cat *workflow.Catalog, app *workflow.App, res *workflow.Resourc
 	return f
 }
 
-// openTriggeredView opens a modal with a trigger_id.
-func (b *Bot) openTriggeredView(ctx context.Context, triggerID string, view slack.ModalViewRequest) error {
-	return b.call(ctx, "views.open", "", func() error {
-		_, err := b.api.OpenViewContext(ctx, triggerID, view)
-		return err
-	})
-}
-
 // requestState is what the request modal holds now.
 type requestState struct {
 	appID, resID, duration, justification string
