@@ -16,7 +16,7 @@ var tiers = map[string]struct {
 	perMinute float64
 	burst     int
 }{
-	"chat.postMessage":    {55, 3}, // ~1/s per channel, with headroom; Slack tolerates only short bursts
+	"chat.postMessage":    {55, 2}, // ~1/s per channel; a burst below Slack's (3) keeps a token spare for network jitter
 	"chat.update":         {50, 10},
 	"conversations.open":  {50, 10},
 	"users.lookupByEmail": {50, 10},
