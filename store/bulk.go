@@ -197,22 +197,18 @@ func (tx *writeTx) AppendAudits(evs []*workflow.AuditEvent) error {
 			stored[i] = c
 			args = append(args, a...)
 		}
-		q := "INSERT INTO audit_events (" + auditCols + ") VALUES " + tx.values(make([]string, 10), len(part)) + " RETURNING id, task_id, seq"
-		var rows []struct {
-			ID     int64 `db:"id"`
-			TaskID int64 `db:"task_id"`
-			Seq    int64 `db:"seq"`
-		}
-		if err := tx.selBulk(len(part), &rows, q, args...); err != nil {
+		var ids []int64
+		q := "INSERT INTO audit_events (" + auditCols + ") VALUES " + tx.values(make([]string, 10), len(part)) + " RETURNING id"
+		if err := tx.selBulk(len(part), &ids, q, args...); err != nil {
 			return dbErr(err, "append to the audit log")
 		}
-		// RETURNING's order is not promised; (task_id, seq) is unique.
-		ids := make(map[[2]int64]int64, len(rows))
-		for _, r := range rows {
-			ids[[2]int64{r.TaskID, r.Seq}] = r.ID
+		if len(ids) != len(part) {
+			return fmt.Errorf("store: append to the audit log: %d ids for %d events", len(ids), len(part))
 		}
+		// As in EnqueueAll: one sequence, drawn in VALUES order.
+		slices.Sort(ids)
 		for i, e := range part {
-			stored[i].ID = ids[[2]int64{stored[i].TaskID, stored[i].Seq}]
+			stored[i].ID = ids[i]
 			*e = stored[i]
 		}
 		return nil

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -141,7 +142,9 @@ func testBulk(t *testing.T, open opener) {
 				x.Steps[0].Assignees[0].RemindedAt = at(3)
 				x.RemindedAt = at(3)
 			}
-			return tx.SaveReminders(ts)
+			moved, err := tx.SaveReminders(ts)
+			assert.Empty(t, moved)
+			return err
 		}))
 		for _, x := range ts {
 			back := read(x.ID)
@@ -157,12 +160,32 @@ func testBulk(t *testing.T, open opener) {
 			assert.Zero(t, count(at(2)), "RemindedBefore sees the recorded time")
 			assert.Equal(t, 1, count(at(3)))
 		}
-		// A task that moved on since it was read: the whole batch is refused.
-		stale := []*workflow.Task{{ID: 5, Version: 9, Steps: ts[0].Steps, RemindedAt: at(9)}, ts[1]}
-		ts[1].RemindedAt = at(9)
-		err := db.Update(ctx, func(tx workflow.Tx) error { return tx.SaveReminders(stale) })
-		requireCode(t, workflow.ECONFLICT, err)
+		// Tasks that moved on since they were read are left alone and
+		// named: a new version, reminders recorded by another writer (a
+		// newer RemindRev), or recorded where the reader saw none.
+		first := *ts[1]
+		first.Steps = []workflow.StepRun{ts[1].Steps[0]}
+		first.Steps[0].Assignees = slices.Clone(ts[1].Steps[0].Assignees)
+		first.RemindRev = 0
+		first.RemindedAt = at(8)
+		staleVersion := &workflow.Task{ID: 5, Version: 9, RemindRev: ts[0].RemindRev, Steps: ts[0].Steps, RemindedAt: at(9)}
+		staleRev := &workflow.Task{ID: 5, Version: ts[0].Version, RemindRev: ts[0].RemindRev - 1, Steps: ts[0].Steps, RemindedAt: at(9)}
+		require.NoError(t, db.Update(ctx, func(tx workflow.Tx) error {
+			moved, err := tx.SaveReminders([]*workflow.Task{staleVersion, staleRev, &first, {ID: 999, Version: 1, Steps: ts[0].Steps}})
+			assert.Equal(t, []int64{5, 5, 6, 999}, moved)
+			return err
+		}))
+		assert.Equal(t, at(3), read(5).RemindedAt)
 		assert.Equal(t, at(3), read(6).RemindedAt)
+		// Saved again at the RemindRev it has, a task's times move on.
+		ts[0].RemindedAt = at(4)
+		require.NoError(t, db.Update(ctx, func(tx workflow.Tx) error {
+			moved, err := tx.SaveReminders(ts[:1])
+			assert.Empty(t, moved)
+			return err
+		}))
+		assert.Equal(t, ts[0], read(5))
+		assert.EqualValues(t, 2, ts[0].RemindRev)
 		// SaveTask keeps the times: it writes them into the task row.
 		ts[1].RemindedAt = at(3)
 		require.NoError(t, db.Update(ctx, func(tx workflow.Tx) error {
@@ -172,29 +195,15 @@ func testBulk(t *testing.T, open opener) {
 		back := read(6)
 		assert.Equal(t, ts[1], back)
 		assert.Equal(t, at(3), back.Steps[0].Assignees[0].RemindedAt)
-		// Reminder times read on another snapshot are brought up to date
-		// while the task is at the same version; a task that moved on (or
-		// is gone) is named for reading again.
-		old5 := *ts[0]
-		old5.Steps = []workflow.StepRun{ts[0].Steps[0]}
-		old5.Steps[0].Assignees = []workflow.Assignment{ts[0].Steps[0].Assignees[0]}
-		old5.Steps[0].Assignees[0].RemindedAt, old5.RemindedAt = time.Time{}, time.Time{}
-		require.NoError(t, db.Update(ctx, func(tx workflow.Tx) error {
-			moved, err := tx.RefreshReminders([]*workflow.Task{&old5, {ID: 6, Version: 1}, {ID: 999, Version: 1}})
-			assert.Equal(t, []int64{6, 999}, moved)
-			return err
-		}))
-		assert.Equal(t, at(3), old5.RemindedAt)
-		assert.Equal(t, at(3), old5.Steps[0].Assignees[0].RemindedAt)
 		// A Lean read has what reminding needs, reminder times included.
 		var lean []*workflow.Task
 		require.NoError(t, db.View(ctx, func(tx workflow.ReadTx) (err error) {
-			lean, err = tx.FindTasks(workflow.TaskQuery{IDs: []int64{5}, Lean: true, RemindedBefore: at(3)})
+			lean, err = tx.FindTasks(workflow.TaskQuery{IDs: []int64{5}, Lean: true, RemindedBefore: at(4)})
 			return err
 		}))
 		require.Len(t, lean, 1)
 		full := read(5)
-		assert.Equal(t, &workflow.Task{ID: 5, Version: full.Version, Status: full.Status, Step: full.Step, Steps: full.Steps, RemindedAt: at(3)}, lean[0])
+		assert.Equal(t, &workflow.Task{ID: 5, Version: full.Version, RemindRev: full.RemindRev, Status: full.Status, Step: full.Step, Steps: full.Steps, RemindedAt: at(4)}, lean[0])
 		// The current steps of tasks, the missing left out.
 		require.NoError(t, db.Update(ctx, func(tx workflow.Tx) error {
 			steps, err := tx.TaskSteps([]int64{5, 6, 999})

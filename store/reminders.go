@@ -22,7 +22,7 @@ import (
 const taskFrom = " FROM tasks LEFT JOIN task_reminders r ON r.task_id = tasks.id"
 
 // reminderCols are the task_reminders columns taskSelect reads.
-const reminderCols = "r.remind_step, r.remind_at, r.remind_json"
+const reminderCols = "r.remind_step, r.remind_at, r.remind_json, r.rev"
 
 // taskSelectCols are taskCols as taskSelect reads them: the audit head is
 // the hash of the chain's newest event (the stored column when the chain
@@ -44,12 +44,14 @@ type reminderRow struct {
 	RemindStep sql.NullInt64  `db:"remind_step"`
 	RemindAt   dbTime         `db:"remind_at"`
 	RemindJSON sql.NullString `db:"remind_json"`
+	Rev        sql.NullInt64  `db:"rev"`
 }
 
 // apply puts the reminder times of the row into t, which was read from
 // its task row. A row written at another step (which SaveTask would have
 // deleted) is ignored.
 func (r *reminderRow) apply(t *workflow.Task) error {
+	t.RemindRev = r.Rev.Int64
 	if !r.RemindStep.Valid || int(r.RemindStep.Int64) != t.Step || t.Step < 0 || t.Step >= len(t.Steps) {
 		return nil
 	}
@@ -96,39 +98,53 @@ func (c conn) reminderArgs(t *workflow.Task) ([]any, error) {
 }
 
 // SaveReminders records the reminder times of ts (see workflow.BulkTx)
-// in task_reminders, each task guarded by its Version, which it keeps.
-func (tx *writeTx) SaveReminders(ts []*workflow.Task) error {
+// in task_reminders, each task guarded by its Version, which it keeps, and
+// its RemindRev, which it moves on; it returns the IDs of the tasks that
+// moved on since they were read, which it leaves alone.
+func (tx *writeTx) SaveReminders(ts []*workflow.Task) ([]int64, error) {
 	rows := make([][]any, len(ts))
 	for i, t := range ts {
 		args, err := tx.reminderArgs(t)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		rows[i] = append([]any{t.ID, t.Version}, args...)
+		rows[i] = append([]any{t.ID, t.Version, t.RemindRev}, args...)
 	}
-	types := []string{"bigint", "bigint", "bigint", "timestamptz", "text"}
-	var total int64
+	types := []string{"bigint", "bigint", "bigint", "bigint", "timestamptz", "text"}
+	saved := make(map[int64]bool, len(ts))
 	err := chunks(rows, func(part [][]any) error {
 		args := make([]any, 0, len(part)*len(types))
 		for _, r := range part {
 			args = append(args, r...)
 		}
-		// "WHERE true": SQLite would read ON CONFLICT as the join's ON.
-		n, err := tx.execBulk(len(part), "INSERT INTO task_reminders (task_id, remind_step, remind_at, remind_json)"+
-			" SELECT v.column1, v.column3, v.column4, v.column5 FROM (VALUES "+tx.values(types, len(part))+") AS v"+
+		// A row that another writer made or changed since ts were read
+		// fails the WHERE and is not returned. "WHERE true": SQLite
+		// would read ON CONFLICT as the join's ON.
+		var ids []int64
+		err := tx.selBulk(len(part), &ids, "INSERT INTO task_reminders (task_id, remind_step, remind_at, remind_json, rev)"+
+			" SELECT v.column1, v.column4, v.column5, v.column6, v.column3 + 1 FROM (VALUES "+tx.values(types, len(part))+") AS v"+
 			" JOIN tasks ON tasks.id = v.column1 AND tasks.version = v.column2 WHERE true"+
-			" ON CONFLICT (task_id) DO UPDATE SET remind_step = excluded.remind_step, remind_at = excluded.remind_at, remind_json = excluded.remind_json",
+			" ON CONFLICT (task_id) DO UPDATE SET remind_step = excluded.remind_step, remind_at = excluded.remind_at,"+
+			" remind_json = excluded.remind_json, rev = excluded.rev WHERE task_reminders.rev = excluded.rev - 1"+
+			" RETURNING task_id",
 			args...)
-		total += n
+		for _, id := range ids {
+			saved[id] = true
+		}
 		return err
 	})
 	if err != nil {
-		return dbErr(err, "save reminders")
+		return nil, dbErr(err, "save reminders")
 	}
-	if int(total) != len(ts) {
-		return workflow.Errorf(workflow.ECONFLICT, "%d of %d tasks were changed by someone else at the same time; try again", len(ts)-int(total), len(ts))
+	var moved []int64
+	for _, t := range ts {
+		if saved[t.ID] {
+			t.RemindRev++
+		} else {
+			moved = append(moved, t.ID)
+		}
 	}
-	return nil
+	return moved, nil
 }
 
 // TaskSteps returns the current step of each of ids that exists.
@@ -160,52 +176,4 @@ func selectFor(q workflow.TaskQuery) string {
 		return taskLeanSelect
 	}
 	return taskSelect
-}
-
-// RefreshReminders gives each of ts still at its Version the reminder
-// times stored now, and returns the IDs of the others.
-func (tx *writeTx) RefreshReminders(ts []*workflow.Task) ([]int64, error) {
-	byID := make(map[int64]*workflow.Task, len(ts))
-	ids := make([]int64, len(ts))
-	for i, t := range ts {
-		byID[t.ID] = t
-		ids[i] = t.ID
-	}
-	fresh := make(map[int64]bool, len(ts))
-	err := chunks(ids, func(part []int64) error {
-		w := &where{}
-		in(w, "id", part)
-		var rows []struct {
-			ID      int64 `db:"id"`
-			Version int64 `db:"version"`
-			reminderRow
-		}
-		if err := tx.selBulk(len(part), &rows, "SELECT id, version, "+reminderCols+taskFrom+w.String(), w.args...); err != nil {
-			return dbErr(err, "read reminders")
-		}
-		for i := range rows {
-			r := &rows[i]
-			t := byID[r.ID]
-			if t == nil || t.Version != r.Version {
-				continue
-			}
-			// Without a row the task's own times stand: only SaveTask,
-			// which moves Version on, deletes one.
-			if err := r.apply(t); err != nil {
-				return err
-			}
-			fresh[r.ID] = true
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	var moved []int64
-	for _, id := range ids {
-		if !fresh[id] {
-			moved = append(moved, id)
-		}
-	}
-	return moved, nil
 }

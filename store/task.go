@@ -389,6 +389,7 @@ func (tx *writeTx) SaveTask(t *workflow.Task) error {
 	if _, err := tx.exec("DELETE FROM task_reminders WHERE task_id = ?", t.ID); err != nil {
 		return dbErr(err, "save "+t.Number())
 	}
+	t.RemindRev = 0
 	return tx.indexPeople(t, true)
 }
 

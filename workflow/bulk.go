@@ -20,14 +20,11 @@ type BulkTx interface {
 	// SaveReminders records, for tasks whose only changes are the reminder
 	// times of their current step's assignees and RemindedAt, those times,
 	// without rewriting the tasks: a task read later carries them, and its
-	// next SaveTask keeps them. Each task is guarded by its Version (ECONFLICT
-	// when one moved on), which stays as it is.
-	SaveReminders(ts []*Task) error
-	// RefreshReminders brings the reminder times of ts, read earlier on
-	// another snapshot, up to date: each task still at its Version gets the
-	// times stored now; it returns the IDs of the others (moved on or
-	// gone), which the caller must read again.
-	RefreshReminders(ts []*Task) ([]int64, error)
+	// next SaveTask keeps them. A task is written only while its Version
+	// and RemindRev are still those it was read with (its Version stays,
+	// its RemindRev moves on); it returns the IDs of the others (moved on
+	// or gone), which it leaves alone.
+	SaveReminders(ts []*Task) (moved []int64, err error)
 	// TaskSteps returns the current step of each of ids that exists.
 	TaskSteps(ids []int64) (map[int64]int, error)
 	// EndGrants is SaveGrant for grants whose only changes are Status,

@@ -9,13 +9,15 @@ import (
 // A reminder sweep plans on read snapshots and then reminds in write
 // transactions. Reading every due task whole twice cost most of a sweep,
 // so the plan reads tasks Lean and keeps what reminding needs of each due
-// task (its current step's run, its version and reminder time); the write
-// transaction takes that back unless the task moved on since, refreshing
-// only the reminder times, which change without a new version.
+// task (its current step's run, its versions and reminder time); the write
+// transaction reminds from that and records the reminder times under both
+// versions, so a task that moved on since (decided, or reminded by another
+// replica) is not written, and is read and decided again.
 
 // planned is what a sweep keeps of a task due a reminder.
 type planned struct {
 	version    int64
+	remindRev  int64
 	status     Status
 	step       int
 	remindedAt time.Time
@@ -23,7 +25,7 @@ type planned struct {
 }
 
 func planOf(t *Task, run *StepRun) *planned {
-	return &planned{version: t.Version, status: t.Status, step: t.Step, remindedAt: t.RemindedAt, run: *run}
+	return &planned{version: t.Version, remindRev: t.RemindRev, status: t.Status, step: t.Step, remindedAt: t.RemindedAt, run: *run}
 }
 
 // task rebuilds the task as planned: enough to remind it (ID, Version,
@@ -32,7 +34,7 @@ func (p *planned) task(id int64) *Task {
 	steps := make([]StepRun, p.step+1)
 	steps[p.step] = p.run
 	steps[p.step].Assignees = slices.Clone(p.run.Assignees)
-	return &Task{ID: id, Version: p.version, Status: p.status, Step: p.step, Steps: steps, RemindedAt: p.remindedAt}
+	return &Task{ID: id, Version: p.version, RemindRev: p.remindRev, Status: p.status, Step: p.step, Steps: steps, RemindedAt: p.remindedAt}
 }
 
 // currentRun is Current without the step's definition, so it also serves
@@ -59,10 +61,9 @@ func (t *Task) pendingIn(actor string) *Assignment {
 	return nil
 }
 
-// replan returns the tasks of ids as planned, their reminder times brought
-// up to date, and reads whole the ones that moved on since (or are gone:
-// left out).
-func (o *op) replan(ids []int64, plans map[int64]*planned) ([]*Task, error) {
+// planned returns the tasks of ids as planned, and reads whole the ones
+// not planned. SaveReminders refuses those that moved on since.
+func (o *op) planned(ids []int64, plans map[int64]*planned) ([]*Task, error) {
 	tasks := make([]*Task, 0, len(ids))
 	var unplanned []int64
 	for _, id := range ids {
@@ -72,19 +73,10 @@ func (o *op) replan(ids []int64, plans map[int64]*planned) ([]*Task, error) {
 			unplanned = append(unplanned, id)
 		}
 	}
-	moved, err := o.tx.RefreshReminders(tasks)
-	if err != nil {
-		return nil, err
-	}
-	if len(moved) == 0 && len(unplanned) == 0 {
+	if len(unplanned) == 0 {
 		return tasks, nil
 	}
-	gone := make(map[int64]bool, len(moved))
-	for _, id := range moved {
-		gone[id] = true
-	}
-	tasks = slices.DeleteFunc(tasks, func(t *Task) bool { return gone[t.ID] })
-	again, err := o.tx.FindTasks(TaskQuery{IDs: append(moved, unplanned...)})
+	again, err := o.tx.FindTasks(TaskQuery{IDs: unplanned})
 	if err != nil {
 		return nil, err
 	}

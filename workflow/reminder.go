@@ -1,8 +1,10 @@
 package workflow
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -184,18 +186,84 @@ func (o *op) remindGroup(cfg Reminders, group []string, due map[string][]int64, 
 		}
 	}
 	slices.Sort(ids)
-	tasks, err := o.replan(ids, plans)
+	tasks, err := o.planned(ids, plans)
 	if err != nil {
 		return nil, 0, err
 	}
+	reminded, moved, err := o.markReminders(cfg, group, due, tasks)
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(moved) > 0 {
+		// Decided, reassigned or reminded since the plan (another
+		// replica's sweep): decide those again on what is stored now,
+		// which nobody can change before this transaction ends.
+		gone := make(map[int64]bool, len(moved))
+		for _, id := range moved {
+			gone[id] = true
+			delete(reminded, id)
+		}
+		tasks = slices.DeleteFunc(tasks, func(t *Task) bool { return gone[t.ID] })
+		fresh, err := o.tx.FindTasks(TaskQuery{IDs: moved})
+		if err != nil {
+			return nil, 0, err
+		}
+		again, still, err := o.markReminders(cfg, group, due, fresh)
+		if err != nil {
+			return nil, 0, err
+		}
+		if len(still) > 0 {
+			return nil, 0, Errorf(ECONFLICT, "the reminders of %d tasks changed while they were being recorded; the next sweep will send them", len(still))
+		}
+		maps.Copy(reminded, again)
+		tasks = append(tasks, fresh...)
+		slices.SortFunc(tasks, func(a, b *Task) int { return cmp.Compare(a.ID, b.ID) })
+	}
+	byID := make(map[int64]*Task, len(tasks))
+	var done []int64
+	for _, t := range tasks {
+		byID[t.ID] = t
+		if len(reminded[t.ID]) > 0 {
+			done = append(done, t.ID)
+		}
+	}
+	notices := 0
+	for _, p := range group {
+		var listed []*Task
+		for _, id := range due[p] {
+			if slices.Contains(reminded[id], p) {
+				listed = append(listed, byID[id])
+			}
+		}
+		if len(listed) > 0 {
+			o.notify(digest(p, listed))
+			notices++
+		}
+	}
+	if err := o.preloadHeads(done); err != nil {
+		return nil, 0, err
+	}
+	for _, id := range done {
+		if err := o.audit(byID[id], SystemActor, ActReminded, "", map[string]string{"to": strings.Join(reminded[id], ","), "by": "schedule"}); err != nil {
+			return nil, 0, err
+		}
+	}
+	return done, notices, nil
+}
+
+// markReminders marks, in tasks, each person of group reminded of the tasks
+// they are due a reminder of (by due) and records the reminder times (a
+// reminder changes no assignee, step or status: only those times, which
+// go to the store's reminder bookkeeping). It returns who it marked on
+// each task and the tasks that moved on since they were read, whose marks
+// it did not record.
+func (o *op) markReminders(cfg Reminders, group []string, due map[string][]int64, tasks []*Task) (map[int64][]string, []int64, error) {
 	byID := make(map[int64]*Task, len(tasks))
 	for _, t := range tasks {
 		byID[t.ID] = t
 	}
 	reminded := map[int64][]string{} // task -> people reminded of it
-	notices := 0
 	for _, p := range group {
-		var listed []*Task
 		for _, id := range due[p] {
 			t := byID[id]
 			if t == nil {
@@ -203,45 +271,24 @@ func (o *op) remindGroup(cfg Reminders, group []string, due map[string][]int64, 
 			}
 			a := t.pendingIn(p) // nil unless the task is at a current step
 			if a == nil || t.Status != StatusOpen || !remindDue(t, &t.Steps[t.Step], a, o.now, cfg) {
-				continue // decided, moved on or reminded meanwhile (another replica)
+				continue // decided, moved on or reminded meanwhile
 			}
 			a.RemindedAt = o.now
 			reminded[id] = append(reminded[id], p)
-			listed = append(listed, t)
-		}
-		if len(listed) > 0 {
-			o.notify(digest(p, listed))
-			notices++
 		}
 	}
-	var done []int64
 	var save []*Task
 	for _, t := range tasks {
 		if len(reminded[t.ID]) > 0 {
-			done = append(done, t.ID)
+			t.RemindedAt = oldestReminder(t)
+			save = append(save, t)
 		}
 	}
-	if err := o.preloadHeads(done); err != nil {
-		return nil, 0, err
+	moved, err := o.tx.SaveReminders(save)
+	if err != nil {
+		return nil, nil, fmt.Errorf("remind: %w", err)
 	}
-	for _, t := range tasks {
-		people := reminded[t.ID]
-		if len(people) == 0 {
-			continue
-		}
-		t.RemindedAt = oldestReminder(t)
-		if err := o.audit(t, SystemActor, ActReminded, "", map[string]string{"to": strings.Join(people, ","), "by": "schedule"}); err != nil {
-			return nil, 0, err
-		}
-		save = append(save, t)
-	}
-	// A reminder changes no assignee, step or status: only reminder
-	// times, which go to the store's reminder bookkeeping, and the chain,
-	// which flush appends to.
-	if err := o.tx.SaveReminders(save); err != nil {
-		return nil, 0, fmt.Errorf("remind: %w", err)
-	}
-	return done, notices, nil
+	return reminded, moved, nil
 }
 
 // digest is one person's reminder of every task that waits on them.

@@ -1,9 +1,11 @@
 package workflow_test
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -473,4 +475,76 @@ func TestEscalatedPeopleAreRemindedLater(t *testing.T) {
 	f.sweep()
 	assert.Equal(t, map[string][]int64{mgr: {task.ID}, sec1: {task.ID}, sec2: {task.ID}}, f.digests())
 	f.verifyAudit()
+}
+
+// racingStore runs before once, ahead of the first write transaction: the
+// work of another replica or person that lands between a sweep's plan
+// (on a read snapshot) and its writes.
+type racingStore struct {
+	workflow.Store
+	once   sync.Once
+	before func()
+}
+
+func (s *racingStore) Update(ctx context.Context, fn func(workflow.Tx) error) error {
+	s.once.Do(s.before)
+	return s.Store.Update(ctx, fn)
+}
+
+// TestRemindSweepRacing: what changes between a sweep's plan and its
+// writes wins. A task decided, reminded by hand or reminded by another
+// replica's sweep meanwhile is not reminded again; the rest are, in one
+// digest a person.
+func TestRemindSweepRacing(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		race   func(f *fixture, ids []int64)
+		wantTo []int // indexes into the tasks this sweep reminds mgr of
+	}{
+		{"another replica swept", func(f *fixture, ids []int64) {
+			other := workflow.NewEngine(f.db, reminderCatalog(0), f.clock.Now)
+			res, err := other.RemindSweep(f.ctx)
+			require.NoError(f.t, err)
+			require.Equal(f.t, 4, res.Reminded)
+		}, nil},
+		{"a decision and a reminder by hand", func(f *fixture, ids []int64) {
+			f.decide(workflow.ActionApprove, ids[0], mgr)
+			_, err := f.e.SendReminder(f.ctx, alice, ids[1])
+			require.NoError(f.t, err)
+		}, []int{2, 3}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := setup(t)
+			f.e.SetCatalog(reminderCatalog(0))
+			ids := []int64{
+				f.request(alice, "github", "admin").ID, f.request(alice, "github", "nomgr").ID,
+				f.request(bob, "github", "admin").ID, f.request(bob, "github", "nomgr").ID,
+			} // all four wait on mgr
+			f.clock.Advance(5 * time.Hour)
+			f.takeNotices(workflow.NoticeTaskChanged)
+			racing := workflow.NewEngine(&racingStore{Store: f.db, before: func() { tc.race(f, ids) }}, reminderCatalog(0), f.clock.Now)
+			res, err := racing.RemindSweep(f.ctx)
+			require.NoError(t, err)
+			var want []int64
+			for _, i := range tc.wantTo {
+				want = append(want, ids[i])
+			}
+			assert.Equal(t, len(want), res.Reminded)
+			digests := f.digests() // fails on two digests for one person
+			if tc.wantTo != nil {
+				assert.Equal(t, map[string][]int64{mgr: want}, digests)
+			}
+			for _, id := range ids {
+				n := count(f.events(id), workflow.ActReminded)
+				assert.LessOrEqual(t, n, 1, "T-%d reminded twice", id)
+			}
+			f.verifyAudit()
+			// Nothing is left due: a second sweep sends nothing.
+			res, err = racing.RemindSweep(f.ctx)
+			require.NoError(t, err)
+			assert.Zero(t, res.Reminded)
+		})
+	}
 }

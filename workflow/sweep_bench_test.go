@@ -2,9 +2,15 @@ package workflow_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -22,8 +28,12 @@ import (
 // "expired" event on the chain of the task that made it; provisioning
 // none, so no revoke tasks). Each reports its seconds and the peak heap
 // while it ran, and its CPU time (steadier than wall time on a shared
-// machine); max_rss_MB is the whole process, seeding included. Peak memory
-// of the whole run: /usr/bin/time -v on the test binary.
+// machine), and the bytes it wrote to files (WAL and checkpoints; the same
+// from run to run, so a change's effect on I/O shows through the noise);
+// max_rss_MB is the whole process, seeding included. Peak memory of the
+// whole run: /usr/bin/time -v on the test binary. Seeding takes longer than
+// the sweeps: SWEEPS_SEED=file keeps the seeded database there and starts
+// later runs from a copy of it (delete the file after a schema change).
 //
 //	go test -run '^$' -bench Sweeps -benchtime 1x ./workflow/
 func BenchmarkSweeps(b *testing.B) {
@@ -32,23 +42,35 @@ func BenchmarkSweeps(b *testing.B) {
 		b.StopTimer()
 		ctx := context.Background()
 		c := &clock{now: time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC)} // Monday
-		db, err := store.Open(ctx, filepath.Join(b.TempDir(), "bench.db"), c.Now)
+		path := filepath.Join(b.TempDir(), "bench.db")
+		seed := os.Getenv("SWEEPS_SEED")
+		seeded := seed != "" && copyFile(b, seed, path)
+		db, err := store.Open(ctx, path, c.Now)
 		if err != nil {
 			b.Fatal(err)
 		}
+		if !seeded {
+			seedSweeps(b, ctx, db, c.now, tasks, grants, reviewers)
+			if seed != "" {
+				db.Close() // checkpoints the WAL into the file
+				copyFile(b, path, seed)
+				if db, err = store.Open(ctx, path, c.Now); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
 		cat := reminderCatalog(0)
 		e := workflow.NewEngine(db, cat, c.Now)
-		seedSweeps(b, ctx, db, c.now, tasks, grants, reviewers)
 
 		b.StartTimer()
 		run := func(name string, fn func() (string, error)) {
 			runtime.GC()
 			stop := peakHeap()
-			cpu0 := cpuTime()
+			cpu0, written0 := cpuTime(), bytesWritten()
 			start := time.Now()
 			what, err := fn()
 			elapsed := time.Since(start)
-			cpu := cpuTime() - cpu0
+			cpu, written := cpuTime()-cpu0, bytesWritten()-written0
 			peak := stop()
 			if err != nil {
 				b.Fatalf("%s: %v", name, err)
@@ -58,7 +80,8 @@ func BenchmarkSweeps(b *testing.B) {
 			// varies less than wall time on a busy machine.
 			b.ReportMetric(cpu.Seconds(), name+"_cpu_s")
 			b.ReportMetric(float64(peak)/(1<<20), name+"_peak_heap_MB")
-			b.Logf("%s: %s in %s (CPU %s), peak heap %.0f MB", name, what, elapsed.Round(time.Millisecond), cpu.Round(time.Millisecond), float64(peak)/(1<<20))
+			b.ReportMetric(float64(written)/(1<<20), name+"_written_MB")
+			b.Logf("%s: %s in %s (CPU %s), peak heap %.0f MB, wrote %.0f MB", name, what, elapsed.Round(time.Millisecond), cpu.Round(time.Millisecond), float64(peak)/(1<<20), float64(written)/(1<<20))
 		}
 		run("remind", func() (string, error) {
 			res, err := e.RemindSweep(ctx)
@@ -105,6 +128,47 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// bytesWritten is how many bytes the process has passed to write calls
+// (Linux's /proc/self/io wchar; 0 elsewhere).
+func bytesWritten() int64 {
+	data, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.SplitSeq(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "wchar: "); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// copyFile copies from to to and reports whether it did; a missing from
+// is false, any other failure fails b.
+func copyFile(b *testing.B, from, to string) bool {
+	b.Helper()
+	src, err := os.Open(from)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer src.Close()
+	dst, err := os.Create(to)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := io.Copy(dst, src); err != nil {
+		b.Fatal(err)
+	}
+	if err := dst.Close(); err != nil {
+		b.Fatal(err)
+	}
+	return true
 }
 
 // peakHeap samples the live heap until the returned stop is called, which

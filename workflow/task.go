@@ -129,6 +129,9 @@ type Task struct {
 	Revision int64
 	// Version is the storage lock version, bumped on every save.
 	Version int64
+	// RemindRev is the storage lock version of the reminder times recorded
+	// apart from the task (BulkTx.SaveReminders), 0 when there are none.
+	RemindRev int64
 
 	Requester     string // who asked (grant) or proposed (revoke); "accessbot" for expiry
 	Subject       string // whose access
