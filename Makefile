@@ -19,8 +19,9 @@ lint: ## gofmt, go vet and staticcheck
 	$(STATICCHECK) ./...
 
 # Per-operation benchmarks run 2000 operations; the ones that build a big
-# fixture (sweeps, card updates, insights, export) measure one run each.
-BIG_BENCH = Sweeps|CardUpdates|Insights|AuditExport
+# fixture (sweeps and their write floor, card updates, insights, export)
+# measure one run each.
+BIG_BENCH = Sweeps|ExpiryWrites|CardUpdates|Insights|AuditExport
 bench: ## run the benchmarks (several minutes)
 	$(GO) test -run '^$$' -bench . -skip '$(BIG_BENCH)' -benchtime 2000x ./...
 	$(GO) test -run '^$$' -bench '$(BIG_BENCH)' -benchtime 1x ./...
