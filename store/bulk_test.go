@@ -204,11 +204,25 @@ func testBulk(t *testing.T, open opener) {
 		require.Len(t, lean, 1)
 		full := read(5)
 		assert.Equal(t, &workflow.Task{ID: 5, Version: full.Version, RemindRev: full.RemindRev, Status: full.Status, Step: full.Step, Steps: full.Steps, RemindedAt: at(4)}, lean[0])
-		// The current steps of tasks, the missing left out.
-		require.NoError(t, db.Update(ctx, func(tx workflow.Tx) error {
-			steps, err := tx.TaskSteps([]int64{5, 6, 999})
-			assert.Equal(t, map[int64]int{5: 0, 6: 0}, steps)
+		// The current steps and chain heads of tasks, the missing left
+		// out; the heads read are those the transaction appends after.
+		ev := &workflow.AuditEvent{TaskID: 5, Actor: "x", Action: "a"}
+		require.NoError(t, db.Update(ctx, func(tx workflow.Tx) error { return tx.AppendAudit(ev) }))
+		var head6 workflow.ChainHead
+		require.NoError(t, db.View(ctx, func(tx workflow.ReadTx) (err error) {
+			head6.Seq, head6.Hash, err = tx.AuditHead(6)
 			return err
+		}))
+		require.NoError(t, db.Update(ctx, func(tx workflow.Tx) error {
+			steps, err := tx.TaskSteps([]int64{5, 6, 999, 5})
+			require.NoError(t, err)
+			assert.Equal(t, map[int64]workflow.TaskStep{5: {Step: 0, Head: workflow.ChainHead{Seq: ev.Seq, Hash: ev.Hash}}, 6: {Step: 0, Head: head6}}, steps)
+			next := []*workflow.AuditEvent{{TaskID: 5, Actor: "x", Action: "b"}, {TaskID: 6, Actor: "x", Action: "b"}}
+			require.NoError(t, tx.AppendAudits(next))
+			assert.Equal(t, ev.Hash, next[0].PrevHash)
+			assert.Equal(t, ev.Seq+1, next[0].Seq)
+			assert.Equal(t, head6.Seq+1, next[1].Seq)
+			return nil
 		}))
 	})
 

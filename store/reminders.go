@@ -147,21 +147,34 @@ func (tx *writeTx) SaveReminders(ts []*workflow.Task) ([]int64, error) {
 	return moved, nil
 }
 
-// TaskSteps returns the current step of each of ids that exists.
-func (tx *readTx) TaskSteps(ids []int64) (map[int64]int, error) {
-	out := make(map[int64]int, len(ids))
+// TaskSteps returns the current step and audit chain head of each of ids
+// that exists, one query per bulkRows tasks; the transaction knows those
+// heads from then on, as if AuditHeads had read them.
+func (tx *writeTx) TaskSteps(ids []int64) (map[int64]workflow.TaskStep, error) {
+	if tx.heads == nil {
+		tx.heads = map[int64]auditHead{}
+	}
+	out := make(map[int64]workflow.TaskStep, len(ids))
 	err := chunks(ids, func(part []int64) error {
 		w := &where{}
-		in(w, "id", part)
+		in(w, "t.id", part)
 		var rows []struct {
-			ID   int64 `db:"id"`
-			Step int   `db:"step"`
+			ID   int64          `db:"id"`
+			Step int            `db:"step"`
+			Seq  sql.NullInt64  `db:"seq"`
+			Hash sql.NullString `db:"hash"`
 		}
-		if err := tx.selBulk(len(part), &rows, "SELECT id, step FROM tasks"+w.String(), w.args...); err != nil {
+		q := "SELECT t.id, t.step, a.seq, a.hash FROM tasks t LEFT JOIN audit_events a ON a.task_id = t.id" +
+			" AND a.seq = (SELECT MAX(b.seq) FROM audit_events b WHERE b.task_id = t.id)" + w.String()
+		if err := tx.selBulk(len(part), &rows, q, w.args...); err != nil {
 			return dbErr(err, "read task steps")
 		}
 		for _, r := range rows {
-			out[r.ID] = r.Step
+			head := workflow.ChainHead{Seq: r.Seq.Int64, Hash: r.Hash.String}
+			out[r.ID] = workflow.TaskStep{Step: r.Step, Head: head}
+			if _, known := tx.heads[r.ID]; !known {
+				tx.heads[r.ID] = auditHead{seq: head.Seq, hash: head.Hash}
+			}
 		}
 		return nil
 	})

@@ -6,6 +6,13 @@ type ChainHead struct {
 	Hash string
 }
 
+// TaskStep is where a task stands: its current step and the newest event
+// of its chain (zero when the chain is empty).
+type TaskStep struct {
+	Step int
+	Head ChainHead
+}
+
 // BulkTx writes many rows in few statements, for sweeps over thousands of
 // tasks and grants. Each method does what the row-at-a-time method it
 // names would do for every element, in order, with the same checks.
@@ -25,8 +32,9 @@ type BulkTx interface {
 	// its RemindRev moves on); it returns the IDs of the others (moved on
 	// or gone), which it leaves alone.
 	SaveReminders(ts []*Task) (moved []int64, err error)
-	// TaskSteps returns the current step of each of ids that exists.
-	TaskSteps(ids []int64) (map[int64]int, error)
+	// TaskSteps returns the current step and the head of the audit chain
+	// of each of ids that exists, for appending an event to each.
+	TaskSteps(ids []int64) (map[int64]TaskStep, error)
 	// EndGrants is SaveGrant for grants whose only changes are Status,
 	// EndedAt and EndTaskID.
 	EndGrants(gs []*Grant) error

@@ -277,20 +277,19 @@ func (o *op) expireAll(gs []*Grant) error {
 		}
 	}
 	// The tasks that made the grants only gain an event, which needs
-	// their number and step: they are neither read whole nor rewritten.
+	// their number, step and chain head: they are neither read whole nor
+	// rewritten.
 	srcs := map[int64]*Task{}
 	if len(srcIDs) > 0 {
 		steps, err := o.tx.TaskSteps(srcIDs)
 		if err != nil {
 			return err
 		}
-		ids := make([]int64, 0, len(steps))
-		for id, step := range steps {
-			srcs[id] = &Task{ID: id, Step: step}
-			ids = append(ids, id)
-		}
-		if err := o.preloadHeads(ids); err != nil {
-			return err
+		for id, s := range steps {
+			srcs[id] = &Task{ID: id, Step: s.Step}
+			if _, known := o.heads[id]; !known {
+				o.heads[id] = chainHead{seq: s.Head.Seq, hash: s.Head.Hash}
+			}
 		}
 	}
 	for _, g := range gs {
