@@ -256,3 +256,33 @@ func testBulk(t *testing.T, open opener) {
 		requireCode(t, workflow.ENOTFOUND, err)
 	})
 }
+
+// TestReminderRowFromBeforeRev: a task_reminders row written before
+// migration 0011 has rev 1 (the column's default), reads back with
+// RemindRev 1, and a sweep that read it records over it.
+func TestReminderRowFromBeforeRev(t *testing.T) {
+	t.Parallel()
+	clock := newClock()
+	db, _ := openSQLite(t, clock.Now)
+	task := newTask("alice@x.com")
+	update(t, db, func(tx workflow.Tx) error {
+		if err := tx.CreateTask(task); err != nil {
+			return err
+		}
+		// The columns 0010 knew, as a binary from before 0011 wrote them.
+		_, err := tx.(*writeTx).exec("INSERT INTO task_reminders (task_id, remind_step, remind_at, remind_json) VALUES (?, 0, ?, ?)",
+			task.ID, tx.(*writeTx).t(clock.Now()), `["`+clock.Now().UTC().Format(time.RFC3339Nano)+`"]`)
+		return err
+	})
+	var read *workflow.Task
+	view(t, db, func(tx workflow.ReadTx) (err error) { read, err = tx.Task(task.ID); return err })
+	assert.EqualValues(t, 1, read.RemindRev)
+	assert.Equal(t, clock.Now().UTC(), read.Steps[0].Assignees[0].RemindedAt)
+	read.Steps[0].Assignees[0].RemindedAt = clock.Now().Add(time.Hour).UTC()
+	update(t, db, func(tx workflow.Tx) error {
+		moved, err := tx.SaveReminders([]*workflow.Task{read})
+		assert.Empty(t, moved)
+		return err
+	})
+	assert.EqualValues(t, 2, read.RemindRev)
+}
