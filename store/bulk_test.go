@@ -186,6 +186,15 @@ func testBulk(t *testing.T, open opener) {
 		}))
 		assert.Equal(t, ts[0], read(5))
 		assert.EqualValues(t, 2, ts[0].RemindRev)
+		// A copy read before that second save is refused.
+		behind := *ts[0]
+		behind.RemindRev, behind.RemindedAt = 1, at(5)
+		require.NoError(t, db.Update(ctx, func(tx workflow.Tx) error {
+			moved, err := tx.SaveReminders([]*workflow.Task{&behind})
+			assert.Equal(t, []int64{5}, moved)
+			return err
+		}))
+		assert.Equal(t, at(4), read(5).RemindedAt)
 		// SaveTask keeps the times: it writes them into the task row.
 		ts[1].RemindedAt = at(3)
 		require.NoError(t, db.Update(ctx, func(tx workflow.Tx) error {
@@ -217,6 +226,7 @@ func testBulk(t *testing.T, open opener) {
 			steps, err := tx.TaskSteps([]int64{5, 6, 999, 5})
 			require.NoError(t, err)
 			assert.Equal(t, map[int64]workflow.TaskStep{5: {Step: 0, Head: workflow.ChainHead{Seq: ev.Seq, Hash: ev.Hash}}, 6: {Step: 0, Head: head6}}, steps)
+			assert.Equal(t, auditHead{seq: head6.Seq, hash: head6.Hash}, tx.(*writeTx).heads[6], "the heads read are known to the transaction")
 			next := []*workflow.AuditEvent{{TaskID: 5, Actor: "x", Action: "b"}, {TaskID: 6, Actor: "x", Action: "b"}}
 			require.NoError(t, tx.AppendAudits(next))
 			assert.Equal(t, ev.Hash, next[0].PrevHash)
@@ -285,4 +295,50 @@ func TestReminderRowFromBeforeRev(t *testing.T) {
 		return err
 	})
 	assert.EqualValues(t, 2, read.RemindRev)
+}
+
+// TestReminderWriteWithoutRev: a replica on a binary from before
+// task_reminders.rev (a rolling upgrade) records reminders without moving
+// rev on; a sweep that planned before that must still see the row moved.
+func TestReminderWriteWithoutRev(t *testing.T) {
+	t.Parallel()
+	for name, open := range map[string]opener{"sqlite": openSQLite, "postgres": openPostgres} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			clock := newClock()
+			db, _ := open(t, clock.Now)
+			task := newTask("alice@x.com")
+			update(t, db, func(tx workflow.Tx) error { return tx.CreateTask(task) })
+			var read *workflow.Task
+			view(t, db, func(tx workflow.ReadTx) (err error) { read, err = tx.Task(task.ID); return err })
+			read.Steps[0].Assignees[0].RemindedAt = clock.Now().UTC()
+			update(t, db, func(tx workflow.Tx) error {
+				moved, err := tx.SaveReminders([]*workflow.Task{read})
+				assert.Empty(t, moved)
+				return err
+			})
+			var plan *workflow.Task // the next round's plan
+			view(t, db, func(tx workflow.ReadTx) (err error) { plan, err = tx.Task(task.ID); return err })
+			require.EqualValues(t, 1, plan.RemindRev)
+			// The older binary's SaveReminders.
+			later := clock.Now().Add(time.Hour).UTC()
+			update(t, db, func(t2 workflow.Tx) error {
+				tx := t2.(*writeTx)
+				_, err := tx.exec("INSERT INTO task_reminders (task_id, remind_step, remind_at, remind_json) VALUES (?, 0, ?, ?)"+
+					" ON CONFLICT (task_id) DO UPDATE SET remind_step = excluded.remind_step, remind_at = excluded.remind_at, remind_json = excluded.remind_json",
+					task.ID, tx.t(later), `["`+later.Format(time.RFC3339Nano)+`"]`)
+				return err
+			})
+			plan.Steps[0].Assignees[0].RemindedAt = later
+			update(t, db, func(tx workflow.Tx) error {
+				moved, err := tx.SaveReminders([]*workflow.Task{plan})
+				assert.Equal(t, []int64{task.ID}, moved, "the older binary's reminder landed after the plan")
+				return err
+			})
+			var back *workflow.Task
+			view(t, db, func(tx workflow.ReadTx) (err error) { back, err = tx.Task(task.ID); return err })
+			assert.EqualValues(t, 2, back.RemindRev)
+			assert.Equal(t, later, back.Steps[0].Assignees[0].RemindedAt)
+		})
+	}
 }

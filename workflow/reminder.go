@@ -152,7 +152,7 @@ func (e *Engine) sendReminders(ctx context.Context, cfg Reminders, due map[strin
 		}
 		group := people[:n]
 		people = people[n:]
-		var tasks []int64
+		var tasks []*Task
 		var notices int
 		err := e.update(ctx, func(o *op) (err error) {
 			tasks, notices, err = o.remindGroup(cfg, group, due, plans)
@@ -161,10 +161,16 @@ func (e *Engine) sendReminders(ctx context.Context, cfg Reminders, due map[strin
 		if err != nil {
 			return err
 		}
-		for _, id := range tasks {
-			if !reminded[id] {
-				reminded[id] = true
+		for _, t := range tasks {
+			if !reminded[t.ID] {
+				reminded[t.ID] = true
 				res.Reminded++
+			}
+			// A task waiting on people of later groups too is planned
+			// again as this group left it, or its recording there would
+			// be refused as moved on and the task read again.
+			if run, ok := t.currentRun(); ok {
+				plans[t.ID] = planOf(t, run)
 			}
 		}
 		res.Notices += notices
@@ -173,8 +179,8 @@ func (e *Engine) sendReminders(ctx context.Context, cfg Reminders, due map[strin
 }
 
 // remindGroup reminds a group of people; it returns the tasks it reminded
-// of and how many digests it queued.
-func (o *op) remindGroup(cfg Reminders, group []string, due map[string][]int64, plans map[int64]*planned) ([]int64, int, error) {
+// of, as recorded, and how many digests it queued.
+func (o *op) remindGroup(cfg Reminders, group []string, due map[string][]int64, plans map[int64]*planned) ([]*Task, int, error) {
 	var ids []int64
 	seen := map[int64]bool{}
 	for _, p := range group {
@@ -221,10 +227,12 @@ func (o *op) remindGroup(cfg Reminders, group []string, due map[string][]int64, 
 	}
 	byID := make(map[int64]*Task, len(tasks))
 	var done []int64
+	var out []*Task
 	for _, t := range tasks {
 		byID[t.ID] = t
 		if len(reminded[t.ID]) > 0 {
 			done = append(done, t.ID)
+			out = append(out, t)
 		}
 	}
 	notices := 0
@@ -248,7 +256,7 @@ func (o *op) remindGroup(cfg Reminders, group []string, due map[string][]int64, 
 			return nil, 0, err
 		}
 	}
-	return done, notices, nil
+	return out, notices, nil
 }
 
 // markReminders marks, in tasks, each person of group reminded of the tasks

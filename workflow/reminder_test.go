@@ -548,3 +548,86 @@ func TestRemindSweepRacing(t *testing.T) {
 		})
 	}
 }
+
+// countingStore counts the tasks SaveReminders refused as moved on.
+type countingStore struct {
+	workflow.Store
+	moved int
+}
+
+type countingTx struct {
+	workflow.Tx
+	s *countingStore
+}
+
+func (s *countingStore) Update(ctx context.Context, fn func(workflow.Tx) error) error {
+	return s.Store.Update(ctx, func(tx workflow.Tx) error { return fn(&countingTx{Tx: tx, s: s}) })
+}
+
+func (tx *countingTx) SaveReminders(ts []*workflow.Task) ([]int64, error) {
+	moved, err := tx.Tx.SaveReminders(ts)
+	tx.s.moved += len(moved)
+	return moved, err
+}
+
+// TestRemindSweepSharedTasksAcrossGroups: tasks waiting on several people
+// whose digests go out in different transactions are recorded in each
+// from the plan, as the earlier ones left them: none is refused as moved
+// on (and read again), and each person gets one digest of all of them.
+func TestRemindSweepSharedTasksAcrossGroups(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	f.e.SetCatalog(reminderCatalog(0))
+	n := workflow.SweepBatch/2 + 1 // two people's tasks overflow a transaction
+	want := make([]int64, n)
+	for i := range n {
+		want[i] = f.request(fmt.Sprintf("u%d@example.com", i), "github", "admin").ID // security: alice, sec1, sec2
+	}
+	f.digests()
+	f.clock.Advance(5 * time.Hour)
+	counting := &countingStore{Store: f.db}
+	res, err := workflow.NewEngine(counting, reminderCatalog(0), f.clock.Now).RemindSweep(f.ctx)
+	require.NoError(t, err)
+	assert.Equal(t, workflow.Result{Checked: n, Reminded: n, Notices: 3}, res)
+	assert.Zero(t, counting.moved, "a transaction refused what an earlier one of the same sweep recorded")
+	assert.Equal(t, map[string][]int64{alice: want, sec1: want, sec2: want}, f.digests())
+	for _, id := range want[:3] {
+		var to []string // each transaction's event names whom it reminded
+		for _, ev := range f.events(id) {
+			if ev.Action == workflow.ActReminded {
+				to = append(to, strings.Split(ev.Details["to"], ",")...)
+			}
+		}
+		sort.Strings(to)
+		assert.Equal(t, []string{alice, sec1, sec2}, to, "T-%d", id)
+	}
+	f.verifyAudit()
+}
+
+// TestRemindSweepMovedButStillDue: a task decided in part between the
+// plan and the writes (one of an all-must-approve group approved) is read
+// again and its remaining reviewers reminded, once, the one who approved
+// not at all.
+func TestRemindSweepMovedButStillDue(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	f.e.SetCatalog(reminderCatalog(0))
+	task := f.request(bob, "github", "repo") // two: mgr, then all of security
+	f.decide(workflow.ActionApprove, task.ID, mgr)
+	f.clock.Advance(5 * time.Hour)
+	f.takeNotices(workflow.NoticeTaskChanged)
+	racing := workflow.NewEngine(&racingStore{Store: f.db, before: func() {
+		f.decide(workflow.ActionApprove, task.ID, sec1)
+	}}, reminderCatalog(0), f.clock.Now)
+	res, err := racing.RemindSweep(f.ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 1, res.Reminded)
+	assert.Equal(t, map[string][]int64{alice: {task.ID}, sec2: {task.ID}}, f.digests())
+	evs := f.events(task.ID)
+	require.Equal(t, 1, count(evs, workflow.ActReminded))
+	assert.Equal(t, "alice@example.com,sec2@example.com", evs[len(evs)-1].Details["to"])
+	f.verifyAudit()
+	res, err = racing.RemindSweep(f.ctx)
+	require.NoError(t, err)
+	assert.Zero(t, res.Reminded)
+}
