@@ -143,6 +143,12 @@ func (e *Engine) sendReminders(ctx context.Context, cfg Reminders, due map[strin
 		people = append(people, p)
 	}
 	sort.Strings(people)
+	waiting := map[int64]int{} // task -> people due a reminder of it in groups to come
+	for _, ids := range due {
+		for _, id := range ids {
+			waiting[id]++
+		}
+	}
 	reminded := map[int64]bool{}
 	for len(people) > 0 {
 		n, size := 0, 0
@@ -152,6 +158,11 @@ func (e *Engine) sendReminders(ctx context.Context, cfg Reminders, due map[strin
 		}
 		group := people[:n]
 		people = people[n:]
+		for _, p := range group {
+			for _, id := range due[p] {
+				waiting[id]--
+			}
+		}
 		var tasks []*Task
 		var notices int
 		err := e.update(ctx, func(o *op) (err error) {
@@ -169,7 +180,7 @@ func (e *Engine) sendReminders(ctx context.Context, cfg Reminders, due map[strin
 			// A task waiting on people of later groups too is planned
 			// again as this group left it, or its recording there would
 			// be refused as moved on and the task read again.
-			if run, ok := t.currentRun(); ok {
+			if run, ok := t.currentRun(); ok && waiting[t.ID] > 0 {
 				plans[t.ID] = planOf(t, run)
 			}
 		}
