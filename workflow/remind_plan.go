@@ -2,7 +2,6 @@ package workflow
 
 import (
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -35,30 +34,6 @@ func (p *planned) task(id int64) *Task {
 	steps[p.step] = p.run
 	steps[p.step].Assignees = slices.Clone(p.run.Assignees)
 	return &Task{ID: id, Version: p.version, RemindRev: p.remindRev, Status: p.status, Step: p.step, Steps: steps, RemindedAt: p.remindedAt}
-}
-
-// currentRun is Current without the step's definition, so it also serves
-// tasks read Lean.
-func (t *Task) currentRun() (*StepRun, bool) {
-	if t.Status.Closed() || t.Step < 0 || t.Step >= len(t.Steps) {
-		return nil, false
-	}
-	return &t.Steps[t.Step], true
-}
-
-// pendingIn is pending for tasks read Lean.
-func (t *Task) pendingIn(actor string) *Assignment {
-	run, ok := t.currentRun()
-	if !ok {
-		return nil
-	}
-	for i := range run.Assignees {
-		a := &run.Assignees[i]
-		if a.State == AssignPending && strings.EqualFold(a.Email, actor) {
-			return a
-		}
-	}
-	return nil
 }
 
 // planned returns the tasks of ids as planned, and reads whole the ones

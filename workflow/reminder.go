@@ -288,7 +288,7 @@ func (o *op) markReminders(cfg Reminders, group []string, due map[string][]int64
 			if t == nil {
 				continue
 			}
-			a := t.pendingIn(p) // nil unless the task is at a current step
+			a := t.pending(p) // nil unless the task is at a current step
 			if a == nil || t.Status != StatusOpen || !remindDue(t, &t.Steps[t.Step], a, o.now, cfg) {
 				continue // decided, moved on or reminded meanwhile
 			}

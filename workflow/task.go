@@ -188,10 +188,20 @@ func ParseNumber(s string) (int64, error) {
 // Current returns the current step's definition and run, or false when the
 // task is closed.
 func (t *Task) Current() (*Step, *StepRun, bool) {
-	if t.Status.Closed() || t.Step < 0 || t.Step >= len(t.Steps) {
+	run, ok := t.currentRun()
+	if !ok {
 		return nil, nil, false
 	}
-	return &t.Policy.Steps[t.Step], &t.Steps[t.Step], true
+	return &t.Policy.Steps[t.Step], run, true
+}
+
+// currentRun is Current without the step's definition, so it also serves
+// tasks read Lean.
+func (t *Task) currentRun() (*StepRun, bool) {
+	if t.Status.Closed() || t.Step < 0 || t.Step >= len(t.Steps) {
+		return nil, false
+	}
+	return &t.Steps[t.Step], true
 }
 
 // PendingAssignees returns the emails that must still act on the current step.
@@ -209,9 +219,10 @@ func (t *Task) PendingAssignees() []string {
 	return out
 }
 
-// pending returns the actor's pending assignment on the current step.
+// pending returns the actor's pending assignment on the current step; it
+// also serves tasks read Lean.
 func (t *Task) pending(actor string) *Assignment {
-	_, run, ok := t.Current()
+	run, ok := t.currentRun()
 	if !ok {
 		return nil
 	}
