@@ -127,9 +127,6 @@ func (tx *writeTx) AuditHead(taskID int64) (int64, string, error) {
 	if err != nil {
 		return 0, "", err
 	}
-	if tx.heads == nil {
-		tx.heads = map[int64]auditHead{}
-	}
 	tx.heads[taskID] = auditHead{seq: seq, hash: hash}
 	return seq, hash, nil
 }

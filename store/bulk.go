@@ -97,13 +97,16 @@ func (c conn) bulkUpdate(table, set, cond string, types []string, rows [][]any) 
 	return total, err
 }
 
+// newestEvent is the condition that audit event a is the newest of the
+// chain of the task numbered taskCol.
+func newestEvent(taskCol string) string {
+	return "a.seq = (SELECT MAX(b.seq) FROM audit_events b WHERE b.task_id = " + taskCol + ")"
+}
+
 // AuditHeads returns the heads of the chains of ids (empty chains left
 // out), from the heads this transaction knows and one query per bulkRows
 // chains for the others, which it then knows too.
 func (tx *writeTx) AuditHeads(ids []int64) (map[int64]workflow.ChainHead, error) {
-	if tx.heads == nil {
-		tx.heads = map[int64]auditHead{}
-	}
 	out := make(map[int64]workflow.ChainHead, len(ids))
 	var want []int64
 	for _, id := range ids {
@@ -125,8 +128,7 @@ func (tx *writeTx) AuditHeads(ids []int64) (map[int64]workflow.ChainHead, error)
 			Seq    int64  `db:"seq"`
 			Hash   string `db:"hash"`
 		}
-		q := "SELECT a.task_id, a.seq, a.hash FROM audit_events a" + w.String() +
-			" AND a.seq = (SELECT MAX(b.seq) FROM audit_events b WHERE b.task_id = a.task_id)"
+		q := "SELECT a.task_id, a.seq, a.hash FROM audit_events a" + w.String() + " AND " + newestEvent("a.task_id")
 		if err := tx.selBulk(len(part), &rows, q, w.args...); err != nil {
 			return dbErr(err, "read audit heads")
 		}

@@ -151,9 +151,6 @@ func (tx *writeTx) SaveReminders(ts []*workflow.Task) ([]int64, error) {
 // that exists, one query per bulkRows tasks; the transaction knows those
 // heads from then on, as if AuditHeads had read them.
 func (tx *writeTx) TaskSteps(ids []int64) (map[int64]workflow.TaskStep, error) {
-	if tx.heads == nil {
-		tx.heads = map[int64]auditHead{}
-	}
 	out := make(map[int64]workflow.TaskStep, len(ids))
 	err := chunks(ids, func(part []int64) error {
 		w := &where{}
@@ -164,8 +161,7 @@ func (tx *writeTx) TaskSteps(ids []int64) (map[int64]workflow.TaskStep, error) {
 			Seq  sql.NullInt64  `db:"seq"`
 			Hash sql.NullString `db:"hash"`
 		}
-		q := "SELECT t.id, t.step, a.seq, a.hash FROM tasks t LEFT JOIN audit_events a ON a.task_id = t.id" +
-			" AND a.seq = (SELECT MAX(b.seq) FROM audit_events b WHERE b.task_id = t.id)" + w.String()
+		q := "SELECT t.id, t.step, a.seq, a.hash FROM tasks t LEFT JOIN audit_events a ON a.task_id = t.id AND " + newestEvent("t.id") + w.String()
 		if err := tx.selBulk(len(part), &rows, q, w.args...); err != nil {
 			return dbErr(err, "read task steps")
 		}

@@ -67,7 +67,6 @@ func BenchmarkExpiryWrites(b *testing.B) {
 			byExpiry = byExpiry[len(batch):]
 			err := db.Update(ctx, func(t workflow.Tx) error {
 				tx := t.(*writeTx)
-				tx.heads = map[int64]auditHead{}
 				evs := make([]*workflow.AuditEvent, len(batch))
 				ns := make([]*workflow.Notice, len(batch))
 				for i, g := range batch {
