@@ -35,25 +35,3 @@ func (p *planned) task(id int64) *Task {
 	steps[p.step].Assignees = slices.Clone(p.run.Assignees)
 	return &Task{ID: id, Version: p.version, RemindRev: p.remindRev, Status: p.status, Step: p.step, Steps: steps, RemindedAt: p.remindedAt}
 }
-
-// planned returns the tasks of ids as planned, and reads whole the ones
-// not planned. SaveReminders refuses those that moved on since.
-func (o *op) planned(ids []int64, plans map[int64]*planned) ([]*Task, error) {
-	tasks := make([]*Task, 0, len(ids))
-	var unplanned []int64
-	for _, id := range ids {
-		if p := plans[id]; p != nil {
-			tasks = append(tasks, p.task(id))
-		} else {
-			unplanned = append(unplanned, id)
-		}
-	}
-	if len(unplanned) == 0 {
-		return tasks, nil
-	}
-	again, err := o.tx.FindTasks(TaskQuery{IDs: unplanned})
-	if err != nil {
-		return nil, err
-	}
-	return append(tasks, again...), nil
-}

@@ -203,9 +203,11 @@ func (o *op) remindGroup(cfg Reminders, group []string, due map[string][]int64, 
 		}
 	}
 	slices.Sort(ids)
-	tasks, err := o.planned(ids, plans)
-	if err != nil {
-		return nil, 0, err
+	// planReminders plans every task it puts in due; SaveReminders
+	// refuses those that moved on since.
+	tasks := make([]*Task, len(ids))
+	for i, id := range ids {
+		tasks[i] = plans[id].task(id)
 	}
 	reminded, moved, err := o.markReminders(cfg, group, due, tasks)
 	if err != nil {
@@ -237,13 +239,13 @@ func (o *op) remindGroup(cfg Reminders, group []string, due map[string][]int64, 
 		slices.SortFunc(tasks, func(a, b *Task) int { return cmp.Compare(a.ID, b.ID) })
 	}
 	byID := make(map[int64]*Task, len(tasks))
-	var done []int64
-	var out []*Task
+	var done []*Task
+	var doneIDs []int64
 	for _, t := range tasks {
 		byID[t.ID] = t
 		if len(reminded[t.ID]) > 0 {
-			done = append(done, t.ID)
-			out = append(out, t)
+			done = append(done, t)
+			doneIDs = append(doneIDs, t.ID)
 		}
 	}
 	notices := 0
@@ -259,15 +261,15 @@ func (o *op) remindGroup(cfg Reminders, group []string, due map[string][]int64, 
 			notices++
 		}
 	}
-	if err := o.preloadHeads(done); err != nil {
+	if err := o.preloadHeads(doneIDs); err != nil {
 		return nil, 0, err
 	}
-	for _, id := range done {
-		if err := o.audit(byID[id], SystemActor, ActReminded, "", map[string]string{"to": strings.Join(reminded[id], ","), "by": "schedule"}); err != nil {
+	for _, t := range done {
+		if err := o.audit(t, SystemActor, ActReminded, "", map[string]string{"to": strings.Join(reminded[t.ID], ","), "by": "schedule"}); err != nil {
 			return nil, 0, err
 		}
 	}
-	return out, notices, nil
+	return done, notices, nil
 }
 
 // markReminders marks, in tasks, each person of group reminded of the tasks
