@@ -230,20 +230,25 @@ func RequestModal(f RequestForm) slack.ModalViewRequest {
 	return m
 }
 
-func appInput(f RequestForm) *slack.InputBlock {
-	ph := plain("Choose an app", maxPlaceholder)
-	var el *slack.SelectBlockElement
-	if len(f.Apps) > MaxStaticOptions {
-		el = slack.NewOptionsSelectBlockElement(slack.OptTypeExternal, plain("Type to search the apps", maxPlaceholder), ActionReqApp)
+// choiceSelect lists items as a static select up to MaxStaticOptions of
+// them (placeholder choose) and beyond that is an external select that the
+// bot fills as the user types (placeholder search).
+func choiceSelect[T any](action, choose, search string, items []T, option func(T) *slack.OptionBlockObject) *slack.SelectBlockElement {
+	if len(items) > MaxStaticOptions {
+		el := slack.NewOptionsSelectBlockElement(slack.OptTypeExternal, plain(search, maxPlaceholder), action)
 		minLen := 0
 		el.MinQueryLength = &minLen
-	} else {
-		opts := make([]*slack.OptionBlockObject, 0, len(f.Apps))
-		for _, a := range f.Apps {
-			opts = append(opts, AppOption(a))
-		}
-		el = slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, ph, ActionReqApp, opts...)
+		return el
 	}
+	opts := make([]*slack.OptionBlockObject, len(items))
+	for i, it := range items {
+		opts[i] = option(it)
+	}
+	return slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plain(choose, maxPlaceholder), action, opts...)
+}
+
+func appInput(f RequestForm) *slack.InputBlock {
+	el := choiceSelect(ActionReqApp, "Choose an app", "Type to search the apps", f.Apps, AppOption)
 	if f.App != nil {
 		el.InitialOption = AppOption(f.App)
 	}
@@ -256,18 +261,7 @@ func appInput(f RequestForm) *slack.InputBlock {
 
 func resourceInput(f RequestForm) *slack.InputBlock {
 	app := f.App
-	var el *slack.SelectBlockElement
-	if len(app.Resources) > MaxStaticOptions {
-		el = slack.NewOptionsSelectBlockElement(slack.OptTypeExternal, plain("Type to search the resources", maxPlaceholder), ActionReqResource)
-		minLen := 0
-		el.MinQueryLength = &minLen
-	} else {
-		opts := make([]*slack.OptionBlockObject, 0, len(app.Resources))
-		for _, r := range app.Resources {
-			opts = append(opts, ResourceOption(r))
-		}
-		el = slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plain("Choose a resource", maxPlaceholder), ActionReqResource, opts...)
-	}
+	el := choiceSelect(ActionReqResource, "Choose a resource", "Type to search the resources", app.Resources, ResourceOption)
 	if f.Resource != nil {
 		el.InitialOption = ResourceOption(f.Resource)
 	}
