@@ -2,9 +2,12 @@ package bot
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -24,10 +27,23 @@ const DefaultAPIURL = "https://slack.com/api/"
 // *store.DB implements it.
 type Store interface {
 	// ClaimNotices returns due notices (at most the oldest undelivered one
-	// of each task) and leases them, so replicas never deliver one twice.
-	ClaimNotices(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]workflow.Notice, error)
-	NoticeDelivered(ctx context.Context, id int64, now time.Time) error
-	NoticeFailed(ctx context.Context, id int64, nextAt time.Time, errText string) error
+	// of each task) and leases them to owner, so replicas never deliver one
+	// twice. NoticeDelivered, NoticeFailed and ReleaseNotice are guarded by
+	// that lease: ECONFLICT when it was lost (nothing recorded).
+	ClaimNotices(ctx context.Context, owner string, now time.Time, ttl time.Duration, limit int) ([]workflow.Notice, error)
+	NoticeDelivered(ctx context.Context, id int64, owner string, now time.Time) error
+	NoticeFailed(ctx context.Context, id int64, owner string, nextAt time.Time, errText string, maxAttempts int) (workflow.NoticeState, error)
+	ReleaseNotice(ctx context.Context, id int64, owner string) error
+
+	// StoreEnvelopes stores envelopes before their ack (one transaction,
+	// leased to owner) and says which are new; it also marks done the
+	// envelopes of handlers that finished without a recorded effect.
+	StoreEnvelopes(ctx context.Context, owner string, until time.Time, envs []workflow.Envelope, done []string, now time.Time) ([]bool, error)
+	// ClaimEnvelopes leases the stored envelopes nobody holds and that are
+	// not done (their process died), to finish them.
+	ClaimEnvelopes(ctx context.Context, owner string, now, until time.Time, limit int) ([]workflow.Envelope, error)
+	// RenewLeases is the instance's heartbeat over every lease it holds.
+	RenewLeases(ctx context.Context, owner string, until time.Time) (int64, error)
 
 	ChatUserByEmail(ctx context.Context, email string) (*workflow.ChatUser, error)
 	ChatUserByID(ctx context.Context, chatID string) (*workflow.ChatUser, error)
@@ -35,6 +51,11 @@ type Store interface {
 
 	Cards(ctx context.Context, taskID int64) ([]workflow.Card, error)
 	SaveCard(ctx context.Context, c *workflow.Card) error
+	// ClaimCard claims a card before it is posted: false when it is
+	// posted already (c becomes it: update it), ECONFLICT while another
+	// owner posts it. ReleaseCard drops a claim whose post failed.
+	ClaimCard(ctx context.Context, c *workflow.Card, owner string, now, until time.Time) (bool, error)
+	ReleaseCard(ctx context.Context, id int64, owner string) error
 	CardByMessage(ctx context.Context, channel, ts string) (*workflow.Card, error)
 	// DeleteCards forgets a deleted task's cards once they say so in Slack.
 	DeleteCards(ctx context.Context, taskID int64) error
@@ -43,9 +64,6 @@ type Store interface {
 	// mirrored, so it goes into each channel once (mirror.go).
 	CommentMirrors(ctx context.Context, taskID, seq int64) ([]workflow.CommentMirror, error)
 	SaveCommentMirror(ctx context.Context, m workflow.CommentMirror) error
-
-	FirstSeen(ctx context.Context, key string, now time.Time) (bool, error)
-	PruneSeen(ctx context.Context, before time.Time) (int64, error)
 }
 
 // Config configures a Bot. Engine, Store and the tokens are required.
@@ -68,8 +86,17 @@ type Config struct {
 	// RateScale multiplies the client-side rate limits (tests speed them
 	// up). 0 means 1, Slack's own tiers.
 	RateScale float64
-	// SeenTTL is how long envelope and event ids are remembered. Default 1 h.
-	SeenTTL time.Duration
+	// LeaseTTL is how long a lease of this instance (an envelope being
+	// handled, a notice being delivered, a card being posted) lasts
+	// unless renewed; the heartbeat renews them four times a lease. Work
+	// of a process that died is taken over after it. Default 10 s.
+	LeaseTTL time.Duration
+	// MaxAttempts is how many failed deliveries make a notice dead
+	// (NoticeDead). Default 50 (hours of a Slack outage at RetryMax).
+	MaxAttempts int
+	// Owner is this instance's lease owner id; default host, pid and a
+	// random part, new at every start.
+	Owner string
 	// HTTPClient for the Web API; default one with a 15 s timeout.
 	HTTPClient *http.Client
 	// PingInterval for Socket Mode (slack-go's default 30 s when 0).
@@ -89,6 +116,12 @@ type Bot struct {
 	engine *workflow.Engine
 	store  Store
 	limits *limiter
+	owner  string // lease owner id of this instance
+	inbox  *inbox
+	cards  cardLocks // one card update at a time in this process
+	// unsaved holds cards posted whose save failed, by claim id, so the
+	// retry saves them instead of posting them again.
+	unsaved sync.Map
 
 	botUserID string
 
@@ -126,8 +159,14 @@ func New(cfg Config) (*Bot, error) {
 	if cfg.RetryMax <= 0 {
 		cfg.RetryMax = 5 * time.Minute
 	}
-	if cfg.SeenTTL <= 0 {
-		cfg.SeenTTL = time.Hour
+	if cfg.LeaseTTL <= 0 {
+		cfg.LeaseTTL = 10 * time.Second
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = 50
+	}
+	if cfg.Owner == "" {
+		cfg.Owner = newOwnerID()
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 15 * time.Second}
@@ -143,6 +182,8 @@ func New(cfg Config) (*Bot, error) {
 		cfg: cfg, log: cfg.Log, api: api, engine: cfg.Engine, store: cfg.Store,
 		limits: newLimiter(cfg.RateScale),
 		wake:   make(chan struct{}, 1),
+		owner:  cfg.Owner,
+		inbox:  newInbox(),
 	}
 	b.reg = b.newRegistry()
 	b.state.arrived = map[string]time.Time{}
@@ -198,12 +239,20 @@ func (b *Bot) Run(ctx context.Context) error {
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 	pool := newPool(workCtx, b.cfg.Workers)
+	beatCtx, stopBeat := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBeat()
+	go b.heartbeatLoop(beatCtx)
+	inboxDone := make(chan struct{})
+	go func() {
+		defer close(inboxDone)
+		b.inboxLoop(ctx, workCtx, pool)
+	}()
+	go b.recoverLoop(ctx, pool)
 	outboxDone := make(chan struct{})
 	go func() {
 		defer close(outboxDone)
 		b.outboxLoop(ctx, workCtx)
 	}()
-	go b.pruneLoop(ctx)
 	homeDone := make(chan struct{})
 	go func() {
 		defer close(homeDone)
@@ -214,10 +263,12 @@ func (b *Bot) Run(ctx context.Context) error {
 	err := b.loop(ctx, client, pool, sockErr)
 
 	grace := time.AfterFunc(30*time.Second, stopWork)
+	<-inboxDone
 	pool.wait()
 	b.bg.Wait()
 	<-outboxDone
 	<-homeDone
+	b.flushDone(workCtx, nil)
 	grace.Stop()
 	stopSock()
 	b.log.Info().Msg("stopped")
@@ -250,20 +301,12 @@ func tokenError(name, what, apiURL string, err error) error {
 	return fmt.Errorf("cannot reach Slack at %s to check %s: %v", apiURL, name, err)
 }
 
-// pruneLoop forgets seen envelope and event ids older than SeenTTL.
-func (b *Bot) pruneLoop(ctx context.Context) {
-	t := time.NewTicker(b.cfg.SeenTTL / 4)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if _, err := b.store.PruneSeen(ctx, b.now().Add(-b.cfg.SeenTTL)); err != nil && ctx.Err() == nil {
-				b.log.Warn().Err(err).Msg("prune seen keys")
-			}
-		}
-	}
+// newOwnerID names this process instance for its leases.
+func newOwnerID() string {
+	host, _ := os.Hostname()
+	var r [6]byte
+	_, _ = rand.Read(r[:])
+	return fmt.Sprintf("%s/%d/%s", cut(host, 40), os.Getpid(), hex.EncodeToString(r[:]))
 }
 
 // kick wakes the outbox worker after a change.

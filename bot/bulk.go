@@ -135,10 +135,15 @@ func (b *Bot) submitBulk(ctx context.Context, cb slack.InteractionCallback) any 
 	// ack's update (updating by view id could land before the ack and be
 	// overwritten by it).
 	working.ExternalID = fmt.Sprintf("bulk-%s-%d", cb.View.ID, time.Now().UnixNano())
+	// The envelope stays open until every task is decided: a crash
+	// half-way finishes the rest at the next start (the tasks decided
+	// already refuse the second decision: their revision moved on).
+	bctx, release := b.holdEnvelope(ctx)
 	b.bg.Add(1)
 	go func() {
 		defer b.bg.Done()
-		b.runBulk(ctx, cb.User.ID, email, working.ExternalID, m, comment)
+		defer release()
+		b.runBulk(bctx, cb.User.ID, email, working.ExternalID, m, comment)
 	}()
 	return slack.NewUpdateViewSubmissionResponse(&working)
 }

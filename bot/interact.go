@@ -96,6 +96,9 @@ func (b *Bot) decide(ctx context.Context, c click, action workflow.Action, taskI
 		return
 	}
 	c.log.Info().Str("email", t.Last.Actor).Str("decision", string(action)).Msg("decided")
+	if !fromDigest(c) {
+		b.refreshClicked(ctx, c, t)
+	}
 	if fromDigest(c) {
 		// A digest lists many tasks: redraw it so this one loses its buttons.
 		b.refreshDigest(ctx, c, t.Last.Actor)
@@ -163,8 +166,49 @@ func (b *Bot) refreshCardAt(ctx context.Context, channel, ts string) {
 	if err != nil || card.Revision == t.Revision {
 		return
 	}
-	if err := b.updateCard(ctx, t, card); err != nil {
+	if err := b.refreshCard(ctx, t, card, false); err != nil {
 		b.logger(ctx).Warn().Err(err).Int64("task", t.ID).Msg("refresh stale card")
+	}
+}
+
+// refreshClicked shows the person who clicked their card's new state at
+// once, before the outbox gets to the task's other cards: through the
+// click's response_url (not paced like chat.update, which a burst keeps
+// busy for a minute), else by chat.update. The outbox then finds the card
+// up to date and leaves it.
+func (b *Bot) refreshClicked(ctx context.Context, c click, t *workflow.Task) {
+	card, err := b.store.CardByMessage(ctx, c.channel, c.ts)
+	if err != nil {
+		return
+	}
+	if t2, err := b.engine.Task(ctx, card.TaskID); err == nil {
+		t = t2 // what the card must show now
+	}
+	if c.cb.ResponseURL == "" {
+		if err := b.refreshCard(ctx, t, card, false); err != nil {
+			b.logger(ctx).Warn().Err(err).Int64("task", t.ID).Msg("update the clicked card")
+		}
+		return
+	}
+	defer b.cards.lock(card.ID)()
+	if cur, err := b.store.CardByMessage(ctx, c.channel, c.ts); err == nil {
+		card = cur
+	}
+	if card.Revision == t.Revision {
+		return
+	}
+	text, bl, final := renderCard(b.engine.Catalog(), t, *card, b.namer(ctx), b.now(), b.cardInsights(ctx, t, *card)...)
+	msg := &slack.WebhookMessage{Text: cut(text, 3900), Blocks: &slack.Blocks{BlockSet: bl}, ReplaceOriginal: true}
+	err = b.call(ctx, "response_url", "", func() error {
+		return slack.PostWebhookCustomHTTPContext(ctx, c.cb.ResponseURL, b.cfg.HTTPClient, msg)
+	})
+	if err != nil {
+		b.logger(ctx).Info().Err(err).Int64("task", t.ID).Msg("response_url refresh failed; the outbox updates the card")
+		return
+	}
+	card.Revision, card.Final, card.UpdatedAt = t.Revision, final, b.now()
+	if err := b.store.SaveCard(ctx, card); err != nil {
+		b.logger(ctx).Warn().Err(err).Int64("task", t.ID).Msg("save the clicked card")
 	}
 }
 

@@ -9,12 +9,15 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
+
+	"accessbot/workflow"
 )
 
 // loop drains the client's events until ctx ends or the connection fails
-// for good. Every envelope is acked here, at once, before any Web API call;
-// view submissions are the exception (their ack carries field errors and is
-// sent by the worker right after the engine call).
+// for good. An envelope that asks for work goes to the inbox writer
+// (inbox.go), which stores it and then acks it (a view submission after
+// its handler: the ack carries field errors); the loop itself never waits
+// on storage. A block_suggestion changes nothing and is answered at once.
 func (b *Bot) loop(ctx context.Context, client *socketmode.Client, pool *pool, sockErr <-chan error) error {
 	for {
 		select {
@@ -34,106 +37,74 @@ func (b *Bot) loop(ctx context.Context, client *socketmode.Client, pool *pool, s
 			}
 			b.noteConnection(evt.Type)
 			b.envelopeIn(evt)
-			if job, urgent := b.route(client, evt); job != nil {
-				pool.submit(b.envelopeJob(evt, job), urgent)
+			if job := b.route(client, evt); job != nil {
+				pool.submit(b.envelopeJob(evt, job), true)
 			}
 		}
 	}
 }
 
-// route acks evt (unless it is a view submission) and returns the work to
-// do off the loop, or nil; urgent work has an ack waiting on it.
-func (b *Bot) route(client *socketmode.Client, evt socketmode.Event) (job func(context.Context), urgent bool) {
+// route sends an envelope to the inbox writer, acks what needs no work,
+// and returns the work to do at once (a block suggestion), or nil.
+func (b *Bot) route(client *socketmode.Client, evt socketmode.Event) (job func(context.Context)) {
 	switch evt.Type {
 	case socketmode.EventTypeConnecting, socketmode.EventTypeConnected, socketmode.EventTypeHello:
 		b.log.Debug().Str("type", string(evt.Type)).Msg("socket mode")
-		return nil, false
+		return nil
 	case socketmode.EventTypeConnectionError, socketmode.EventTypeDisconnect:
 		b.log.Info().Str("type", string(evt.Type)).Msg("socket mode: reconnecting")
-		return nil, false
+		return nil
 	case socketmode.EventTypeErrorBadMessage:
 		b.ackBadMessage(client, evt)
-		return nil, false
+		return nil
 	case socketmode.EventTypeIncomingError, socketmode.EventTypeErrorWriteFailed, socketmode.EventTypeInvalidAuth:
 		b.log.Warn().Str("type", string(evt.Type)).Msg("socket mode error")
-		return nil, false
+		return nil
 	}
 	if evt.Request == nil || evt.Request.EnvelopeID == "" {
-		return nil, false
+		return nil
 	}
 	req := *evt.Request
-	log := b.log.With().Str("envelope_id", req.EnvelopeID).Str("type", string(evt.Type)).Logger()
-	if req.RetryAttempt > 0 {
-		log = log.With().Int("retry_attempt", req.RetryAttempt).Str("retry_reason", req.RetryReason).Logger()
-	}
+	env := workflow.Envelope{ID: req.EnvelopeID, Type: req.Type, Payload: req.Payload, ReceivedAt: b.now()}
 	switch evt.Type {
 	case socketmode.EventTypeInteractive:
 		cb, ok := evt.Data.(slack.InteractionCallback)
 		if !ok {
 			b.ack(client, req, nil)
-			return nil, false
+			return nil
 		}
 		if cb.Type == slack.InteractionTypeBlockSuggestion {
 			// The ack carries the options; Slack waits 3 s for it.
-			return func(ctx context.Context) { b.ack(client, req, b.suggestion(ctx, cb)) }, true
+			return func(ctx context.Context) { b.ack(client, req, b.suggestion(ctx, cb)) }
 		}
-		if cb.Type == slack.InteractionTypeViewSubmission {
-			return func(ctx context.Context) {
-				if !b.firstSeen(ctx, "env:"+req.EnvelopeID) {
-					b.ack(client, req, nil)
-					return
-				}
-				b.ack(client, req, b.viewSubmission(ctx, cb))
-			}, true
-		}
-		b.ack(client, req, nil)
-		return func(ctx context.Context) {
-			if b.firstSeen(ctx, "env:"+req.EnvelopeID) {
-				b.interaction(ctx, cb)
-			} else {
-				log.Info().Msg("duplicate envelope ignored")
-			}
-		}, false
 	case socketmode.EventTypeSlashCommand:
-		b.ack(client, req, nil)
-		sc, ok := evt.Data.(slack.SlashCommand)
-		if !ok {
-			return nil, false
+		if _, ok := evt.Data.(slack.SlashCommand); !ok {
+			b.ack(client, req, nil)
+			return nil
 		}
-		return func(ctx context.Context) {
-			if b.firstSeen(ctx, "env:"+req.EnvelopeID) {
-				b.slashCommand(ctx, sc)
-			} else {
-				log.Info().Msg("duplicate envelope ignored")
-			}
-		}, false
 	case socketmode.EventTypeEventsAPI:
-		b.ack(client, req, nil)
 		ev, _ := evt.Data.(slackevents.EventsAPIEvent)
 		if b.ignoreEvent(ev) {
-			return nil, false
+			b.ack(client, req, nil)
+			return nil
 		}
-		return func(ctx context.Context) {
-			if !b.firstSeen(ctx, "env:"+req.EnvelopeID) {
-				return
-			}
-			if cb, ok := ev.Data.(*slackevents.EventsAPICallbackEvent); ok && cb.EventID != "" && !b.firstSeen(ctx, "evt:"+cb.EventID) {
-				log.Info().Str("event_id", cb.EventID).Msg("duplicate event ignored")
-				return
-			}
-			eventID := ""
-			if cb, ok := ev.Data.(*slackevents.EventsAPICallbackEvent); ok {
-				eventID = cb.EventID
-			}
-			b.event(ctx, ev, eventID)
-		}, false
+		if cb, ok := ev.Data.(*slackevents.EventsAPICallbackEvent); ok {
+			env.EventID = cb.EventID
+		}
 	default:
 		b.ack(client, req, nil)
-		return nil, false
+		return nil
 	}
+	b.inbox.in <- arrival{client: client, evt: evt, env: env}
+	return nil
 }
 
+// ack acks req; a replayed envelope (no client: its connection is gone)
+// has nobody to ack.
 func (b *Bot) ack(client *socketmode.Client, req socketmode.Request, payload any) {
+	if client == nil {
+		return
+	}
 	var err error
 	if payload == nil {
 		err = client.Ack(req)
@@ -164,13 +135,3 @@ func (b *Bot) ackBadMessage(client *socketmode.Client, evt socketmode.Event) {
 	}
 }
 
-// firstSeen records key and reports whether it is new. When the store
-// fails the work goes ahead: the engine refuses stale revisions anyway.
-func (b *Bot) firstSeen(ctx context.Context, key string) bool {
-	ok, err := b.store.FirstSeen(ctx, key, b.now())
-	if err != nil {
-		b.logger(ctx).Error().Err(err).Str("key", key).Msg("record seen key")
-		return true
-	}
-	return ok
-}

@@ -31,16 +31,15 @@ func (b *Bot) outboxLoop(ctx, work context.Context) {
 	}
 }
 
-// noticeLease is how long a claimed notice is reserved for this worker. A
-// worker that dies leaves its notices to be claimed again after it.
-const noticeLease = 5 * time.Minute
-
 // deliverDue delivers one batch of due notices and returns how many it
 // delivered. Claims give at most the oldest undelivered notice of each
 // task, so per-task order holds. It stops between notices once stop ends;
 // the calls run on ctx, which outlives stop by a grace period.
 func (b *Bot) deliverDue(stop, ctx context.Context) int {
-	ns, err := b.store.ClaimNotices(ctx, b.now(), noticeLease, 50)
+	// The lease is renewed by the heartbeat while a delivery runs; a
+	// process that dies leaves its notices to be claimed again one lease
+	// later.
+	ns, err := b.store.ClaimNotices(ctx, b.owner, b.now(), b.cfg.LeaseTTL, 50)
 	if err != nil {
 		b.log.Error().Err(err).Msg("read outbox")
 		return 0
@@ -55,7 +54,7 @@ func (b *Bot) deliverDue(stop, ctx context.Context) int {
 		if stop.Err() != nil {
 			// Hand it back at once rather than after the lease.
 			<-sem
-			if err := b.store.NoticeFailed(ctx, n.ID, b.now(), n.LastError); err != nil {
+			if err := b.store.ReleaseNotice(ctx, n.ID, b.owner); err != nil {
 				b.log.Warn().Err(err).Int64("notice", n.ID).Msg("release notice")
 			}
 			continue
@@ -82,8 +81,12 @@ func (b *Bot) deliverOne(ctx context.Context, n workflow.Notice) bool {
 	ctx = withLog(ctx, log)
 	err := b.deliver(ctx, n)
 	if err == nil {
-		if err := b.store.NoticeDelivered(ctx, n.ID, b.now()); err != nil {
-			log.Error().Err(err).Msg("mark notice delivered")
+		if err := b.store.NoticeDelivered(ctx, n.ID, b.owner, b.now()); err != nil {
+			if workflow.ErrorCode(err) == workflow.ECONFLICT {
+				log.Warn().Err(err).Msg("lease lost during delivery; another worker delivers it")
+			} else {
+				log.Error().Err(err).Msg("mark notice delivered")
+			}
 			return false
 		}
 		return true
@@ -94,8 +97,14 @@ func (b *Bot) deliverOne(ctx context.Context, n workflow.Notice) bool {
 		next = rl.RetryAfter
 	}
 	log.Warn().Err(err).Int("attempts", n.Attempts+1).Dur("retry_in", next).Msg("delivery failed")
-	if err := b.store.NoticeFailed(ctx, n.ID, b.now().Add(next), cut(err.Error(), 500)); err != nil {
+	state, err := b.store.NoticeFailed(ctx, n.ID, b.owner, b.now().Add(next), cut(err.Error(), 500), b.cfg.MaxAttempts)
+	switch {
+	case workflow.ErrorCode(err) == workflow.ECONFLICT:
+		log.Warn().Err(err).Msg("lease lost during delivery; another worker delivers it")
+	case err != nil:
 		log.Error().Err(err).Msg("record failed notice")
+	case state == workflow.NoticeDead:
+		log.Error().Int("attempts", n.Attempts+1).Msg("notice given up after too many attempts (dead)")
 	}
 	return false
 }
@@ -177,7 +186,7 @@ func (b *Bot) syncTask(ctx context.Context, taskID int64, resend bool) error {
 	}
 	for i := range cards {
 		if cards[i].Revision != t.Revision || resend {
-			if err := b.updateCard(ctx, t, &cards[i]); err != nil {
+			if err := b.refreshCard(ctx, t, &cards[i], resend); err != nil {
 				return err
 			}
 		}
@@ -233,7 +242,10 @@ func (b *Bot) syncTask(ctx context.Context, taskID int64, resend bool) error {
 	return nil
 }
 
-// postCard posts a new card (to the person's DM, or to c.Channel) and saves it.
+// postCard posts a new card (to the person's DM, or to c.Channel) and saves
+// it. The card is claimed first (Store.ClaimCard), so a second poster (a
+// replica delivering the same notice after a lost lease) finds the claim
+// and waits, or the posted card and updates it instead.
 func (b *Bot) postCard(ctx context.Context, t *workflow.Task, c workflow.Card) error {
 	if c.Role != workflow.CardChannel {
 		ch, err := b.dmChannel(ctx, c.Email)
@@ -242,21 +254,80 @@ func (b *Bot) postCard(ctx context.Context, t *workflow.Task, c workflow.Card) e
 		}
 		c.Channel = ch
 	}
+	now := b.now()
+	claimed, err := b.store.ClaimCard(ctx, &c, b.owner, now, now.Add(b.cfg.LeaseTTL))
+	if err != nil {
+		return fmt.Errorf("claim %s card of %s: %w", c.Role, t.Number(), err)
+	}
+	if !claimed {
+		return b.refreshCard(ctx, t, &c, false)
+	}
+	posted := false
+	defer func() {
+		if !posted {
+			if err := b.store.ReleaseCard(context.WithoutCancel(ctx), c.ID, b.owner); err != nil {
+				b.logger(ctx).Warn().Err(err).Int64("task", t.ID).Msg("release card claim")
+			}
+		}
+	}()
+	if m, ok := b.unsaved.Load(c.ID); ok {
+		// Posted by this process before saving it failed: save it now
+		// (and update it), never post it again.
+		posted = true
+		msg := m.(workflow.Card)
+		c.Channel, c.TS, c.Revision = msg.Channel, msg.TS, msg.Revision
+		if err := b.store.SaveCard(ctx, &c); err != nil {
+			return fmt.Errorf("save %s card of %s: %w", c.Role, t.Number(), err)
+		}
+		b.unsaved.Delete(c.ID)
+		if c.Revision == t.Revision {
+			return nil
+		}
+		return b.updateCard(ctx, t, &c)
+	}
 	text, bl, final := renderCard(b.engine.Catalog(), t, c, b.namer(ctx), b.now(), b.cardInsights(ctx, t, c)...)
 	var channel, ts string
-	err := b.call(ctx, "chat.postMessage", c.Channel, func() (err error) {
+	err = b.call(ctx, "chat.postMessage", c.Channel, func() (err error) {
 		channel, ts, err = b.api.PostMessageContext(ctx, c.Channel, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionBlocks(bl...))
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("post %s card of %s: %w", c.Role, t.Number(), err)
 	}
+	posted = true
 	c.Channel, c.TS, c.Revision, c.Final, c.UpdatedAt = channel, ts, t.Revision, final, b.now()
 	if err := b.store.SaveCard(ctx, &c); err != nil {
+		// The claim stays (the heartbeat keeps it): the retry saves this
+		// message instead of posting another.
+		b.unsaved.Store(c.ID, c)
 		return fmt.Errorf("save %s card of %s: %w", c.Role, t.Number(), err)
 	}
 	b.log.Info().Int64("task", t.ID).Str("role", string(c.Role)).Str("email", c.Email).Str("channel", channel).Msg("card posted")
 	return nil
+}
+
+// cardLocks keeps one update of a card at a time in this process (the
+// clicker's own refresh and the outbox's), so a card is not updated twice
+// for one revision.
+type cardLocks struct{ m sync.Map } // card id -> *sync.Mutex
+
+func (l *cardLocks) lock(id int64) func() {
+	mu, _ := l.m.LoadOrStore(id, &sync.Mutex{})
+	mu.(*sync.Mutex).Lock()
+	return mu.(*sync.Mutex).Unlock
+}
+
+// refreshCard updates c unless the stored card shows t's revision already
+// (another update got there first); force redraws it anyway.
+func (b *Bot) refreshCard(ctx context.Context, t *workflow.Task, c *workflow.Card, force bool) error {
+	defer b.cards.lock(c.ID)()
+	if cur, err := b.store.CardByMessage(ctx, c.Channel, c.TS); err == nil {
+		*c = *cur
+	}
+	if c.Revision == t.Revision && !force {
+		return nil
+	}
+	return b.updateCard(ctx, t, c)
 }
 
 // updateCard re-renders a card in place and records the revision it shows.

@@ -34,14 +34,14 @@ func TestSchedulerSwitchesDelegations(t *testing.T) {
 	_, err = e.SetDelegation(ctx, workflow.DelegateInput{Actor: mgr, Delegate: "deputy@example.com", Start: "2026-11-24", End: "2026-11-24"})
 	require.NoError(t, err)
 	dms := func() int {
-		ns, err := db.DueNotices(ctx, c.Now().Add(time.Hour), 1000)
+		ns, err := db.ClaimNotices(ctx, "test", c.Now().Add(time.Hour), time.Minute, 1000)
 		require.NoError(t, err)
 		n := 0
 		for _, x := range ns {
 			if x.Kind == workflow.NoticeDirect {
 				n++
 			}
-			require.NoError(t, db.NoticeDelivered(ctx, x.ID, c.Now()))
+			require.NoError(t, db.NoticeDelivered(ctx, x.ID, "test", c.Now()))
 		}
 		return n
 	}

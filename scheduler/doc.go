@@ -1,5 +1,8 @@
 // Package scheduler runs the engine's periodic jobs (expire grants, warn of
-// expiring grants, remind and escalate) on robfig/cron.
+// expiring grants, remind and escalate, switch delegation windows) on
+// robfig/cron, and the storage's prune job (PruneJob: delivered notices
+// past the outbox retention, handled envelopes past the inbox retention)
+// that the command adds.
 //
 // Every job decides from stored state and records what it did, so a run
 // that comes late, a skipped minute, a restart or a second replica sends

@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"time"
 
 	"accessbot/workflow"
 )
@@ -42,4 +43,33 @@ func Jobs(e *workflow.Engine) []Job {
 			return e.SwitchDelegations(ctx)
 		}},
 	}
+}
+
+// JobPrune deletes delivered notices and handled envelopes past their
+// retention.
+const JobPrune = "prune"
+
+// Pruner is what JobPrune needs from storage; *store.DB implements it.
+type Pruner interface {
+	// PruneOutbox deletes notices delivered before before (pending,
+	// leased and dead ones are kept).
+	PruneOutbox(ctx context.Context, before time.Time) (int64, error)
+	// PruneInbox deletes envelopes handled before before.
+	PruneInbox(ctx context.Context, before time.Time) (int64, error)
+}
+
+// PruneJob keeps delivered notices for outbox and handled envelopes for
+// inbox (which must be longer than Slack redelivers an envelope: a
+// redelivery of a pruned one would be handled again) and deletes the rest.
+// now is the engine's clock.
+func PruneJob(p Pruner, now func() time.Time, outbox, inbox time.Duration) Job {
+	return Job{Name: JobPrune, Run: func(ctx context.Context) (any, error) {
+		t := now()
+		notices, err := p.PruneOutbox(ctx, t.Add(-outbox))
+		if err != nil {
+			return nil, err
+		}
+		envelopes, err := p.PruneInbox(ctx, t.Add(-inbox))
+		return map[string]int64{"notices": notices, "envelopes": envelopes}, err
+	}}
 }

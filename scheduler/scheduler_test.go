@@ -216,14 +216,14 @@ func TestRunOnceTwiceSendsOnce(t *testing.T) {
 	require.NoError(t, err)
 
 	sent := func() map[workflow.NoticeKind]int {
-		ns, err := db.DueNotices(ctx, c.Now().Add(time.Hour), 1000)
+		ns, err := db.ClaimNotices(ctx, "test", c.Now().Add(time.Hour), time.Minute, 1000)
 		require.NoError(t, err)
 		out := map[workflow.NoticeKind]int{}
 		for _, n := range ns {
 			if n.Kind != workflow.NoticeTaskChanged {
 				out[n.Kind]++
 			}
-			require.NoError(t, db.NoticeDelivered(ctx, n.ID, c.Now()))
+			require.NoError(t, db.NoticeDelivered(ctx, n.ID, "test", c.Now()))
 		}
 		return out
 	}

@@ -221,6 +221,7 @@ func (tx *writeTx) AppendAudits(evs []*workflow.AuditEvent) error {
 const outboxCols = "kind, task_id, recipient, recipients_json, text, data_json, created_at, attempts, next_at, last_error"
 
 func (tx *writeTx) noticeArgs(n *workflow.Notice) ([]any, error) {
+	n.State = workflow.NoticePending
 	if n.CreatedAt.IsZero() {
 		n.CreatedAt = tx.now
 	}

@@ -97,10 +97,11 @@ func (r *cardRow) card() workflow.Card {
 	}
 }
 
-// Cards returns the cards of a task in the order they were saved.
+// Cards returns the posted cards of a task in the order they were saved
+// (claims of cards not posted yet are left out).
 func (db *DB) Cards(ctx context.Context, taskID int64) ([]workflow.Card, error) {
 	var rows []cardRow
-	if err := db.reader(ctx).sel(&rows, cardSelect+" WHERE task_id = ? ORDER BY id", taskID); err != nil {
+	if err := db.reader(ctx).sel(&rows, cardSelect+" WHERE task_id = ? AND ts <> '' ORDER BY id", taskID); err != nil {
 		return nil, dbErr(err, fmt.Sprintf("read cards of T-%d", taskID))
 	}
 	out := make([]workflow.Card, len(rows))
@@ -143,7 +144,7 @@ func (db *DB) SaveCard(ctx context.Context, c *workflow.Card) error {
 		return nil
 	}
 	n, err := w.execN(`UPDATE cards SET task_id = ?, role = ?, email = ?, step = ?, channel = ?, ts = ?, revision = ?,
-		final = ?, updated_at = ? WHERE id = ?`, append(args, c.ID)...)
+		final = ?, updated_at = ?, lease_owner = '', lease_until = NULL WHERE id = ?`, append(args, c.ID)...)
 	if err != nil {
 		return dbErr(err, fmt.Sprintf("save card of T-%d", c.TaskID))
 	}
@@ -151,6 +152,78 @@ func (db *DB) SaveCard(ctx context.Context, c *workflow.Card) error {
 		return workflow.Errorf(workflow.ENOTFOUND, "card %d does not exist", c.ID)
 	}
 	return nil
+}
+
+// ClaimCard claims the card c describes (TaskID, Role, Email, Step, and
+// Channel for a channel card) for owner until until, before it is posted,
+// so that two posters (replicas) never both post it:
+//
+//   - the card is posted already: c becomes it and ClaimCard returns
+//     false (update it instead of posting);
+//   - another owner holds a claim whose lease has not ended: ECONFLICT
+//     (try again later: it is being posted);
+//   - otherwise c.ID is the claim (a card row with no message yet) and
+//     ClaimCard returns true: post, then SaveCard with the message, or
+//     ReleaseCard when the post failed.
+//
+// A claim is a lease (lease.go): RenewLeases keeps it while the post is
+// slow, and a claim whose owner died is taken over after its lease.
+func (db *DB) ClaimCard(ctx context.Context, c *workflow.Card, owner string, now, until time.Time) (bool, error) {
+	claimed := false
+	err := db.write(ctx, fmt.Sprintf("claim card of T-%d", c.TaskID), func(cn conn) error {
+		if cn.d == dialectPostgres {
+			// Serialised with other claims (and engine writes): the check
+			// and the insert below must not interleave across replicas.
+			if _, err := cn.exec(pgLockSQL); err != nil {
+				return dbErr(err, "claim card")
+			}
+		}
+		var rows []struct {
+			cardRow
+			LeaseOwner string `db:"lease_owner"`
+			LeaseUntil dbTime `db:"lease_until"`
+		}
+		q := "SELECT id, task_id, role, email, step, channel, ts, revision, final, updated_at, lease_owner, lease_until FROM cards WHERE task_id = ? AND role = ? AND email = ? AND step = ?"
+		args := []any{c.TaskID, string(c.Role), c.Email, c.Step}
+		if c.Role == workflow.CardChannel {
+			q += " AND channel = ?"
+			args = append(args, c.Channel)
+		}
+		if err := cn.sel(&rows, q+" ORDER BY id", args...); err != nil {
+			return dbErr(err, "claim card")
+		}
+		for _, r := range rows {
+			if r.TS != "" {
+				*c = r.card()
+				return nil
+			}
+		}
+		if len(rows) > 0 {
+			r := rows[0]
+			if r.LeaseOwner != owner && !r.LeaseUntil.IsZero() && !r.LeaseUntil.Before(now) {
+				return workflow.Errorf(workflow.ECONFLICT, "the %s card of T-%d is being posted by another worker", c.Role, c.TaskID)
+			}
+			if _, err := cn.exec("UPDATE cards SET lease_owner = ?, lease_until = ? WHERE id = ?", owner, cn.t(until), r.ID); err != nil {
+				return dbErr(err, "claim card")
+			}
+			c.ID, claimed = r.ID, true
+			return nil
+		}
+		id, err := cn.insertID(`INSERT INTO cards (task_id, role, email, step, channel, ts, revision, final, updated_at, lease_owner, lease_until)
+			VALUES (?, ?, ?, ?, ?, '', 0, ?, ?, ?, ?)`, c.TaskID, string(c.Role), c.Email, c.Step, c.Channel, false, cn.t(now), owner, cn.t(until))
+		if err != nil {
+			return dbErr(err, "claim card")
+		}
+		c.ID, claimed = id, true
+		return nil
+	})
+	return claimed, err
+}
+
+// ReleaseCard drops owner's claim id of a card that was not posted.
+func (db *DB) ReleaseCard(ctx context.Context, id int64, owner string) error {
+	_, err := db.writer(ctx).exec("DELETE FROM cards WHERE id = ? AND "+cardClaims.mine(), id, owner)
+	return dbErr(err, "release card claim")
 }
 
 // DeleteCards forgets the cards of a task, once a deleted task's cards have

@@ -200,7 +200,9 @@ func (db *DB) now() time.Time { return db.clock().UTC().Truncate(time.Microsecon
 // schema's hash, so two deployments in one database do not wait on each other.
 const pgLockSQL = "SELECT pg_advisory_xact_lock(1633903458, hashtext(current_schema()))"
 
-// Update runs fn in one write transaction. Writes are serialised: SQLite
+// Update runs fn in one write transaction. When ctx carries a
+// workflow.Receipt, its envelope is marked done in the same transaction
+// (ECONFLICT, nothing written, when it was done already). Writes are serialised: SQLite
 // has one writer connection whose transactions BEGIN IMMEDIATE, PostgreSQL
 // takes a transaction-scoped advisory lock before fn runs, so replicas
 // queue too; version guards and unique indexes back this up with ECONFLICT.
@@ -225,8 +227,19 @@ func (db *DB) Update(ctx context.Context, fn func(workflow.Tx) error) error {
 	if err := fn(tx); err != nil {
 		return err
 	}
+	// The envelope that asked for this is done in the same commit as its
+	// effect (the first of its transactions that commits).
+	rc := workflow.ReceiptOf(ctx)
+	if rc != nil && !rc.Recorded() {
+		if err := markReceipt(c, rc, tx.now); err != nil {
+			return err
+		}
+	}
 	if err := sx.Commit(); err != nil {
 		return dbErr(err, "commit")
+	}
+	if rc != nil {
+		rc.SetRecorded()
 	}
 	if len(c.missed) > 0 {
 		db.stmts.prepare(ctx, c.missed)

@@ -165,13 +165,13 @@ func (f *fixture) pendingNotices() []workflow.Notice {
 	f.t.Helper()
 	var out []workflow.Notice
 	for {
-		ns, err := f.db.DueNotices(f.ctx, f.clock.Now().Add(time.Hour), 1000)
+		ns, err := f.db.ClaimNotices(f.ctx, "test", f.clock.Now().Add(time.Hour), time.Minute, 1000)
 		require.NoError(f.t, err)
 		if len(ns) == 0 {
 			return out
 		}
 		for _, n := range ns {
-			require.NoError(f.t, f.db.NoticeDelivered(f.ctx, n.ID, f.clock.Now()))
+			require.NoError(f.t, f.db.NoticeDelivered(f.ctx, n.ID, "test", f.clock.Now()))
 		}
 		out = append(out, ns...)
 	}

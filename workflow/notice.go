@@ -35,4 +35,36 @@ type Notice struct {
 	Attempts   int
 	NextAt     time.Time
 	LastError  string
+	State      NoticeState
+}
+
+// NoticeState is where a notice is in its lifecycle. Every change of state
+// but the first is guarded by the lease in SQL: a worker that lost its
+// lease changes nothing (the store says ECONFLICT).
+type NoticeState string
+
+const (
+	// NoticePending: waiting to be delivered from NextAt on. In: Enqueue
+	// (an engine transaction), NoticeFailed (a failed attempt, due again
+	// after a backoff) and ReleaseNotice (a stopping worker). Out:
+	// ClaimNotices (to leased).
+	NoticePending NoticeState = "pending"
+	// NoticeLeased: a worker (a process instance, its lease owner) is
+	// delivering it until the lease ends; the owner's heartbeat renews the
+	// lease while it works. In: ClaimNotices. Out: NoticeDelivered,
+	// NoticeFailed, ReleaseNotice by the owner; ClaimNotices by another
+	// owner once the lease ran out (the owner died).
+	NoticeLeased NoticeState = "leased"
+	// NoticeDelivered: done, kept for the outbox retention. In:
+	// NoticeDelivered. Out: PruneOutbox deletes it after the retention.
+	NoticeDelivered NoticeState = "delivered"
+	// NoticeDead: given up after the maximum attempts; kept (never pruned)
+	// for an operator to look at, and no longer holds back its task's
+	// later notices. In: NoticeFailed. Out: none.
+	NoticeDead NoticeState = "dead"
+)
+
+// NoticeStates lists the states in lifecycle order.
+func NoticeStates() []NoticeState {
+	return []NoticeState{NoticePending, NoticeLeased, NoticeDelivered, NoticeDead}
 }

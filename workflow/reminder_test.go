@@ -49,11 +49,11 @@ func (f *fixture) sweep() workflow.Result {
 // delivered, so each call sees what happened since the last.
 func (f *fixture) takeNotices(kind workflow.NoticeKind) []workflow.Notice {
 	f.t.Helper()
-	all, err := f.db.DueNotices(f.ctx, f.clock.Now().Add(time.Hour), 100000)
+	all, err := f.db.ClaimNotices(f.ctx, "test", f.clock.Now().Add(time.Hour), time.Minute, 100000)
 	require.NoError(f.t, err)
 	var out []workflow.Notice
 	for _, n := range all {
-		require.NoError(f.t, f.db.NoticeDelivered(f.ctx, n.ID, f.clock.Now()))
+		require.NoError(f.t, f.db.NoticeDelivered(f.ctx, n.ID, "test", f.clock.Now()))
 		if n.Kind == kind {
 			out = append(out, n)
 		}

@@ -18,10 +18,11 @@ import (
 // store and the bot through ops' interfaces; ops.Metrics is the bot's and
 // the scheduler's observer.
 var (
-	_ bot.Store    = (*store.DB)(nil)
-	_ ops.Database = (*store.DB)(nil)
-	_ ops.Slack    = (*bot.Bot)(nil)
-	_ bot.Metrics  = (*ops.Metrics)(nil)
+	_ bot.Store        = (*store.DB)(nil)
+	_ ops.Database     = (*store.DB)(nil)
+	_ ops.Slack        = (*bot.Bot)(nil)
+	_ bot.Metrics      = (*ops.Metrics)(nil)
+	_ scheduler.Pruner = (*store.DB)(nil)
 )
 
 // runServe runs the Slack bot until ctx ends.
@@ -49,6 +50,21 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	if err := bot.CheckSettings(botToken, appToken, apiURL); err != nil {
 		return err // before anything opens
 	}
+	retention, err := envDuration(env, "ACCESSBOT_OUTBOX_RETENTION", "7d", workflow.ParseDuration)
+	if err != nil {
+		return err
+	}
+	inboxRetention, err := envDuration(env, "ACCESSBOT_INBOX_RETENTION", "1h", workflow.ParseDuration)
+	if err != nil {
+		return err
+	}
+	lease, err := envDuration(env, "ACCESSBOT_LEASE", "10s", time.ParseDuration)
+	if err != nil {
+		return err
+	}
+	if lease < time.Second {
+		return fmt.Errorf("ACCESSBOT_LEASE %s is too short: give at least 1s (default 10s)", lease)
+	}
 	db, err := store.Open(ctx, c.dsn, env.Clock)
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
@@ -66,6 +82,7 @@ func runServe(ctx context.Context, args []string, env Env) error {
 		Store:    db,
 		Log:      log,
 		Metrics:  metrics,
+		LeaseTTL: lease,
 	})
 	if err != nil {
 		return err
@@ -90,7 +107,8 @@ func runServe(ctx context.Context, args []string, env Env) error {
 		// and the scheduler have stopped.
 		defer func() { stopHTTP(); <-httpDone }()
 	}
-	sched := scheduler.New(engine, log, scheduler.Options{Observe: metrics.JobRun})
+	jobs := append(scheduler.Jobs(engine), scheduler.PruneJob(db, engine.Now, retention, inboxRetention))
+	sched := scheduler.New(engine, log, scheduler.Options{Observe: metrics.JobRun, Jobs: jobs})
 	if err := sched.Start(); err != nil {
 		return fmt.Errorf("start the scheduler: %w", err)
 	}
@@ -107,4 +125,15 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	stopReloads := reloadOnHangup(hupCtx, reload, log)
 	defer func() { stopHup(); stopReloads() }()
 	return b.Run(ctx)
+}
+
+// envDuration reads a duration setting from the environment (def when
+// unset) with parse; a bad value is one line naming the variable.
+func envDuration(env Env, key, def string, parse func(string) (time.Duration, error)) (time.Duration, error) {
+	v := envOr(env, key, def)
+	d, err := parse(v)
+	if err != nil || d <= 0 || d == workflow.Permanent {
+		return 0, fmt.Errorf("%s %q is not a duration: give one like %s", key, v, def)
+	}
+	return d, nil
 }

@@ -1,0 +1,345 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
+	"github.com/slack-go/slack/socketmode"
+
+	"accessbot/workflow"
+)
+
+// Durable before the ack. Every envelope that asks for work is stored in
+// the inbox (Store.StoreEnvelopes) before it is acked: a single writer
+// goroutine takes every envelope that arrived while its previous commit
+// ran and stores them in one transaction (group commit), then acks them
+// and hands the new ones to the worker pool. The handler runs with a
+// workflow.Receipt in its context, so the engine transaction that records
+// its effect also marks the envelope done; a handler that changes nothing
+// has its envelope marked done afterwards, batched with the next commit.
+// Envelopes that are stored but not done when their process dies are
+// finished by recoverLoop (of the restarted process or another replica)
+// once their lease has run out.
+
+// arrival is an envelope waiting for the inbox writer.
+type arrival struct {
+	client *socketmode.Client
+	evt    socketmode.Event
+	env    workflow.Envelope
+}
+
+// inbox is the group-commit writer's queue.
+type inbox struct {
+	in   chan arrival
+	done chan string // envelope ids whose handling finished without a recorded effect
+}
+
+// maxGroup bounds one group commit.
+const maxGroup = 500
+
+// maxEnvelopeAttempts is how many times an envelope is started before it
+// is given up (marked done with an error in the log): an envelope whose
+// handling kills the process must not do so at every start.
+const maxEnvelopeAttempts = 5
+
+func newInbox() *inbox {
+	return &inbox{in: make(chan arrival, 4096), done: make(chan string, 4096)}
+}
+
+// inboxLoop is the group-commit writer. It stops when stop ends, after
+// storing what already arrived.
+func (b *Bot) inboxLoop(stop context.Context, work context.Context, pool *pool) {
+	var pendingDone []string
+	retry := time.NewTimer(time.Hour)
+	defer retry.Stop()
+	for {
+		var group []arrival
+		select {
+		case <-stop.Done():
+			b.flushDone(work, pendingDone)
+			return
+		case a := <-b.inbox.in:
+			group = append(group, a)
+		case id := <-b.inbox.done:
+			pendingDone = append(pendingDone, id)
+		case <-retry.C:
+		}
+		// Everything that arrived meanwhile joins this commit.
+	drain:
+		for len(group) < maxGroup {
+			select {
+			case a := <-b.inbox.in:
+				group = append(group, a)
+			case id := <-b.inbox.done:
+				pendingDone = append(pendingDone, id)
+			default:
+				break drain
+			}
+		}
+		envs := make([]workflow.Envelope, len(group))
+		for i, a := range group {
+			envs[i] = a.env
+		}
+		now := b.now()
+		fresh, err := b.store.StoreEnvelopes(work, b.owner, now.Add(b.cfg.LeaseTTL), envs, pendingDone, now)
+		if err != nil && len(group) == 0 {
+			b.log.Warn().Err(err).Int("envelopes", len(pendingDone)).Msg("mark envelopes done; retrying")
+			retry.Reset(time.Second)
+			continue
+		}
+		if err == nil {
+			pendingDone = pendingDone[:0]
+		}
+		for i, a := range group {
+			if err != nil {
+				b.notStored(a, err)
+				continue
+			}
+			b.stored(a, fresh[i], pool)
+		}
+	}
+}
+
+// flushDone records the last done marks on the way out.
+func (b *Bot) flushDone(ctx context.Context, ids []string) {
+	for {
+		select {
+		case id := <-b.inbox.done:
+			ids = append(ids, id)
+			continue
+		default:
+		}
+		break
+	}
+	if len(ids) == 0 {
+		return
+	}
+	if _, err := b.store.StoreEnvelopes(ctx, b.owner, time.Time{}, nil, ids, b.now()); err != nil {
+		b.log.Warn().Err(err).Int("envelopes", len(ids)).Msg("mark envelopes done at stop; they are finished again at the next start")
+	}
+}
+
+// stored acks a stored envelope (a view submission after its handler) and
+// runs the new ones.
+func (b *Bot) stored(a arrival, fresh bool, pool *pool) {
+	req := *a.evt.Request
+	cb, isView := a.evt.Data.(slack.InteractionCallback)
+	isView = isView && cb.Type == slack.InteractionTypeViewSubmission
+	if !fresh {
+		b.ack(a.client, req, nil)
+		b.log.Info().Str("envelope_id", req.EnvelopeID).Str("event_id", a.env.EventID).Int("retry_attempt", req.RetryAttempt).
+			Msg("duplicate envelope ignored")
+		return
+	}
+	if !isView {
+		b.ack(a.client, req, nil)
+	}
+	rc := &workflow.Receipt{ID: req.EnvelopeID}
+	pool.submit(b.envelopeJob(a.evt, func(ctx context.Context) { b.handle(ctx, a.client, a.evt, rc) }), isView)
+}
+
+// handle runs an envelope's handler with its receipt and marks the
+// envelope done when no transaction did (and no held work is left).
+func (b *Bot) handle(ctx context.Context, client *socketmode.Client, evt socketmode.Event, rc *workflow.Receipt) {
+	h := &envelopeHold{}
+	ctx = context.WithValue(workflow.WithReceipt(ctx, rc), holdKey{}, h)
+	defer func() {
+		go func() {
+			h.wg.Wait()
+			if !rc.Recorded() {
+				select {
+				case b.inbox.done <- rc.ID:
+				default:
+					// The queue is full: the envelope stays open and is
+					// finished again after its lease (its effect, if any,
+					// is recorded, so that changes nothing).
+				}
+			}
+		}()
+	}()
+	req := *evt.Request
+	switch evt.Type {
+	case socketmode.EventTypeInteractive:
+		cb, _ := evt.Data.(slack.InteractionCallback)
+		if cb.Type == slack.InteractionTypeViewSubmission {
+			b.ack(client, req, b.viewSubmission(ctx, cb))
+			return
+		}
+		b.interaction(ctx, cb)
+	case socketmode.EventTypeSlashCommand:
+		sc, _ := evt.Data.(slack.SlashCommand)
+		b.slashCommand(ctx, sc)
+	case socketmode.EventTypeEventsAPI:
+		ev, _ := evt.Data.(slackevents.EventsAPIEvent)
+		eventID := ""
+		if cb, ok := ev.Data.(*slackevents.EventsAPICallbackEvent); ok {
+			eventID = cb.EventID
+		}
+		b.event(ctx, ev, eventID)
+	}
+}
+
+// envelopeHold keeps an envelope open while work it started in the
+// background (a bulk action) runs.
+type envelopeHold struct{ wg sync.WaitGroup }
+
+type holdKey struct{}
+
+// holdEnvelope keeps ctx's envelope open until the returned func is
+// called, and returns a context for the background work without the
+// receipt: each of its transactions is its own, and a replay after a crash
+// finds the ones that committed already done (stale revisions).
+func (b *Bot) holdEnvelope(ctx context.Context) (context.Context, func()) {
+	h, _ := ctx.Value(holdKey{}).(*envelopeHold)
+	if h == nil {
+		return ctx, func() {}
+	}
+	h.wg.Add(1)
+	return workflow.WithReceipt(ctx, nil), h.wg.Done
+}
+
+// storageDownText is what a person is told when their click cannot be
+// stored.
+const storageDownText = "That did not go through: accessbot cannot save anything right now (its database is not answering). Nothing was changed; please try again in a minute."
+
+// notStored answers an envelope the inbox could not take: the person is
+// told in one line that it did not go through. Events are not acked, so
+// Slack delivers them again later.
+func (b *Bot) notStored(a arrival, err error) {
+	req := *a.evt.Request
+	log := b.log.With().Str("envelope_id", req.EnvelopeID).Str("type", string(a.evt.Type)).Logger()
+	log.Error().Err(err).Msg("cannot store envelope; the person is told it did not go through")
+	ctx := withLog(context.Background(), log)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	switch d := a.evt.Data.(type) {
+	case slack.InteractionCallback:
+		if d.Type == slack.InteractionTypeViewSubmission {
+			if id := firstInputBlock(d.View); id != "" {
+				cancel()
+				b.ack(a.client, req, slack.NewErrorsViewSubmissionResponse(map[string]string{id: storageDownText}))
+				return
+			}
+		}
+		b.ack(a.client, req, nil)
+		go func() {
+			defer cancel()
+			if d.ResponseURL != "" {
+				msg := &slack.WebhookMessage{Text: storageDownText, ResponseType: slack.ResponseTypeEphemeral, ReplaceOriginal: false}
+				if err := b.call(ctx, "response_url", "", func() error {
+					return slack.PostWebhookCustomHTTPContext(ctx, d.ResponseURL, b.cfg.HTTPClient, msg)
+				}); err == nil {
+					return
+				}
+			}
+			ch := d.Channel.ID
+			if ch == "" {
+				ch = d.Container.ChannelID
+			}
+			b.ephemeral(ctx, ch, d.User.ID, storageDownText)
+		}()
+	case slack.SlashCommand:
+		cancel()
+		b.ack(a.client, req, map[string]any{"response_type": "ephemeral", "text": storageDownText})
+	default:
+		cancel() // not acked: Slack retries events
+	}
+}
+
+// firstInputBlock is the block_id of a modal's first input block, where a
+// view_submission ack can show an error, or "".
+func firstInputBlock(v slack.View) string {
+	for _, bl := range v.Blocks.BlockSet {
+		if in, ok := bl.(*slack.InputBlock); ok && in.BlockID != "" {
+			return in.BlockID
+		}
+	}
+	return ""
+}
+
+// recoverLoop finishes the envelopes nobody holds: those of a process that
+// died (after their lease), at start-up and then every half lease.
+func (b *Bot) recoverLoop(ctx context.Context, pool *pool) {
+	t := time.NewTicker(b.cfg.LeaseTTL / 2)
+	defer t.Stop()
+	for {
+		b.recoverEnvelopes(ctx, pool)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (b *Bot) recoverEnvelopes(ctx context.Context, pool *pool) int {
+	now := b.now()
+	envs, err := b.store.ClaimEnvelopes(ctx, b.owner, now, now.Add(b.cfg.LeaseTTL), 200)
+	if err != nil {
+		if ctx.Err() == nil {
+			b.log.Warn().Err(err).Msg("read unfinished envelopes")
+		}
+		return 0
+	}
+	for _, env := range envs {
+		log := b.log.With().Str("envelope_id", env.ID).Str("type", env.Type).Int("attempt", env.Attempts).Logger()
+		evt, err := replayEvent(env)
+		if err != nil || env.Attempts > maxEnvelopeAttempts {
+			log.Error().Err(err).Msg("unfinished envelope given up")
+			b.inbox.done <- env.ID
+			continue
+		}
+		log.Info().Msg("finishing an envelope stored before a restart")
+		rc := &workflow.Receipt{ID: env.ID}
+		pool.submit(b.envelopeJob(evt, func(ctx context.Context) { b.handle(ctx, nil, evt, rc) }), false)
+	}
+	return len(envs)
+}
+
+// replayEvent rebuilds the event slack-go made of a stored envelope.
+func replayEvent(env workflow.Envelope) (socketmode.Event, error) {
+	req := &socketmode.Request{Type: env.Type, EnvelopeID: env.ID, Payload: json.RawMessage(env.Payload)}
+	switch env.Type {
+	case socketmode.RequestTypeInteractive:
+		var cb slack.InteractionCallback
+		if err := json.Unmarshal(env.Payload, &cb); err != nil {
+			return socketmode.Event{}, fmt.Errorf("parse stored interaction: %w", err)
+		}
+		return socketmode.Event{Type: socketmode.EventTypeInteractive, Data: cb, Request: req}, nil
+	case socketmode.RequestTypeSlashCommands:
+		var sc slack.SlashCommand
+		if err := json.Unmarshal(env.Payload, &sc); err != nil {
+			return socketmode.Event{}, fmt.Errorf("parse stored slash command: %w", err)
+		}
+		return socketmode.Event{Type: socketmode.EventTypeSlashCommand, Data: sc, Request: req}, nil
+	case socketmode.RequestTypeEventsAPI:
+		ev, err := slackevents.ParseEvent(env.Payload, slackevents.OptionNoVerifyToken())
+		if err != nil {
+			return socketmode.Event{}, fmt.Errorf("parse stored event: %w", err)
+		}
+		return socketmode.Event{Type: socketmode.EventTypeEventsAPI, Data: ev, Request: req}, nil
+	}
+	return socketmode.Event{}, fmt.Errorf("unknown envelope type %q", env.Type)
+}
+
+// heartbeatLoop renews every lease this instance holds (envelopes,
+// notices, card claims) four times a lease, so slow work never loses its
+// lease while the process lives.
+func (b *Bot) heartbeatLoop(ctx context.Context) {
+	t := time.NewTicker(b.cfg.LeaseTTL / 4)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := b.store.RenewLeases(ctx, b.owner, b.now().Add(b.cfg.LeaseTTL)); err != nil && ctx.Err() == nil {
+				b.log.Warn().Err(err).Msg("renew leases")
+			}
+		}
+	}
+}
