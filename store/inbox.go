@@ -147,3 +147,13 @@ func markReceipt(c conn, r *workflow.Receipt, now time.Time) error {
 	}
 	return workflow.Errorf(workflow.ECONFLICT, workflow.ErrHandled)
 }
+
+// HasEvent reports whether an envelope with Events API event id eventID
+// is stored.
+func (db *DB) HasEvent(ctx context.Context, eventID string) (bool, error) {
+	var n int
+	if err := db.reader(ctx).get(&n, "SELECT COUNT(*) FROM inbox WHERE event_id = ? AND event_id <> ''", eventID); err != nil {
+		return false, dbErr(err, "read inbox")
+	}
+	return n > 0, nil
+}
