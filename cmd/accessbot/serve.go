@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"strconv"
 	"time"
 
 	"accessbot/bot"
@@ -65,6 +66,12 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	if lease < time.Second {
 		return fmt.Errorf("ACCESSBOT_LEASE %s is too short: give at least 1s (default 10s)", lease)
 	}
+	rateScale := 1.0
+	if v := env.Getenv("ACCESSBOT_SLACK_RATE_SCALE"); v != "" {
+		if rateScale, err = strconv.ParseFloat(v, 64); err != nil || rateScale <= 0 {
+			return fmt.Errorf("ACCESSBOT_SLACK_RATE_SCALE %q is not a positive number (it multiplies the client-side Slack rate limits; leave it unset against Slack)", v)
+		}
+	}
 	db, err := store.Open(ctx, c.dsn, env.Clock)
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
@@ -74,15 +81,16 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	reload := reloader(c.configPath, engine, log)
 	metrics := ops.NewMetrics(db, engine.Now, log)
 	b, err := bot.New(bot.Config{
-		Reload:   reload,
-		BotToken: botToken,
-		AppToken: appToken,
-		APIURL:   apiURL,
-		Engine:   engine,
-		Store:    db,
-		Log:      log,
-		Metrics:  metrics,
-		LeaseTTL: lease,
+		Reload:    reload,
+		BotToken:  botToken,
+		AppToken:  appToken,
+		APIURL:    apiURL,
+		Engine:    engine,
+		Store:     db,
+		Log:       log,
+		Metrics:   metrics,
+		LeaseTTL:  lease,
+		RateScale: rateScale,
 	})
 	if err != nil {
 		return err
