@@ -79,3 +79,52 @@ func BenchmarkAckLatency(b *testing.B) {
 }
 
 var benchClickers = 16
+
+// BenchmarkAckBurst sends 1,000 clicks at once (b.N bursts of them; run
+// it with -benchtime 1x) and
+// reports the ack latency of the durable path: each envelope is stored in
+// the inbox (group commit) before its ack. p99 must stay under 50 ms.
+func BenchmarkAckBurst(b *testing.B) {
+	const burst = 1000
+	h := setup(b)
+	task := h.request("alice", "github")
+	card := h.card(task.ID, workflow.CardAssignee, "mgr", 0)
+	h.click("mgr", card, "approve")
+	h.eventually("approved", func() bool { return h.task(task.ID).Step == 1 })
+	payload := map[string]any{
+		"type": "block_actions", "user": map[string]any{"id": h.ids["mgr"]}, "trigger_id": "t",
+		"container": map[string]any{"type": "message", "channel_id": card.Channel, "message_ts": card.TS},
+		"channel":   map[string]any{"id": card.Channel},
+		"actions":   []any{map[string]any{"action_id": "approve", "block_id": "b", "type": "button", "value": blocks.EncodeRef(task.ID, task.Revision)}},
+	}
+	var lat []time.Duration
+	b.ResetTimer()
+	for range b.N {
+		ids := make([]string, 0, burst)
+		for range burst {
+			id, err := h.slack.Push("interactive", payload)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ids = append(ids, id)
+		}
+		for _, id := range ids {
+			ack, err := h.slack.WaitAck(h.ctx, id)
+			if err != nil {
+				b.Fatal(err)
+			}
+			lat = append(lat, ack.Latency)
+		}
+		// Every click is answered (an ephemeral "already approved") before
+		// the next burst, so bursts do not pile up.
+		h.eventually("every click answered", func() bool { return len(h.slack.Ephemerals(h.ids["mgr"])) >= len(lat) })
+	}
+	b.StopTimer()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	pct := func(p float64) float64 {
+		return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000
+	}
+	b.ReportMetric(pct(0.50), "ack-p50-ms")
+	b.ReportMetric(pct(0.99), "ack-p99-ms")
+	b.ReportMetric(pct(1), "ack-max-ms")
+}

@@ -46,6 +46,7 @@ type DB struct {
 	r       *sqlx.DB // reads: SQLite's read-only pool, or the same PostgreSQL pool
 	clock   func() time.Time
 	stmts   *stmtCache // SQLite writer only
+	gate    *writeGate // SQLite writer only
 }
 
 // Open opens the database named by dsn and applies the migrations it lacks.
@@ -125,6 +126,7 @@ func (db *DB) openSQLite(ctx context.Context, dsn string) error {
 	r.SetMaxIdleConns(n)
 	db.w, db.r = w, r
 	db.stmts = newStmtCache(w)
+	db.gate = newWriteGate()
 	return nil
 }
 
@@ -209,6 +211,8 @@ const pgLockSQL = "SELECT pg_advisory_xact_lock(1633903458, hashtext(current_sch
 // An error from fn (or a panic) rolls everything back; fn's error is
 // returned as it is. fn must not call Update (the writer is busy with it).
 func (db *DB) Update(ctx context.Context, fn func(workflow.Tx) error) error {
+	db.gate.enter(false)
+	defer db.gate.leave()
 	sx, err := db.w.BeginTxx(ctx, nil)
 	if err != nil {
 		return dbErr(err, "begin write transaction")
@@ -272,6 +276,13 @@ func (db *DB) View(ctx context.Context, fn func(workflow.ReadTx) error) error {
 // (callers that need it, migrate and ClaimNotices, take it themselves): for
 // the bot's tables, whose rows no engine transaction reads.
 func (db *DB) write(ctx context.Context, what string, fn func(c conn) error) error {
+	return db.writeAs(ctx, false, what, fn)
+}
+
+// writeAs is write; urgent transactions go first (writeGate).
+func (db *DB) writeAs(ctx context.Context, urgent bool, what string, fn func(c conn) error) error {
+	db.gate.enter(urgent)
+	defer db.gate.leave()
 	sx, err := db.w.BeginTxx(ctx, nil)
 	if err != nil {
 		return dbErr(err, what)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"accessbot/workflow"
 )
 
@@ -21,18 +23,37 @@ import (
 // (those not done yet) at now, for the handlers that finished meanwhile.
 func (db *DB) StoreEnvelopes(ctx context.Context, owner string, until time.Time, envs []workflow.Envelope, done []string, now time.Time) ([]bool, error) {
 	fresh := make([]bool, len(envs))
-	err := db.write(ctx, "store envelopes", func(c conn) error {
+	err := db.writeAs(ctx, true, "store envelopes", func(c conn) error {
 		if err := envelopesDone(c, done, now); err != nil {
 			return err
 		}
-		for i, e := range envs {
-			n, err := c.execN(`INSERT INTO inbox (id, event_id, type, payload, state, lease_owner, lease_until, attempts, received_at)
-				VALUES (?, ?, ?, ?, 'leased', ?, ?, 1, ?) ON CONFLICT DO NOTHING`,
-				e.ID, e.EventID, e.Type, string(e.Payload), owner, c.t(until), c.t(e.ReceivedAt))
-			if err != nil {
-				return dbErr(err, "store envelope "+e.ID)
+		// One statement a chunk; RETURNING names the rows it inserted (a
+		// duplicate, also within the group, inserts nothing).
+		const chunk = 400
+		for start := 0; start < len(envs); start += chunk {
+			part := envs[start:min(start+chunk, len(envs))]
+			args := make([]any, 0, len(part)*6)
+			for _, e := range part {
+				args = append(args, e.ID, e.EventID, e.Type, string(e.Payload), c.t(e.ReceivedAt), owner)
 			}
-			fresh[i] = n == 1
+			var ids []string
+			q := `INSERT INTO inbox (id, event_id, type, payload, received_at, lease_owner, state, attempts, lease_until)
+				SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, 'leased', 1, ? FROM (VALUES ` +
+				c.values([]string{"text", "text", "text", "text", "timestamptz", "text"}, len(part)) + `) AS v
+				WHERE true ON CONFLICT DO NOTHING RETURNING id`
+			if err := sqlx.SelectContext(c.ctx, c.q, &ids, c.q.Rebind(q), append([]any{c.t(until)}, args...)...); err != nil {
+				return dbErr(err, "store envelopes")
+			}
+			got := make(map[string]bool, len(ids))
+			for _, id := range ids {
+				got[id] = true
+			}
+			for i, e := range part {
+				if got[e.ID] {
+					fresh[start+i] = true
+					delete(got, e.ID) // a second copy in the group is a duplicate
+				}
+			}
 		}
 		return nil
 	})
