@@ -134,4 +134,3 @@ func (b *Bot) ackBadMessage(client *socketmode.Client, evt socketmode.Event) {
 		b.ack(client, socketmode.Request{EnvelopeID: raw.EnvelopeID}, nil)
 	}
 }
-
