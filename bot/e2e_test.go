@@ -93,6 +93,8 @@ type harness struct {
 	reload bot.ReloadFunc
 	// logs holds the bot's log lines, for tests that check what it logs.
 	logs lockedBuffer
+	// wrapStore wraps the bot's Store (harnessOptions.wrapStore).
+	wrapStore func(*store.DB) bot.Store
 }
 
 // lockedBuffer is a bytes.Buffer the bot may write while a test reads it.
@@ -149,6 +151,9 @@ type harnessOptions struct {
 	slack     fakeslack.Options
 	users     []fakeslack.User // Slack users beside setup's people, named by Name in ids
 	trace     bool             // log at trace level (default info; error in benchmarks)
+	// wrapStore, when set, gives the bot a Store around the harness's
+	// database (to inject storage faults).
+	wrapStore func(*store.DB) bot.Store
 }
 
 func setupWith(t testing.TB, o harnessOptions) *harness {
@@ -172,7 +177,7 @@ func setupWith(t testing.TB, o harnessOptions) *harness {
 	srv, err := fakeslack.New(o.slack)
 	require.NoError(t, err)
 	srv.AddChannel("C0ACCESS01", "access-github", true)
-	h := &harness{t: t, ctx: ctx, slack: srv, ids: map[string]string{}, stopBot: func() {}, logLevel: zerolog.InfoLevel, rateScale: o.rateScale}
+	h := &harness{t: t, ctx: ctx, slack: srv, ids: map[string]string{}, stopBot: func() {}, logLevel: zerolog.InfoLevel, rateScale: o.rateScale, wrapStore: o.wrapStore}
 	if _, ok := t.(*testing.B); ok {
 		h.logLevel = zerolog.ErrorLevel
 	}
@@ -205,9 +210,13 @@ func (h *harness) startBot() {
 	t := h.t
 	t.Helper()
 	connects := h.slack.ConnectCount()
+	var st bot.Store = h.db
+	if h.wrapStore != nil {
+		st = h.wrapStore(h.db)
+	}
 	b, err := bot.New(bot.Config{
 		BotToken: h.slack.BotToken(), AppToken: h.slack.AppToken(), APIURL: h.slack.APIURL(),
-		Engine: h.engine, Store: h.db,
+		Engine: h.engine, Store: st,
 		Log:     zerolog.New(io.MultiWriter(zerolog.NewTestWriter(t), &h.logs)).Level(h.logLevel),
 		Reload:  h.reload,
 		Workers: 4, Poll: 20 * time.Millisecond,
