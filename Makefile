@@ -2,7 +2,7 @@
 GO ?= go
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: help build test lint bench check-config docker
+.PHONY: help build test lint bench crash check-config docker
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -19,12 +19,17 @@ lint: ## gofmt, go vet and staticcheck
 	$(STATICCHECK) ./...
 
 # Per-operation benchmarks run 2000 operations; the ones that build a big
-# fixture (sweeps and their write floor, card updates, insights, export)
+# fixture (sweeps and their write floor, card updates, insights, export, the
+# 1,000-click ack burst)
 # measure one run each.
-BIG_BENCH = Sweeps|ExpiryWrites|CardUpdates|Insights|AuditExport
+BIG_BENCH = Sweeps|ExpiryWrites|CardUpdates|Insights|AuditExport|AckBurst
 bench: ## run the benchmarks (several minutes)
 	$(GO) test -run '^$$' -bench . -skip '$(BIG_BENCH)' -benchtime 2000x ./...
 	$(GO) test -run '^$$' -bench '$(BIG_BENCH)' -benchtime 1x ./...
+
+KILLS ?= 20
+crash: ## kill -9 the real binary KILLS times mid-burst (default 20; make test runs 3)
+	ACCESSBOT_CRASH_KILLS=$(KILLS) CGO_ENABLED=1 $(GO) test -count=1 -v -run 'TestCrash' ./cmd/accessbot
 
 check-config: ## check the example configuration
 	$(GO) run ./cmd/accessbot check-config examples/config.yaml

@@ -211,7 +211,7 @@ func CheckSettings(botToken, appToken, apiURL string) error {
 	return nil
 }
 
-// now is the wall clock of delivery bookkeeping (seen keys, outbox times):
+// now is the wall clock of delivery bookkeeping (inbox, leases, outbox times):
 // the engine's clock, so tests that move time move both.
 func (b *Bot) now() time.Time { return b.engine.Now() }
 

@@ -1,20 +1,41 @@
-// Package bot is accessbot's Slack edge: a Socket Mode client that acks every
-// envelope at once, maps clicks and modal submissions to workflow.Engine
-// commands, and an outbox worker that delivers what the engine asks Slack to
-// show (task cards posted once and then updated in place, comments,
-// reminders, direct messages) with client-side rate limits and retries.
+// Package bot is accessbot's Slack edge: a Socket Mode client that acks each
+// envelope once it is stored, maps clicks and modal submissions to
+// workflow.Engine commands, and an outbox worker that delivers what the
+// engine asks Slack to show (task cards posted once and then updated in
+// place, comments, reminders, direct messages) with client-side rate limits
+// and retries.
 //
 // The bot imports workflow and nothing from store: it declares the small
-// Store it needs (cards, chat users, the outbox, seen keys) and the command
-// wires *store.DB into it.
+// Store it needs (cards, chat users, the outbox, the inbox, leases) and the
+// command wires *store.DB into it.
 //
-// Data flow for a click: the event loop acks the envelope, a worker
-// de-duplicates it (envelope_id through Store.FirstSeen, so across
-// restarts), resolves the clicking Slack user to an email, calls the engine
-// with the card's task revision, and answers a refusal with an ephemeral
-// message. The engine's outbox row then makes the outbox worker bring every
-// card of the task up to date. A view_submission is the one envelope acked
-// after the engine call, because its ack carries the field errors.
+// Data flow for a click (inbox.go, loop.go): the event loop hands the
+// envelope to the inbox writer, which stores every envelope that arrived
+// during its previous commit in one transaction (group commit; a duplicate
+// envelope_id or event_id is not stored again and is only acked), then
+// acks them and gives the new ones to the worker pool. A worker resolves
+// the clicking Slack user to an email and calls the engine with the card's
+// task revision and the envelope's workflow.Receipt: the engine transaction
+// that records the effect also marks the envelope done, so a replay
+// changes nothing twice. A refusal is answered with an ephemeral message
+// and the envelope is marked done afterwards. Then the clicker's own card
+// is redrawn at once through the click's response_url (chat.update is
+// paced), and the engine's outbox row makes the outbox worker bring the
+// task's other cards up to date. A view_submission is acked after its
+// handler, because its ack carries the field errors; it is stored before
+// that like any other. When storage cannot take an envelope the person is
+// told in one line that it did not go through (ephemeral, response_url, or
+// the ack of a slash command or modal); an event is left unacked so Slack
+// sends it again.
+//
+// Leases: the process has an owner id; envelopes it handles, notices it
+// delivers and cards it is posting are leased to it, and a heartbeat
+// renews them while it lives (Config.LeaseTTL, four beats a lease).
+// recoverLoop finishes, at start-up and then every half lease, the stored
+// envelopes that nobody holds (a process that died); the outbox claims
+// notices whose lease ran out. A delivery whose lease was lost is not
+// recorded, and a new card is claimed (Store.ClaimCard) before it is
+// posted, so two replicas never post one card twice.
 //
 // The App Home (home.go) is published on app_home_opened and after each
 // click in it, and refreshed, debounced, when the outbox delivers a change

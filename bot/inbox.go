@@ -39,6 +39,9 @@ type inbox struct {
 	done chan string // envelope ids whose handling finished without a recorded effect
 }
 
+// storeTimeout bounds one group commit.
+const storeTimeout = 2 * time.Second
+
 // maxGroup bounds one group commit.
 const maxGroup = 500
 
@@ -86,7 +89,11 @@ func (b *Bot) inboxLoop(stop context.Context, work context.Context, pool *pool) 
 			envs[i] = a.env
 		}
 		now := b.now()
-		fresh, err := b.store.StoreEnvelopes(work, b.owner, now.Add(b.cfg.LeaseTTL), envs, pendingDone, now)
+		// Slack waits 3 s for an ack: a storage that hangs is a storage
+		// that is down, and the person is told so in time.
+		sctx, cancel := context.WithTimeout(work, storeTimeout)
+		fresh, err := b.store.StoreEnvelopes(sctx, b.owner, now.Add(b.cfg.LeaseTTL), envs, pendingDone, now)
+		cancel()
 		if err != nil && len(group) == 0 {
 			b.log.Warn().Err(err).Int("envelopes", len(pendingDone)).Msg("mark envelopes done; retrying")
 			retry.Reset(time.Second)

@@ -236,7 +236,9 @@ func (db *DB) DeleteCards(ctx context.Context, taskID int64) error {
 }
 
 // FirstSeen records key and reports whether this is the first time it is
-// seen: for Slack envelope ids, event ids and action keys, across restarts.
+// seen, across restarts. The bot de-duplicates envelopes with the inbox
+// now (StoreEnvelopes); seen_keys stays for keys of other kinds and is the
+// table RawInsertRate measures.
 func (db *DB) FirstSeen(ctx context.Context, key string, now time.Time) (bool, error) {
 	c := db.writer(ctx)
 	n, err := c.execN("INSERT INTO seen_keys (key, seen_at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", key, c.t(now))

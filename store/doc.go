@@ -1,7 +1,22 @@
 // Package store keeps accessbot's data in SQLite (the default: one file,
 // one process) or PostgreSQL (several replicas). *DB implements
 // workflow.Store, plus the tables the Slack bot needs beside the engine's:
-// the outbox worker's calls, chat users, cards and seen keys.
+// the outbox worker's calls, the inbox of stored envelopes, chat users and
+// cards.
+//
+// # Leases and lifecycles
+//
+// Rows a process works on outside a transaction carry a lease (lease.go:
+// lease_owner, lease_until), renewed by the owner's heartbeat
+// (RenewLeases) and taken over by another owner once it has ended. Every
+// change a holder makes afterwards is guarded by the lease in SQL; zero
+// rows is ECONFLICT, never a silent success. The outbox's states are
+// workflow.NoticeState (pending, leased, delivered, dead); the inbox's are
+// leased, pending and done (inbox.go); a card is claimed, as a row with no
+// message, before it is posted (ClaimCard). PostgreSQL claims notices and
+// envelopes with FOR UPDATE SKIP LOCKED, so replicas do not wait on each
+// other. Update marks the envelope of a workflow.Receipt in the context
+// done in the same transaction as the effect.
 //
 // Open picks the dialect from the DSN and applies the embedded migrations
 // (migrations/sqlite and migrations/postgres, the same version numbers in
@@ -13,8 +28,9 @@
 //
 //   - SQLite: a pool of exactly one writer connection whose transactions
 //     BEGIN IMMEDIATE (_txlock=immediate), so a transaction that reads then
-//     writes never fails with "database is locked"; writers queue in the
-//     pool. View reads on a separate pool of query-only connections. Every
+//     writes never fails with "database is locked"; writers queue at a
+//     gate (gate.go) where the inbox's group commits, which acks wait on,
+//     go first. View reads on a separate pool of query-only connections. Every
 //     connection is opened with WAL, foreign keys, a 10 s busy timeout and
 //     synchronous=FULL, all in its DSN.
 //   - PostgreSQL: READ COMMITTED plus a transaction-scoped advisory lock

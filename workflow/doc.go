@@ -6,5 +6,8 @@
 // the store package implements it, and the bot package drives the Engine and
 // delivers the Notices the engine writes to the outbox. Everything an engine
 // operation decides is written in one store transaction together with its
-// audit events and notices, so a crash loses nothing a person was told.
+// audit events and notices, so a crash loses nothing a person was told. A
+// Receipt in the context (envelope.go) names the chat envelope an
+// operation comes from; the store marks that envelope done in the same
+// transaction, so a replayed envelope is never applied twice.
 package workflow

@@ -59,6 +59,9 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return err
 	}
+	if inboxRetention < 10*time.Minute {
+		return fmt.Errorf("ACCESSBOT_INBOX_RETENTION %s is too short: keep handled envelopes at least 10m, longer than Slack redelivers one (default 1h)", inboxRetention)
+	}
 	lease, err := envDuration(env, "ACCESSBOT_LEASE", "10s", time.ParseDuration)
 	if err != nil {
 		return err
