@@ -14,6 +14,7 @@ type Engine struct {
 	store Store
 	clock func() time.Time
 	cat   atomic.Pointer[Catalog]
+	batch *batcher // set when the store can commit operations together
 }
 
 // NewEngine returns an engine over store with the given catalog. A nil clock
@@ -23,6 +24,9 @@ func NewEngine(store Store, cat *Catalog, clock func() time.Time) *Engine {
 		clock = time.Now
 	}
 	e := &Engine{store: store, clock: clock}
+	if bs, ok := store.(BatchStore); ok {
+		e.batch = &batcher{store: bs}
+	}
 	e.cat.Store(cat)
 	return e
 }
@@ -57,9 +61,11 @@ type chainHead struct {
 	hash string
 }
 
-// update runs fn as one operation and writes what it collected.
+// update runs fn as one operation and writes what it collected; with a
+// BatchStore, in the same commit as the operations running at the same
+// time (batch.go). Previews (dry runs) run alone: they roll back.
 func (e *Engine) update(ctx context.Context, fn func(o *op) error) error {
-	return e.store.Update(ctx, func(tx Tx) error {
+	run := func(tx Tx) error {
 		o := &op{tx: tx, cat: e.Catalog(), now: tx.Now(), heads: map[int64]chainHead{}, changed: map[int64]bool{}, dry: dryRunOf(ctx)}
 		if err := fn(o); err != nil {
 			return err
@@ -68,7 +74,11 @@ func (e *Engine) update(ctx context.Context, fn func(o *op) error) error {
 			return err
 		}
 		return o.dry.done(o)
-	})
+	}
+	if e.batch != nil && dryRunOf(ctx) == nil {
+		return e.batch.do(ctx, run)
+	}
+	return e.store.Update(ctx, run)
 }
 
 // head returns a chain's newest event, reading it once per operation.

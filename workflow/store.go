@@ -129,3 +129,20 @@ type DelegationQuery struct {
 	// Due: delegations whose Active flag disagrees with the window at this time.
 	Due time.Time
 }
+
+// BatchStore is a Store that can commit independent operations together.
+// UpdateBatch runs each item's Fn in one write transaction, each isolated
+// (a failed item changes nothing and gets its error; the others commit),
+// and returns one error per item. The engine uses it, where the store has
+// it, to group concurrent operations into one commit.
+type BatchStore interface {
+	Store
+	UpdateBatch(ctx context.Context, items []BatchItem) []error
+}
+
+// BatchItem is one operation of a batch: its context (receipt, deadline)
+// and its transaction function.
+type BatchItem struct {
+	Ctx context.Context
+	Fn  func(Tx) error
+}
