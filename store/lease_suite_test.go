@@ -298,3 +298,63 @@ func testCardClaims(t *testing.T, open opener) {
 	require.True(t, claimed)
 	require.NotEqual(t, c.ID, d.ID)
 }
+
+// testUpdateBatch: operations committed together are isolated: a failed
+// one leaves nothing (also not the chain head it appended), the others
+// commit, and only their receipts are marked.
+func testUpdateBatch(t *testing.T, open opener) {
+	clock := newClock()
+	db, _ := open(t, clock.Now)
+	ctx := context.Background()
+	base := micro(clock.Now())
+	_, err := db.StoreEnvelopes(ctx, "w", base.Add(time.Minute), []workflow.Envelope{
+		{ID: "E1", Type: "interactive", Payload: []byte("{}"), ReceivedAt: base},
+		{ID: "E2", Type: "interactive", Payload: []byte("{}"), ReceivedAt: base},
+		{ID: "E3", Type: "interactive", Payload: []byte("{}"), ReceivedAt: base},
+	}, nil, base)
+	require.NoError(t, err)
+	appendOn := func(fail bool) func(tx workflow.Tx) error {
+		return func(tx workflow.Tx) error {
+			seq, hash, err := tx.AuditHead(0)
+			if err != nil {
+				return err
+			}
+			ev := &workflow.AuditEvent{TaskID: 0, Seq: seq + 1, At: tx.Now(), Actor: "x", Action: workflow.ActReminded, PrevHash: hash}
+			ev.Hash = ev.ComputeHash()
+			if err := tx.AppendAudit(ev); err != nil {
+				return err
+			}
+			if fail {
+				return workflow.Errorf(workflow.EFORBIDDEN, "refused after writing")
+			}
+			return nil
+		}
+	}
+	rcs := []*workflow.Receipt{{ID: "E1"}, {ID: "E2"}, {ID: "E3"}}
+	errs := db.UpdateBatch(ctx, []workflow.BatchItem{
+		{Ctx: workflow.WithReceipt(ctx, rcs[0]), Fn: appendOn(false)},
+		{Ctx: workflow.WithReceipt(ctx, rcs[1]), Fn: appendOn(true)},
+		{Ctx: workflow.WithReceipt(ctx, rcs[2]), Fn: appendOn(false)},
+	})
+	require.NoError(t, errs[0])
+	requireCode(t, workflow.EFORBIDDEN, errs[1])
+	require.NoError(t, errs[2])
+	require.Equal(t, []bool{true, false, true}, []bool{rcs[0].Recorded(), rcs[1].Recorded(), rcs[2].Recorded()})
+	var evs []workflow.AuditEvent
+	require.NoError(t, db.View(ctx, func(tx workflow.ReadTx) (err error) {
+		evs, err = tx.AuditEvents(0)
+		return err
+	}))
+	require.Len(t, evs, 2, "the refused operation's event is gone")
+	require.Equal(t, evs[0].Hash, evs[1].PrevHash, "the chain holds across the batch")
+	open_, done, err := db.InboxStats(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []int{1, 2}, []int{open_, done})
+	// A replay of E1 in a batch is refused; E2's first effect goes through.
+	errs = db.UpdateBatch(ctx, []workflow.BatchItem{
+		{Ctx: workflow.WithReceipt(ctx, &workflow.Receipt{ID: "E1"}), Fn: appendOn(false)},
+		{Ctx: workflow.WithReceipt(ctx, &workflow.Receipt{ID: "E2"}), Fn: appendOn(false)},
+	})
+	requireCode(t, workflow.ECONFLICT, errs[0])
+	require.NoError(t, errs[1])
+}

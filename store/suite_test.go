@@ -35,6 +35,7 @@ func testStore(t *testing.T, open opener) {
 		"Inbox":             testInbox,
 		"InboxReceipt":      testInboxReceipt,
 		"CardClaims":        testCardClaims,
+		"UpdateBatch":       testUpdateBatch,
 		"ChatUsers":         testChatUsers,
 		"Cards":             testCards,
 		"CommentMirrors":    testCommentMirrors,
