@@ -244,21 +244,23 @@ type chainWalk struct {
 	through    int64 // events up to this id were there when the newest digest was written
 	throughSeq int64
 
-	v         ChainVerifier
-	task      int64
-	started   bool
-	broken    bool
-	last      AuditEvent
-	claim     int // claims[task][claim] is the next to meet
-	diverged  bool
-	seen      []int64 // chains met, ascending
-	deletions map[int64]deletion
+	v          ChainVerifier
+	task       int64
+	started    bool
+	broken     bool
+	last       AuditEvent
+	claim      int // claims[task][claim] is the next to meet
+	diverged   bool
+	good       int64 // the newest event a digest vouches for, and that digest
+	goodDigest int64
+	seen       []int64 // chains met, ascending
+	deletions  map[int64]deletion
 }
 
 func (w *chainWalk) event(e AuditEvent) error {
 	if !w.started || e.TaskID != w.task {
 		w.endChain()
-		w.task, w.started, w.broken, w.claim, w.diverged = e.TaskID, true, false, 0, false
+		w.task, w.started, w.broken, w.claim, w.diverged, w.good, w.goodDigest = e.TaskID, true, false, 0, false, 0, 0
 		w.seen = append(w.seen, e.TaskID)
 		w.r.Chains++
 	}
@@ -276,10 +278,19 @@ func (w *chainWalk) event(e AuditEvent) error {
 	for w.claim < len(claims) && claims[w.claim].seq <= e.Seq {
 		c := claims[w.claim]
 		w.claim++
-		if c.seq == e.Seq && c.hash != e.Hash && !w.diverged {
-			w.diverged = true
-			w.r.problem("%s: event %d (id %d, %s) is not the event digest #%d recorded (its hash differs): the chain was rewritten and re-hashed after that digest", chainTitle(e.TaskID), e.Seq, e.ID, e.Action, c.digest)
+		if c.seq != e.Seq || w.diverged {
+			continue
 		}
+		if c.hash == e.Hash {
+			w.good, w.goodDigest = c.seq, c.digest
+			continue
+		}
+		w.diverged = true
+		since := "from its first event"
+		if w.good > 0 {
+			since = fmt.Sprintf("after event %d (which digest #%d vouches for)", w.good, w.goodDigest)
+		}
+		w.r.problem("%s: event %d (id %d, %s) is not the event digest #%d recorded (its hash differs): events %s up to %d were rewritten and re-hashed", chainTitle(e.TaskID), e.Seq, e.ID, e.Action, c.digest, since, e.Seq)
 	}
 	if len(claims) == 0 || claims[len(claims)-1].seq < e.Seq {
 		// Newer than every digest of its chain.
