@@ -36,8 +36,6 @@ type VerifyOptions struct {
 	// External are digests from outside the database; where the database's
 	// copy differs, the external one is believed.
 	External []ExternalDigest
-	// HaveExternal says digests from outside were asked for (a file may hold none).
-	HaveExternal bool
 }
 
 // AuditReport is what VerifyAudit found.

@@ -62,7 +62,6 @@ func runAuditVerify(ctx context.Context, args []string, env Env) error {
 		opts.External = append(opts.External, ext...)
 		fileProblems = append(fileProblems, problems...)
 	}
-	opts.HaveExternal = len(digestFiles) > 0
 	db, err := store.OpenReadOnly(ctx, c.dsn)
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
