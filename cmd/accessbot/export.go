@@ -113,7 +113,8 @@ func runAuditExport(ctx context.Context, args []string, env Env) error {
 	default:
 		return usageError{fmt.Sprintf("--format %q: use csv or json", *format)}
 	}
-	db, err := store.Open(ctx, c.dsn, env.Clock)
+	// Read-only, as verify: a mistyped path is refused, not created.
+	db, err := store.OpenReadOnly(ctx, c.dsn)
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
 	}

@@ -426,8 +426,8 @@ func TestAuditTamperNeedsTheDigests(t *testing.T) {
 	assert.Contains(t, errOut, "re-hashed")
 }
 
-// TestAuditVerifyIsReadOnly: a mistyped path is refused and not created,
-// and verify writes nothing to a database it reads.
+// TestAuditVerifyIsReadOnly: a mistyped path is refused and not created
+// (by verify and export), and verify writes nothing to a database it reads.
 func TestAuditVerifyIsReadOnly(t *testing.T) {
 	t.Parallel()
 	missing := filepath.Join(t.TempDir(), "typo.db")
@@ -438,6 +438,12 @@ func TestAuditVerifyIsReadOnly(t *testing.T) {
 	assert.Contains(t, errOut, "--db or ACCESSBOT_DB")
 	_, err := os.Stat(missing)
 	assert.True(t, os.IsNotExist(err), "verify did not create %s", missing)
+	code, out, errOut = run(t, nil, "audit", "export", "--db", missing)
+	assert.Equal(t, 1, code)
+	assert.Empty(t, out)
+	assert.Contains(t, errOut, "no SQLite database at")
+	_, err = os.Stat(missing)
+	assert.True(t, os.IsNotExist(err), "export did not create %s", missing)
 
 	code, _, errOut = run(t, nil, "audit", "verify", "--db", t.TempDir())
 	assert.Equal(t, 1, code)
