@@ -30,7 +30,6 @@ func ParseDay(s string) (time.Time, error) {
 	return d, nil
 }
 
-
 // DelegateInput sets a person's delegate.
 type DelegateInput struct {
 	Actor    string // who asks: the person, or an admin for someone else

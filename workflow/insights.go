@@ -770,4 +770,3 @@ func spanText(d time.Duration) string {
 		return plural(int(d/day), "day", "days")
 	}
 }
-
