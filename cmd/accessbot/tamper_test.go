@@ -323,6 +323,11 @@ var tamperCases = []struct {
 	{"delete chain", func(t *testing.T, w tamperWorld) {
 		w.exec(t, "DELETE FROM audit_events WHERE task_id = 3")
 	}, dbOnly, []string{"task T-3", "whole chain was deleted"}},
+	{"delete chain and every digest", func(t *testing.T, w tamperWorld) {
+		// Without any digest, the task row still shows its chain is gone.
+		w.exec(t, "DELETE FROM audit_events WHERE task_id = 3")
+		w.exec(t, "DELETE FROM audit_digests")
+	}, dbOnly, []string{"task T-3", "the task exists but its audit chain is empty"}},
 	{"delete chain and task", func(t *testing.T, w tamperWorld) {
 		w.exec(t, "DELETE FROM audit_events WHERE task_id = 3")
 		w.exec(t, "DELETE FROM tasks WHERE id = 3")
@@ -576,4 +581,24 @@ func TestAuditExportReverifies(t *testing.T) {
 func sha256Hex(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
+}
+
+// TestAuditVerifyReadsDigestsFromALog: the stdout lines, as a log pipeline
+// keeps them (a timestamp in front, other lines between), and split over
+// two files (one a replica), verify like the sink's file.
+func TestAuditVerifyReadsDigestsFromALog(t *testing.T) {
+	t.Parallel()
+	w := buildTamperWorld(t, false)
+	b, err := os.ReadFile(w.digests)
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	require.Len(t, lines, 3)
+	dir := t.TempDir()
+	a, c := filepath.Join(dir, "replica-a.log"), filepath.Join(dir, "replica-b.log")
+	require.NoError(t, os.WriteFile(a, []byte("2026-11-22T16:00:00Z stdout F "+lines[0]+"\nsome other line\n2026-11-22T16:00:01Z stdout F "+lines[2]+"\n"), 0o600))
+	require.NoError(t, os.WriteFile(c, []byte(lines[1]+"\n"), 0o600))
+	code, out, errOut := run(t, nil, "audit", "verify", "--db", w.dsn, "--digests", a, "--digests", c, "--public-key", w.pubKey)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "digests OK: 3 (3 in the database, 3 from --digests)")
+	assert.NotContains(t, errOut, "warning")
 }
