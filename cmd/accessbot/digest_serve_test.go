@@ -145,3 +145,43 @@ func TestServeWritesDigestsOnItsInterval(t *testing.T) {
 	assert.Contains(t, stderr, "audit digests are NOT signed", "serve says the digests are unsigned")
 	assert.Contains(t, stderr, `"job":"audit_digest"`, "the scheduler ran the job")
 }
+
+// TestServeRefusesBadDigestSettings: a bad interval, key or sink stops
+// serve before anything opens, with a message naming the setting (and
+// never the key).
+func TestServeRefusesBadDigestSettings(t *testing.T) {
+	t.Parallel()
+	cfgPath, dbPath := writeConfig(t)
+	keyFile := filepath.Join(t.TempDir(), "k.pem")
+	require.NoError(t, os.WriteFile(keyFile, []byte("-----BEGIN PRIVATE KEY-----\nc2VjcmV0LXNlY3JldA==\n-----END PRIVATE KEY-----\n"), 0o600))
+	tests := []struct {
+		name string
+		set  map[string]string
+		code int
+		want string
+	}{
+		{"interval", map[string]string{"ACCESSBOT_AUDIT_DIGEST_EVERY": "soon"}, 2, `ACCESSBOT_AUDIT_DIGEST_EVERY "soon": give a duration from 1s to 24h`},
+		{"interval too short", map[string]string{"ACCESSBOT_AUDIT_DIGEST_EVERY": "10ms"}, 2, "from 1s to 24h"},
+		{"key not PEM", map[string]string{"ACCESSBOT_AUDIT_KEY": "hunter2-secret"}, 1, "ACCESSBOT_AUDIT_KEY: no PRIVATE KEY block"},
+		{"key file not a key", map[string]string{"ACCESSBOT_AUDIT_KEY_FILE": keyFile}, 1, "PRIVATE KEY block does not parse"},
+		{"key file missing", map[string]string{"ACCESSBOT_AUDIT_KEY_FILE": keyFile + ".gone"}, 1, "cannot read"},
+		{"two keys", map[string]string{"ACCESSBOT_AUDIT_KEY": "x", "ACCESSBOT_AUDIT_KEY_FILE": keyFile}, 2, "give the signing key one way"},
+		{"sink", map[string]string{"ACCESSBOT_AUDIT_DIGESTS": filepath.Join(t.TempDir(), "no", "such", "dir.log")}, 1, "give a writable file outside the database, stdout, or off"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			vars := map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "ACCESSBOT_CONFIG": cfgPath, "ACCESSBOT_DB": dbPath}
+			for k, v := range tt.set {
+				vars[k] = v
+			}
+			var stdout, stderr syncBuffer
+			code := Main(context.Background(), []string{"serve"}, envOf(vars, &stdout, &stderr))
+			assert.Equal(t, tt.code, code, stderr.String())
+			assert.Contains(t, stderr.String(), tt.want)
+			assert.NotContains(t, stderr.String(), "hunter2")
+			assert.NotContains(t, stderr.String(), "c2VjcmV0")
+			_, err := os.Stat(dbPath)
+			assert.True(t, os.IsNotExist(err), "nothing was opened")
+		})
+	}
+}
