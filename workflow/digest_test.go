@@ -1,12 +1,15 @@
 package workflow_test
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"accessbot/store"
 	"accessbot/workflow"
 )
 
@@ -182,4 +186,71 @@ func heads(d workflow.Digest) []string {
 		out = append(out, h.Chain)
 	}
 	return out
+}
+
+// benchAudit fills a database with events on chains 1..chains, per each.
+func benchAudit(b *testing.B, chains, per int) *store.DB {
+	b.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(b.TempDir(), "bench.db"), nil)
+	require.NoError(b, err)
+	b.Cleanup(func() { db.Close() })
+	require.NoError(b, db.Update(ctx, func(tx workflow.Tx) error {
+		for i := range chains * per {
+			if err := tx.AppendAudit(&workflow.AuditEvent{TaskID: int64(i%chains) + 1, Actor: "a", Action: workflow.ActCommented, Comment: strconv.Itoa(i)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	return db
+}
+
+// BenchmarkDigesterRun: one signed digest run after 100 of 20,000 chains
+// moved on (the steady state of the interval job).
+func BenchmarkDigesterRun(b *testing.B) {
+	ctx := context.Background()
+	db := benchAudit(b, 20_000, 5)
+	_, k, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(b, err)
+	d := &workflow.Digester{Store: db, Key: k, Sink: func(string) error { return nil }}
+	_, err = d.Run(ctx)
+	require.NoError(b, err)
+	for b.Loop() {
+		b.StopTimer()
+		require.NoError(b, db.Update(ctx, func(tx workflow.Tx) error {
+			for i := range 100 {
+				if err := tx.AppendAudit(&workflow.AuditEvent{TaskID: int64(i) + 1, Actor: "a", Action: workflow.ActCommented}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}))
+		b.StartTimer()
+		res, err := d.Run(ctx)
+		require.NoError(b, err)
+		require.Equal(b, 100, res.Heads)
+	}
+}
+
+// BenchmarkVerifyAudit: the whole check of 100,000 events in 20,000
+// chains with their digests and signatures.
+func BenchmarkVerifyAudit(b *testing.B) {
+	ctx := context.Background()
+	db := benchAudit(b, 20_000, 5)
+	_, k, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(b, err)
+	_, err = (&workflow.Digester{Store: db, Key: k}).Run(ctx)
+	require.NoError(b, err)
+	opts := workflow.VerifyOptions{Keys: []ed25519.PublicKey{pub(k)}}
+	for b.Loop() {
+		require.NoError(b, db.ViewAudit(ctx, func(tx workflow.AuditReadTx) error {
+			rep, err := workflow.VerifyAudit(tx, opts)
+			if err == nil && len(rep.Problems) > 0 {
+				b.Fatal(rep.Problems)
+			}
+			return err
+		}))
+	}
+	b.ReportMetric(100_000*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
