@@ -10,4 +10,9 @@
 // Receipt in the context (envelope.go) names the chat envelope an
 // operation comes from; the store marks that envelope done in the same
 // transaction, so a replayed envelope is never applied twice.
+//
+// The audit chains are hash chains (audit.go); the Digester writes signed
+// digests of their heads (digest.go), and VerifyAudit checks chains, digests
+// and task numbers together (verify.go), so that an insider with database
+// access cannot remove or re-hash history unnoticed.
 package workflow

@@ -21,6 +21,7 @@ import (
 var (
 	_ bot.Store        = (*store.DB)(nil)
 	_ ops.Database     = (*store.DB)(nil)
+	_ ops.Stats        = (*store.DB)(nil)
 	_ ops.Slack        = (*bot.Bot)(nil)
 	_ bot.Metrics      = (*ops.Metrics)(nil)
 	_ scheduler.Pruner = (*store.DB)(nil)
@@ -32,6 +33,8 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	var c common
 	c.register(fs, env)
 	httpAddr := registerHTTP(fs, env)
+	var df digestFlags
+	df.register(fs, env)
 	if err := parseFlags(fs, args, env); err != nil {
 		return err
 	}
@@ -75,6 +78,11 @@ func runServe(ctx context.Context, args []string, env Env) error {
 			return fmt.Errorf("ACCESSBOT_SLACK_RATE_SCALE %q is not a positive number (it multiplies the client-side Slack rate limits; leave it unset against Slack)", v)
 		}
 	}
+	digests, err := setupDigests(df, env, log)
+	if err != nil {
+		return err
+	}
+	defer digests.close()
 	db, err := store.Open(ctx, c.dsn, env.Clock)
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
@@ -118,7 +126,21 @@ func runServe(ctx context.Context, args []string, env Env) error {
 		// and the scheduler have stopped.
 		defer func() { stopHTTP(); <-httpDone }()
 	}
-	jobs := append(scheduler.Jobs(engine), scheduler.PruneJob(db, engine.Now, retention, inboxRetention))
+	digester := &workflow.Digester{Store: db, Key: digests.key, Sink: digests.sink}
+	// Deferred before the scheduler's Stop, so it runs after it: the last
+	// digest covers everything this process wrote.
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		res, err := digester.Run(dctx)
+		if err != nil {
+			log.Error().Err(err).Msg("audit digest at shutdown failed")
+			return
+		}
+		log.Info().Interface("result", res).Msg("audit digest at shutdown")
+	}()
+	jobs := append(scheduler.Jobs(engine), scheduler.DigestJob(digester, digests.every),
+		scheduler.PruneJob(db, engine.Now, retention, inboxRetention))
 	sched := scheduler.New(engine, log, scheduler.Options{Observe: metrics.JobRun, Jobs: jobs})
 	if err := sched.Start(); err != nil {
 		return fmt.Errorf("start the scheduler: %w", err)
