@@ -42,6 +42,9 @@ type Store interface {
 	// ClaimEnvelopes leases the stored envelopes nobody holds and that are
 	// not done (their process died), to finish them.
 	ClaimEnvelopes(ctx context.Context, owner string, now, until time.Time, limit int) ([]workflow.Envelope, error)
+	// ReleaseEnvelope gives back an envelope whose handling failed on an
+	// internal error, to be finished again.
+	ReleaseEnvelope(ctx context.Context, id, owner string) error
 	// RenewLeases is the instance's heartbeat over every lease it holds.
 	RenewLeases(ctx context.Context, owner string, until time.Time) (int64, error)
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -158,6 +159,14 @@ func (b *Bot) handle(ctx context.Context, client *socketmode.Client, evt socketm
 	defer func() {
 		go func() {
 			h.wg.Wait()
+			if h.retry.Load() && !rc.Recorded() {
+				// An internal error (storage failing after the ack): the
+				// envelope is finished again shortly, not dropped.
+				if err := b.store.ReleaseEnvelope(context.Background(), rc.ID, b.owner); err != nil {
+					b.log.Warn().Err(err).Str("envelope_id", rc.ID).Msg("release envelope for a retry; it is finished after its lease or at the next start")
+				}
+				return
+			}
 			if !rc.Recorded() {
 				select {
 				case b.inbox.done <- rc.ID:
@@ -192,8 +201,19 @@ func (b *Bot) handle(ctx context.Context, client *socketmode.Client, evt socketm
 }
 
 // envelopeHold keeps an envelope open while work it started in the
-// background (a bulk action) runs.
-type envelopeHold struct{ wg sync.WaitGroup }
+// background (a bulk action) runs; retry records an internal error.
+type envelopeHold struct {
+	wg    sync.WaitGroup
+	retry atomic.Bool
+}
+
+// failedInternally marks ctx's envelope for another attempt: its handling
+// hit an internal error (storage down after the ack) before any effect.
+func failedInternally(ctx context.Context) {
+	if h, ok := ctx.Value(holdKey{}).(*envelopeHold); ok {
+		h.retry.Store(true)
+	}
+}
 
 type holdKey struct{}
 

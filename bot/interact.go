@@ -137,6 +137,7 @@ func (b *Bot) refuse(ctx context.Context, c click, msg string, err error) {
 	ev := c.log.Info()
 	if err != nil && workflow.ErrorCode(err) == workflow.EINTERNAL {
 		ev = c.log.Error()
+		failedInternally(ctx)
 	}
 	ev.AnErr("reason", err).Msg("refused")
 	b.ephemeral(ctx, c.channel, c.cb.User.ID, msg)

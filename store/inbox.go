@@ -178,3 +178,19 @@ func (db *DB) HasEvent(ctx context.Context, eventID string) (bool, error) {
 	}
 	return n > 0, nil
 }
+
+// ReleaseEnvelope hands envelope id back (pending, no lease) when owner's
+// handling failed on an internal error, so it is finished again
+// (ClaimEnvelopes) rather than lost. Guarded by the lease: ECONFLICT when
+// owner no longer holds it.
+func (db *DB) ReleaseEnvelope(ctx context.Context, id, owner string) error {
+	c := db.writer(ctx)
+	n, err := c.execN("UPDATE inbox SET state = 'pending', lease_owner = '', lease_until = NULL WHERE id = ? AND "+inboxLeases.mine(), id, owner)
+	if err != nil {
+		return dbErr(err, "release envelope "+id)
+	}
+	if n == 0 {
+		return lostLease("envelope", id)
+	}
+	return nil
+}

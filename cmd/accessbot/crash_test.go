@@ -230,6 +230,15 @@ func runCrash(t *testing.T, dsn string, kills int) {
 	logf, err := os.Create(filepath.Join(dir, "bot.log"))
 	require.NoError(t, err)
 	defer logf.Close()
+	t.Cleanup(func() {
+		if t.Failed() {
+			// The bot's log outlives the test's directory.
+			keep := filepath.Join(os.TempDir(), "accessbot-"+t.Name()+".log")
+			if b, err := os.ReadFile(logf.Name()); err == nil && os.WriteFile(keep, b, 0o600) == nil {
+				t.Logf("bot log kept at %s", keep)
+			}
+		}
+	})
 	r := &crashRig{t: t, ctx: ctx, slack: srv, bin: bin, log: logf, ids: ids, env: append(os.Environ(),
 		"SLACK_BOT_TOKEN="+srv.BotToken(), "SLACK_APP_TOKEN="+srv.AppToken(), "SLACK_API_URL="+srv.APIURL(),
 		"ACCESSBOT_CONFIG="+cfgPath, "ACCESSBOT_DB="+dsn, "ACCESSBOT_HTTP_ADDR=off",
