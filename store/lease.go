@@ -54,7 +54,14 @@ func (l leaseTable) free() string {
 func (l leaseTable) mine() string { return "(" + l.held + ") AND lease_owner = ?" }
 
 // renew moves the end of every lease owner holds in the table to until.
+// On PostgreSQL it skips the rows another transaction has locked (they are
+// being changed: marked done, delivered, claimed) instead of waiting for
+// them, so the heartbeat never deadlocks with them.
 func (l leaseTable) renew(c conn, owner string, until time.Time) (int64, error) {
+	if c.d == dialectPostgres {
+		return c.execN("UPDATE "+l.name+" SET lease_until = ? WHERE id IN (SELECT id FROM "+l.name+
+			" WHERE lease_owner = ? AND "+l.held+" FOR UPDATE SKIP LOCKED)", c.t(until), owner)
+	}
 	return c.execN("UPDATE "+l.name+" SET lease_until = ? WHERE lease_owner = ? AND "+l.held, c.t(until), owner)
 }
 
