@@ -144,8 +144,18 @@ func (o *op) refuseDuplicate(subject string, ent Entitlement, extension bool) er
 	return nil
 }
 
-// text trims s and checks it against the limits of free text.
+// text trims s and checks it against the limits of free text: every
+// justification, reason and comment goes through it. Text that is not valid
+// UTF-8 or holds a NUL byte is refused (PostgreSQL cannot store it, and no
+// keyboard types it); other control and bidi characters are kept and shown
+// escaped by the renderers.
 func text(field, s string, required bool) (string, error) {
+	if !utf8.ValidString(s) {
+		return "", FieldError(field, "The %s is not valid UTF-8 text; type or paste it again as plain text.", field)
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		return "", FieldError(field, "The %s holds a NUL character, which accessbot does not store; remove it and try again.", field)
+	}
 	s = strings.TrimSpace(s)
 	if required && s == "" {
 		return "", FieldError(field, "A %s is required: say why in a sentence.", field)
@@ -155,6 +165,10 @@ func text(field, s string, required bool) (string, error) {
 	}
 	return s, nil
 }
+
+// CheckText applies the free-text rules of the engine (length, UTF-8, NUL)
+// to s, so an edge can refuse a field before it calls the engine.
+func CheckText(field, s string, required bool) (string, error) { return text(field, s, required) }
 
 // RevocationInput proposes to revoke someone's access.
 type RevocationInput struct {
