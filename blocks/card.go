@@ -191,6 +191,9 @@ func summary(w words, t *workflow.Task, ent workflow.Entitlement, b func(string)
 	label := b(escape(entLabel(t, ent)))
 	req, subj := w.who(t.Requester), w.who(t.Subject)
 	if t.Kind == workflow.KindRevoke {
+		if t.Origin == workflow.OriginEmergencyReview {
+			return fmt.Sprintf("%s got emergency access to %s: review it. Confirm removes the access now; Deny keeps it until it expires.", subj, label)
+		}
 		if t.Origin == workflow.OriginExpiry || t.Requester == workflow.SystemActor {
 			return fmt.Sprintf("%s's access to %s expired; it must be removed by hand.", subj, label)
 		}
@@ -218,7 +221,10 @@ func factsBlock(w words, t *workflow.Task, ent workflow.Entitlement, step int) s
 	fs := []string{"*Requester*\n" + w.who(t.Requester)}
 	if t.Kind == workflow.KindRevoke {
 		fs[0] = "*Proposed by*\n" + w.who(t.Requester)
-		if t.Origin == workflow.OriginExpiry || t.Requester == workflow.SystemActor {
+		switch {
+		case t.Origin == workflow.OriginEmergencyReview:
+			fs[0] = "*Opened by*\naccessbot, after an emergency grant"
+		case t.Origin == workflow.OriginExpiry || t.Requester == workflow.SystemActor:
 			fs[0] = "*Opened by*\naccessbot, at expiry"
 		}
 		fs = append(fs, "*Whose access*\n"+w.who(t.Subject))

@@ -256,7 +256,13 @@ func (o *op) grant(t *Task) error {
 			return err
 		}
 		t.GrantID = g.ID
-		return o.audit(t, SystemActor, ActExtended, "", map[string]string{"grant": fmt.Sprint(g.ID), "expires": formatExpiry(expires)})
+		if err := o.audit(t, SystemActor, ActExtended, "", map[string]string{"grant": fmt.Sprint(g.ID), "expires": formatExpiry(expires)}); err != nil {
+			return err
+		}
+		if t.Emergency {
+			return o.followUpEmergency(t, g)
+		}
+		return nil
 	}
 	g := &Grant{Subject: t.Subject, AppID: t.AppID, ResourceID: t.ResourceID, Status: GrantActive,
 		StartsAt: o.now, ExpiresAt: expires, TaskID: t.ID, GrantedBy: by, UpdatedAt: o.now}
@@ -264,7 +270,13 @@ func (o *op) grant(t *Task) error {
 		return err
 	}
 	t.GrantID = g.ID
-	return o.audit(t, SystemActor, ActGranted, "", map[string]string{"grant": fmt.Sprint(g.ID), "expires": formatExpiry(expires)})
+	if err := o.audit(t, SystemActor, ActGranted, "", map[string]string{"grant": fmt.Sprint(g.ID), "expires": formatExpiry(expires)}); err != nil {
+		return err
+	}
+	if t.Emergency {
+		return o.followUpEmergency(t, g)
+	}
+	return nil
 }
 
 func (o *op) revoke(t *Task) error {

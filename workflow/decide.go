@@ -403,7 +403,7 @@ func (e *Engine) EditDuration(ctx context.Context, in EditDurationInput) (*Task,
 		if err != nil {
 			return err
 		}
-		d, err := checkDuration(ent, in.Duration)
+		d, err := checkDuration(ent, in.Duration, t.Emergency)
 		if err != nil {
 			return err
 		}
