@@ -117,7 +117,9 @@ func EncodeRef(taskID, revision int64) string {
 }
 
 // DecodeRef reads EncodeRef's "12:3". It rejects anything else: signs,
-// spaces, a task number that is not positive, a negative revision.
+// spaces, a task number or a revision that is not positive (every task has
+// revision 1 or later, and a revision of 0 would tell the engine to skip
+// the stale-card check).
 func DecodeRef(s string) (taskID, revision int64, err error) {
 	if len(s) > maxRefLen {
 		return 0, 0, fmt.Errorf("task reference is %d bytes long; want TASK:REVISION", len(s))
@@ -131,8 +133,8 @@ func DecodeRef(s string) (taskID, revision int64, err error) {
 		return 0, 0, fmt.Errorf("task reference %q: the task number must be a positive whole number", s)
 	}
 	revision, err = parseDigits(b)
-	if err != nil {
-		return 0, 0, fmt.Errorf("task reference %q: the revision must be a whole number", s)
+	if err != nil || revision <= 0 {
+		return 0, 0, fmt.Errorf("task reference %q: the revision must be a positive whole number", s)
 	}
 	return taskID, revision, nil
 }
