@@ -236,7 +236,13 @@ func factsBlock(w words, t *workflow.Task, ent workflow.Entitlement, step int) s
 		fs = append(fs, "*Resource*\n"+escape(res))
 	}
 	if t.Kind == workflow.KindGrant {
-		fs = append(fs, "*Duration*\n"+workflow.FormatDuration(t.Duration))
+		d := "*Duration*\n" + workflow.FormatDuration(t.Duration)
+		if cur, _, ok := t.Current(); ok && cur.Type == workflow.StepReview {
+			if _, by := workflow.ApprovedDuration(t); by != "" {
+				d += "\n_approved: it can be lowered, not raised_"
+			}
+		}
+		fs = append(fs, d)
 	}
 	if n := len(t.Policy.Steps); n > 0 && step >= 0 {
 		fs = append(fs, fmt.Sprintf("*Step*\n%d of %d · %s · policy _%s_", step+1, n, stepName(t.Kind, t.Policy.Steps[step].Type), inline(t.Policy.Name)))

@@ -110,6 +110,9 @@ func EditDurationModal(task *workflow.Task, ent workflow.Entitlement, meta Modal
 		initial = workflow.FormatDuration(t.Duration)
 	}
 	lead := fmt.Sprintf("How long should the access of *%s* last? It asks for *%s*.", t.Number(), workflow.FormatDuration(t.Duration))
+	if limit, by := workflow.ApprovedDuration(t); by != "" {
+		lead += fmt.Sprintf(" %s approved it for *%s*: lowering the duration keeps the approvals; raising it past %s is refused.", escape(by), workflow.FormatDuration(limit), workflow.FormatDuration(limit))
+	}
 	bs := []slack.Block{
 		about(t, ent, lead),
 		textInput(BlockDuration, ActionDuration, "Duration", "8h", hint, initial, false, 20),

@@ -137,9 +137,9 @@ func TestProblems(t *testing.T) {
 		name, yaml, path, message string
 	}{
 		{
-			name: "emergency policy on an app with resources",
-			yaml: okPeople + okPolicies + "apps:\n  - id: gh\n    provisioners: [ann@x.io]\n    request_policy: std\n    revocation_policy: revoke\n    emergency_policy: std\n    default_duration: 1d\n    resources:\n      - id: admin\n",
-			path: "apps[0].emergency_policy",
+			name:    "emergency policy on an app with resources",
+			yaml:    okPeople + okPolicies + "apps:\n  - id: gh\n    provisioners: [ann@x.io]\n    request_policy: std\n    revocation_policy: revoke\n    emergency_policy: std\n    default_duration: 1d\n    resources:\n      - id: admin\n",
+			path:    "apps[0].emergency_policy",
 			message: "an app with resources is requested through them, and resources do not inherit the app's emergency_policy: set emergency_policy on each resource that may be requested as an emergency, and remove it here",
 		},
 		{
