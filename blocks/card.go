@@ -180,6 +180,9 @@ func (c *card) blocks() []slack.Block {
 	} else {
 		bs = append(bs, section(c.outcome()))
 	}
+	if c.in.Role == workflow.CardRequester && t.Kind == workflow.KindGrant && !t.Emergency && !t.Status.Closed() && c.in.Ent.EmergencyPolicy != "" {
+		bs = append(bs, actions(button(ActDeclareEmergency, "Declare an emergency…", ref, slack.StyleDanger)))
+	}
 	return append(bs, contextBlock(c.footer()))
 }
 

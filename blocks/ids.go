@@ -24,6 +24,9 @@ const (
 	ActReassign        = "reassign" // opens ReassignModal
 	ActMore            = "more"     // the overflow menu; its option values are EncodeOption(Opt…)
 	ActDetails         = "details"  // the task-number button; opens DetailsModal
+	// ActDeclareEmergency is the requester card's button that opens
+	// EmergencyModal (only where the access has an emergency policy).
+	ActDeclareEmergency = "declare_emergency"
 
 	// ActDelegateEdit is the App Home's Delegate tasks "Edit" button; it
 	// opens the delegation modal.
@@ -53,6 +56,7 @@ const (
 	CbComment      = "comment"
 	CbDecision     = "decision" // a decision with a comment
 	CbDetails      = "details"
+	CbEmergency    = "emergency" // the requester declares an emergency
 )
 
 // Block IDs and action IDs of the modals' inputs. A view_submission carries

@@ -120,6 +120,20 @@ func EditDurationModal(task *workflow.Task, ent workflow.Entitlement, meta Modal
 	return modal(CbEditDuration, modalTitle("Duration of", t), "Save", "Cancel", withDefaults(meta, t, OptEditDuration), bs)
 }
 
+// EmergencyModal lets the requester of an open request declare it an
+// emergency. On submission: state.values[BlockReason][ActionReason].value.
+func EmergencyModal(task *workflow.Task, ent workflow.Entitlement, meta ModalMeta) slack.ModalViewRequest {
+	t := task
+	lead := fmt.Sprintf("Declare *%s* an emergency? It starts again under the emergency policy _%s_, its access lasts at most *%s*, and the admins are told at once. Your reason is recorded.",
+		t.Number(), inline(ent.EmergencyPolicy), workflow.FormatDuration(ent.EmergencyCap()))
+	bs := []slack.Block{
+		about(t, ent, lead),
+		textInput(BlockReason, ActionReason, "Why is it an emergency?", "What is down, and why it cannot wait",
+			"Everyone on the task and the admins see it.", "", true, workflow.MaxTextLen),
+	}
+	return modal(CbEmergency, modalTitle("Emergency:", t), "Declare", "Cancel", withDefaults(meta, t, ActDeclareEmergency), bs)
+}
+
 // CommentModal adds a comment to a task. On submission:
 // state.values[BlockComment][ActionComment].value.
 func CommentModal(task *workflow.Task, meta ModalMeta) slack.ModalViewRequest {

@@ -53,6 +53,13 @@ func (b *Bot) interaction(ctx context.Context, cb slack.InteractionCallback) {
 			return
 		}
 		b.openModal(ctx, c, blocks.ActReassign, taskID, rev)
+	case blocks.ActDeclareEmergency:
+		taskID, rev, err := blocks.DecodeRef(c.action.Value)
+		if err != nil {
+			b.refuse(ctx, c, "That button does not name a task accessbot knows.", err)
+			return
+		}
+		b.openModal(ctx, c, blocks.ActDeclareEmergency, taskID, rev)
 	case blocks.ActDetails:
 		taskID, rev, err := blocks.DecodeRef(c.action.Value)
 		if err != nil {
@@ -214,6 +221,8 @@ func (b *Bot) openModal(ctx context.Context, c click, what string, taskID, rev i
 			view = blocks.EditDurationModal(t, ent, meta)
 		case blocks.OptComment:
 			view = blocks.CommentModal(t, meta)
+		case blocks.ActDeclareEmergency:
+			view = blocks.EmergencyModal(t, ent, meta)
 		case blocks.OptDetails:
 			email, err := b.emailOf(ctx, c.cb.User.ID)
 			if err != nil {
@@ -274,6 +283,7 @@ func (b *Bot) viewSubmission(ctx context.Context, cb slack.InteractionCallback) 
 	mainBlock := map[string]string{
 		blocks.CbReassign: blocks.BlockReassignTo, blocks.CbComment: blocks.BlockComment,
 		blocks.CbDecision: blocks.BlockComment, blocks.CbEditDuration: blocks.BlockDuration,
+		blocks.CbEmergency: blocks.BlockReason,
 	}[cb.View.CallbackID]
 	if mainBlock == "" {
 		return nil // details: nothing to submit
@@ -342,6 +352,12 @@ func (b *Bot) viewSubmission(ctx context.Context, cb slack.InteractionCallback) 
 	case blocks.CbDecision:
 		_, err = b.engine.Decide(ctx, workflow.Action(meta.Action), workflow.Decision{TaskID: meta.TaskID, Actor: email,
 			Revision: meta.Revision, Comment: value(blocks.BlockComment, blocks.ActionComment).Value})
+		if err != nil {
+			return fail(err)
+		}
+	case blocks.CbEmergency:
+		_, err = b.engine.DeclareEmergency(ctx, workflow.EmergencyInput{TaskID: meta.TaskID, Actor: email,
+			Reason: value(blocks.BlockReason, blocks.ActionReason).Value, Revision: meta.Revision})
 		if err != nil {
 			return fail(err)
 		}
