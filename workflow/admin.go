@@ -57,7 +57,7 @@ func (e *Engine) admin(ctx context.Context, in AdminInput, action string, fn fun
 		}
 		return o.adminAudit(actor, action, in.Reason, map[string]string{"task": t.Number()})
 	})
-	if self != nil && dryRunOf(ctx) == nil {
+	if self != nil {
 		// The operation was rolled back; its refusal is on record.
 		if rerr := e.recordRefusal(ctx, actor, action, in.Reason, task, self); rerr != nil {
 			return nil, rerr
@@ -104,7 +104,7 @@ func (o *op) selfRepairError(t *Task, actor, action string) *Error {
 	}
 	sortStrings(others)
 	whose := "You asked for " + t.Number()
-	if actor == normEmail(t.Subject) {
+	if actor == normEmail(t.Subject) && t.Kind == KindRevoke {
 		whose = t.Number() + " is about your own access"
 	}
 	verb := adminVerbs[action]
@@ -112,9 +112,9 @@ func (o *op) selfRepairError(t *Task, actor, action string) *Error {
 		verb = strings.ReplaceAll(action, "_", " ")
 	}
 	if len(others) == 0 {
-		return Errorf(EFORBIDDEN, "%s, so you cannot %s: an admin never moves their own task on. accessbot has no other admin; add one to the configuration's admins. Nothing was changed.", whose, verb)
+		return Errorf(EFORBIDDEN, "%s, so you cannot %s: an admin never moves their own task on. accessbot has no other admin; add one to the configuration's admins.", whose, verb)
 	}
-	return Errorf(EFORBIDDEN, "%s, so you cannot %s: an admin never moves their own task on. Ask another admin: %s. Nothing was changed.", whose, verb, strings.Join(others, ", "))
+	return Errorf(EFORBIDDEN, "%s, so you cannot %s: an admin never moves their own task on. Ask another admin: %s.", whose, verb, strings.Join(others, ", "))
 }
 
 // Cancel ends an open task, keeping it and its history. Admins may cancel
@@ -195,7 +195,7 @@ func (e *Engine) Delete(ctx context.Context, in AdminInput) (*Task, error) {
 			"status": string(t.Status), "events": fmt.Sprint(seq), "last_hash": hash,
 		})
 	})
-	if self != nil && dryRunOf(ctx) == nil {
+	if self != nil {
 		if rerr := e.recordRefusal(ctx, actor, ActDeleted, in.Reason, task, self); rerr != nil {
 			return nil, rerr
 		}
@@ -207,9 +207,10 @@ func (e *Engine) Delete(ctx context.Context, in AdminInput) (*Task, error) {
 }
 
 // recordRefusal writes, on the admin chain, an admin operation refused on
-// the admin's own task (the operation itself was rolled back). A preview
-// records nothing.
+// the admin's own task (the operation itself was rolled back). A preview's
+// refusal is recorded too: it is where an admin's attempt is refused first.
 func (e *Engine) recordRefusal(ctx context.Context, actor, action, reason string, t *Task, why *Error) error {
+	ctx = context.WithValue(ctx, dryRunKey{}, (*dryRun)(nil))
 	return e.update(ctx, func(o *op) error {
 		return o.adminAudit(actor, ActAdminRefused, reason, map[string]string{"task": t.Number(), "action": action, "why": why.Message})
 	})
