@@ -51,7 +51,7 @@ func (e *Engine) admin(ctx context.Context, in AdminInput, action string, fn fun
 		if err := fn(o, t); err != nil {
 			return err
 		}
-		if ownTask(&before, actor) && movesOn(&before, t) {
+		if selfServing(&before, t, actor) {
 			self = o.selfRepairError(&before, actor, action)
 			return self
 		}
@@ -69,22 +69,22 @@ func (e *Engine) admin(ctx context.Context, in AdminInput, action string, fn fun
 	return task, nil
 }
 
-// ownTask reports whether actor asked for t or is its subject.
-func ownTask(t *Task, actor string) bool {
-	return actor == normEmail(t.Subject) || (actor == normEmail(t.Requester) && t.Requester != SystemActor)
-}
-
-// movesOn reports whether after is further than before: a later step, or
-// finished where it was not. Ending a revocation early (it keeps the access)
-// counts too.
-func movesOn(before, after *Task) bool {
+// selfServing reports whether actor, who asked for the task or is its
+// subject, moved it on from before to after: a later step, or finished where
+// it was not. The subject ending their own revocation early (it keeps their
+// access) counts too.
+func selfServing(before, after *Task, actor string) bool {
+	subject := actor == normEmail(before.Subject)
+	requester := actor == normEmail(before.Requester) && before.Requester != SystemActor
 	switch {
+	case !subject && !requester:
+		return false
 	case after.Status == StatusDone && before.Status != StatusDone:
 		return true
-	case before.Kind == KindRevoke && !before.Status.Closed() && after.Status.Closed():
+	case after.Step > before.Step && !after.Status.Closed():
 		return true
 	}
-	return after.Step > before.Step && !after.Status.Closed()
+	return subject && before.Kind == KindRevoke && !before.Status.Closed() && after.Status.Closed()
 }
 
 // adminVerbs say what an admin action does to a task, for refusals.
@@ -98,7 +98,7 @@ var adminVerbs = map[string]string{
 func (o *op) selfRepairError(t *Task, actor, action string) *Error {
 	var others []string
 	for _, a := range o.cat.Admins {
-		if a = normEmail(a); a != actor && !ownTask(t, a) {
+		if a = normEmail(a); a != actor && a != normEmail(t.Subject) {
 			others = append(others, a)
 		}
 	}
@@ -178,7 +178,7 @@ func (e *Engine) Delete(ctx context.Context, in AdminInput) (*Task, error) {
 		if in.Revision != 0 && in.Revision != t.Revision {
 			return staleError(t)
 		}
-		if ownTask(t, actor) && t.Kind == KindRevoke && !t.Status.Closed() {
+		if actor == normEmail(t.Subject) && t.Kind == KindRevoke && !t.Status.Closed() {
 			self = o.selfRepairError(t, actor, ActDeleted)
 			return self
 		}
