@@ -163,7 +163,9 @@ func TestSubjectNeverActsOnTheirOwnRevocation(t *testing.T) {
 	// sec1 forges a Deny on sec2's card.
 	h.forge("sec1", sec2Card, blocks.ActDeny, "button", blocks.EncodeRef(rev.ID, h.task(rev.ID).Revision))
 	// The refusal goes to the log (an ephemeral in sec2's DM cannot reach sec1).
-	h.eventually("the refusal", func() bool { return strings.Contains(h.logs.String(), "T-2 is about your own access, so you cannot act on it") })
+	h.eventually("the refusal", func() bool {
+		return strings.Contains(h.logs.String(), "T-2 is about your own access, so you cannot act on it")
+	})
 	assert.Equal(t, workflow.StatusOpen, h.task(rev.ID).Status)
 	assert.Equal(t, []string{email("sec2"), email("sec3")}, h.task(rev.ID).PendingAssignees())
 
