@@ -302,14 +302,29 @@ func TestTwoStepAllModeCardsStayValid(t *testing.T) {
 	f.request(bob, "github", "repo")
 	task := f.decide(workflow.ActionApprove, 1, mgr)
 	rev := task.Revision
-	_, err := f.e.Approve(f.ctx, workflow.Decision{TaskID: 1, Actor: sec1, Revision: rev})
+	task, err := f.e.Approve(f.ctx, workflow.Decision{TaskID: 1, Actor: sec1, Revision: rev})
 	require.NoError(t, err)
+	assert.Equal(t, rev+1, task.Revision, "a partial approval moves the revision, so every card shows it")
+	assert.Equal(t, rev+1, f.task(1).Revision)
 	// sec2's card still shows rev: a partial approval does not make it stale.
-	_, err = f.e.Approve(f.ctx, workflow.Decision{TaskID: 1, Actor: sec2, Revision: rev})
+	task, err = f.e.Approve(f.ctx, workflow.Decision{TaskID: 1, Actor: sec2, Revision: rev})
 	require.NoError(t, err)
+	assert.Equal(t, rev+2, task.Revision)
 	_, err = f.e.Approve(f.ctx, workflow.Decision{TaskID: 1, Actor: sec1, Revision: rev})
 	assert.Equal(t, workflow.ECONFLICT, workflow.ErrorCode(err))
 	assert.Contains(t, err.Error(), "You already approved")
+	_, err = f.e.Approve(f.ctx, workflow.Decision{TaskID: 1, Actor: alice, Revision: rev + 3})
+	assert.Equal(t, workflow.ECONFLICT, workflow.ErrorCode(err), "a revision the task never had is stale")
+
+	// Anything but an approval ends the tolerance: a card drawn before a
+	// reassignment is stale.
+	task, err = f.e.Reassign(f.ctx, workflow.ReassignInput{TaskID: 1, Actor: alice, To: dave, Reason: "away", Revision: rev + 2})
+	require.NoError(t, err)
+	_, err = f.e.Approve(f.ctx, workflow.Decision{TaskID: 1, Actor: dave, Revision: rev + 2})
+	assert.Equal(t, workflow.ECONFLICT, workflow.ErrorCode(err), "a card from before the reassignment is stale")
+	task, err = f.e.Approve(f.ctx, workflow.Decision{TaskID: 1, Actor: dave, Revision: task.Revision})
+	require.NoError(t, err)
+	assert.Equal(t, 2, task.Step, "every approver approved: the step passed")
 }
 
 func TestRevocation(t *testing.T) {
