@@ -19,6 +19,9 @@ type Directory interface {
 type words struct {
 	dir Directory
 	now time.Time
+	// grant is what became of the access the task being drawn gave (cards
+	// and details of a finished grant task); nil when unknown.
+	grant *workflow.GrantOutcome
 }
 
 // who is how a person appears in mrkdwn: a mention when the directory knows

@@ -142,6 +142,7 @@ func (b *Bot) ephemeral(ctx context.Context, channel, user, msg string) {
 	if channel == "" {
 		channel = user
 	}
+	msg = mentionEmails(msg, b.namer(ctx))
 	err := b.call(ctx, "chat.postEphemeral", channel, func() error {
 		_, err := b.api.PostEphemeralContext(ctx, channel, user, slack.MsgOptionText(cut(msg, 3000), false))
 		return err
@@ -242,7 +243,7 @@ func (b *Bot) detailsView(ctx context.Context, viewer string, taskID int64) (sla
 	}
 	cat := b.engine.Catalog()
 	return blocks.DetailsModal(blocks.DetailsInput{Task: t, Ent: entitlement(cat, t), Events: evs, Viewer: viewer,
-		IsAdmin: cat.IsAdmin(viewer), Dir: b.namer(ctx), Now: b.now(), Insights: b.detailInsights(ctx, t, viewer)}), nil
+		IsAdmin: cat.IsAdmin(viewer), Dir: b.namer(ctx), Now: b.now(), Insights: b.detailInsights(ctx, t, viewer), Grant: b.grantOutcome(ctx, t)}), nil
 }
 
 // viewSubmission applies a submitted modal and returns the ack payload: nil

@@ -1,0 +1,120 @@
+package bot_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"accessbot/workflow"
+)
+
+// grantGithub makes alice's github access active by clicks on the cards and
+// returns the grant task once every card of it is drawn.
+func (h *harness) grantGithub() *workflow.Task {
+	h.t.Helper()
+	task := h.request("alice", "github")
+	h.click("mgr", h.card(task.ID, workflow.CardAssignee, "mgr", 0), "approve")
+	h.click("prov", h.card(task.ID, workflow.CardAssignee, "prov", 1), "provisioned")
+	h.eventually("access granted", func() bool { return h.task(task.ID).Status == workflow.StatusDone })
+	for _, c := range h.settled(task.ID) {
+		require.Contains(h.t, h.msg(c).AllText(), "Access active until", "card %s/%s before the grant ends", c.Role, c.Email)
+	}
+	return h.task(task.ID)
+}
+
+// cardsSay waits until every card of the task holds want, and none holds
+// notWant.
+func (h *harness) cardsSay(id int64, want, notWant string) []workflow.Card {
+	h.t.Helper()
+	var cards []workflow.Card
+	h.eventually("every card of T-? saying "+want, func() bool {
+		var err error
+		cards, err = h.db.Cards(h.ctx, id)
+		require.NoError(h.t, err)
+		for _, c := range cards {
+			text := h.msg(c).AllText()
+			if !strings.Contains(text, want) || (notWant != "" && strings.Contains(text, notWant)) {
+				return false
+			}
+		}
+		return len(cards) > 0
+	})
+	return cards
+}
+
+func (h *harness) dmTexts(name string) string {
+	var texts []string
+	for _, m := range h.slack.DMs(h.ids[name]) {
+		texts = append(texts, m.AllText())
+	}
+	return strings.Join(texts, "\n")
+}
+
+// A confirmed and deprovisioned revocation tells the holder, and the cards
+// of the task that granted the access stop saying it is active.
+func TestRevocationTellsTheHolderAndTheGrantCards(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	grant := h.grantGithub()
+	rev, err := h.engine.ProposeRevocation(h.ctx, workflow.RevocationInput{Actor: email("mgr"), Subject: email("alice"), AppID: "github", Reason: "left the team"})
+	require.NoError(t, err)
+	h.click("sec1", h.card(rev.ID, workflow.CardAssignee, "sec1", 0), "confirm")
+	assert.NotContains(t, h.dmTexts("alice"), "was revoked", "not before the access is removed")
+	h.click("prov", h.card(rev.ID, workflow.CardAssignee, "prov", 1), "deprovisioned")
+	h.eventually("revocation done", func() bool { return h.task(rev.ID).Status == workflow.StatusDone })
+
+	h.eventually("alice is told", func() bool { return strings.Contains(h.dmTexts("alice"), "Your access to github was revoked") })
+	dm := h.dmTexts("alice")
+	assert.Contains(t, dm, rev.Number()+", proposed by "+h.mention("mgr"), "the proposer by mention")
+	assert.Contains(t, dm, "left the team")
+
+	cards := h.cardsSay(grant.ID, "Access revoked by "+h.mention("mgr"), "Access active until")
+	assert.Len(t, cards, 4, "requester, mgr, prov and the channel")
+	for _, c := range cards {
+		assert.Contains(t, h.msg(c).AllText(), ", "+rev.Number()+".", "card %s/%s names the revocation", c.Role, c.Email)
+	}
+	h.settled(grant.ID)
+	h.settled(rev.ID)
+}
+
+// A revocation of access nobody removes by hand ends at its confirmation:
+// the holder is told and the grant's cards say so too.
+func TestRevocationWithoutDeprovisioningTellsTheHolder(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	task := h.request("alice", "vpn")
+	h.click("sec2", h.card(task.ID, workflow.CardAssignee, "sec2", 0), "approve")
+	h.eventually("access granted", func() bool { return h.task(task.ID).Status == workflow.StatusDone })
+	h.cardsSay(task.ID, "Access active until", "")
+
+	rev, err := h.engine.ProposeRevocation(h.ctx, workflow.RevocationInput{Actor: email("sec1"), Subject: email("alice"), AppID: "vpn", Reason: "no longer needed"})
+	require.NoError(t, err)
+	h.click("sec2", h.card(rev.ID, workflow.CardAssignee, "sec2", 0), "confirm")
+	h.eventually("revocation done", func() bool { return h.task(rev.ID).Status == workflow.StatusDone })
+	h.eventually("alice is told", func() bool { return strings.Contains(h.dmTexts("alice"), "Your access to vpn was revoked") })
+	h.cardsSay(task.ID, "Access revoked by "+h.mention("sec1"), "Access active until")
+}
+
+// At expiry the grant task's cards say the access expired (and which task
+// removes it), not "Access active until" a time gone by.
+func TestExpiryUpdatesTheGrantCards(t *testing.T) {
+	t.Parallel()
+	clk := &fakeClock{now: monday}
+	h := setupWith(t, harnessOptions{clock: clk.Now})
+	grant := h.grantGithub()
+	clk.Set(monday.Add(8 * 24 * time.Hour))
+	n, err := h.engine.ExpireGrants(h.ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	h.eventually("alice is told", func() bool { return strings.Contains(h.dmTexts("alice"), "Your access to github has expired") })
+	removal, err := h.engine.Tasks(h.ctx, workflow.TaskQuery{Kind: workflow.KindRevoke})
+	require.NoError(t, err)
+	require.Len(t, removal, 1)
+	cards := h.cardsSay(grant.ID, "Access expired at", "Access active until")
+	for _, c := range cards {
+		assert.Contains(t, h.msg(c).AllText(), "its removal by hand is "+removal[0].Number())
+	}
+}
