@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"accessbot/fakeslack"
 	"accessbot/workflow"
 )
 
@@ -117,4 +118,54 @@ func TestExpiryUpdatesTheGrantCards(t *testing.T) {
 	for _, c := range cards {
 		assert.Contains(t, h.msg(c).AllText(), "its removal by hand is "+removal[0].Number())
 	}
+}
+
+// During a 429, no caller calls the method again before its Retry-After
+// has passed: not only the notice that got the 429 waits, every card
+// update does. Every card still arrives.
+func TestRetryAfterHoldsBackEveryCallerOfTheMethod(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	var tasks []*workflow.Task
+	for _, name := range []string{"alice", "carol", "eve", "mgr"} {
+		task := h.request(name, "vpn")
+		h.card(task.ID, workflow.CardAssignee, "sec1", 0)
+		tasks = append(tasks, task)
+	}
+	for _, task := range tasks {
+		h.settled(task.ID)
+	}
+	const retryAfter = 4 * time.Second
+	h.slack.FailNext("chat.update", 1, fakeslack.FailRateLimited(int(retryAfter/time.Second)))
+	for _, task := range tasks {
+		_, err := h.engine.Approve(h.ctx, workflow.Decision{TaskID: task.ID, Actor: email("sec1")})
+		require.NoError(t, err)
+	}
+	for _, task := range tasks {
+		for _, c := range h.settled(task.ID) {
+			assert.Empty(t, decisions(h.msg(c)), "card %s/%s of T-%d is up to date", c.Role, c.Email, task.ID)
+		}
+	}
+
+	var limitedAt time.Time
+	var updates []time.Time
+	for _, c := range h.slack.Calls() {
+		if c.Method != "chat.update" {
+			continue
+		}
+		if c.Result == "ratelimited" {
+			limitedAt = c.At
+			continue
+		}
+		updates = append(updates, c.At)
+	}
+	require.False(t, limitedAt.IsZero(), "the 429 was answered")
+	early := 0
+	for _, at := range updates {
+		if at.After(limitedAt) && at.Before(limitedAt.Add(retryAfter)) {
+			early++
+		}
+	}
+	assert.Zero(t, early, "chat.update calls before the Retry-After had passed")
+	assert.GreaterOrEqual(t, len(updates), 3*len(tasks), "every card was updated")
 }
