@@ -169,3 +169,65 @@ func TestRetryAfterHoldsBackEveryCallerOfTheMethod(t *testing.T) {
 	assert.Zero(t, early, "chat.update calls before the Retry-After had passed")
 	assert.GreaterOrEqual(t, len(updates), 3*len(tasks), "every card was updated")
 }
+
+// allConfig is testConfig with vpn's review needing both of security.
+var allConfig = strings.Replace(testConfig, `  pair:
+    steps:
+      - type: review
+        approvers: [group:security]`, `  pair:
+    steps:
+      - type: review
+        mode: all
+        approvers: [group:security]`, 1)
+
+// In a step of mode all, one approval redraws the cards: the approver's
+// card loses its buttons and says what the step still waits on, the
+// requester's card and the other approver's card show the approval.
+func TestAllStepApprovalRedrawsTheCards(t *testing.T) {
+	t.Parallel()
+	require.Contains(t, allConfig, "mode: all")
+	h := setupConfig(t, allConfig, 45*time.Second)
+	task := h.request("alice", "vpn")
+	sec1 := h.card(task.ID, workflow.CardAssignee, "sec1", 0)
+	h.card(task.ID, workflow.CardAssignee, "sec2", 0)
+	h.settled(task.ID)
+
+	h.click("sec1", sec1, "approve")
+	h.eventually("sec1's approval", func() bool { return len(h.task(task.ID).PendingAssignees()) == 1 })
+	cards := h.settled(task.ID)
+	require.Len(t, cards, 3)
+	for _, c := range cards {
+		text := h.msg(c).AllText()
+		switch {
+		case c.Email == email("sec1"):
+			assert.Empty(t, decisions(h.msg(c)), "sec1's card has no Approve / Deny left")
+			assert.Contains(t, text, "You approved at")
+			assert.Contains(t, text, "the step waits on "+h.mention("sec2"))
+		case c.Email == email("sec2"):
+			assert.Contains(t, decisions(h.msg(c)), "approve", "sec2 still decides")
+			assert.Contains(t, text, h.mention("sec1")+" (approved)")
+		case c.Role == workflow.CardRequester:
+			assert.Contains(t, text, "Waiting on "+h.mention("sec2")+"*")
+		}
+	}
+	assert.Empty(t, h.ephemeralText("sec1"))
+}
+
+// sec2's card drawn before sec1's approval still decides: the approval
+// moved the revision, but not what sec2 approves.
+func TestAllStepCardBeforeAnotherApprovalStillDecides(t *testing.T) {
+	t.Parallel()
+	h := setupConfig(t, allConfig, 45*time.Second)
+	task := h.request("alice", "vpn")
+	sec1 := h.card(task.ID, workflow.CardAssignee, "sec1", 0)
+	sec2 := h.card(task.ID, workflow.CardAssignee, "sec2", 0)
+	h.settled(task.ID)
+	h.slack.FailNext("chat.update", 1000, fakeslack.FailStatus(503)) // cards keep what they showed
+	h.click("sec1", sec1, "approve")
+	h.eventually("sec1's approval", func() bool { return len(h.task(task.ID).PendingAssignees()) == 1 })
+	h.click("sec2", sec2, "approve")
+	h.eventually("the step passed", func() bool { return h.task(task.ID).Status == workflow.StatusDone })
+	assert.Empty(t, h.ephemeralText("sec2"), "no refusal")
+	h.slack.ClearFailures()
+	h.settled(task.ID)
+}
