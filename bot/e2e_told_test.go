@@ -231,3 +231,51 @@ func TestAllStepCardBeforeAnotherApprovalStillDecides(t *testing.T) {
 	h.slack.ClearFailures()
 	h.settled(task.ID)
 }
+
+// People are named by mention: on a card drawn before the bot looked them
+// up, and in a refusal.
+func TestPeopleAreNamedByMention(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	task := h.request("alice", "github")
+	status := h.card(task.ID, workflow.CardRequester, "alice", -1)
+	assert.Contains(t, status.AllText(), "Waiting on "+h.mention("mgr")+"*", "the requester's card, drawn before mgr's card was posted")
+	assert.NotContains(t, status.AllText(), email("mgr"))
+
+	h.click("mgr", h.card(task.ID, workflow.CardAssignee, "mgr", 0), "approve")
+	chanCard := h.card(task.ID, workflow.CardChannel, "", 1)
+	h.settled(task.ID)
+	h.click("eve", chanCard, "provisioned")
+	h.eventually("eve's refusal", func() bool { return len(h.slack.Ephemerals(h.ids["eve"])) == 1 })
+	assert.Contains(t, h.ephemeralText("eve"), "it waits on "+h.mention("prov"))
+	assert.NotContains(t, h.ephemeralText("eve"), email("prov"))
+}
+
+// A card drawn while Slack could not say who someone is names them by
+// email; once the bot learns who it is, the card is drawn again.
+func TestCardIsRedrawnOnceAPersonIsKnown(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	require.NoError(t, h.db.SaveChatUser(h.ctx, &workflow.ChatUser{Email: email("alice"), ChatID: h.ids["alice"], ResolvedAt: time.Now()}))
+	// The first look-up is mgr's, for the requester's card; the next one,
+	// for mgr's own card, succeeds.
+	h.slack.FailNext("users.lookupByEmail", 1, fakeslack.FailError("internal_error"))
+	task := h.request("alice", "github")
+	h.card(task.ID, workflow.CardAssignee, "mgr", 0)
+	h.eventually("the requester's card mentions mgr", func() bool {
+		cards, err := h.db.Cards(h.ctx, task.ID)
+		require.NoError(t, err)
+		for _, c := range cards {
+			if c.Role == workflow.CardRequester {
+				return strings.Contains(h.msg(c).AllText(), "Waiting on "+h.mention("mgr")+"*")
+			}
+		}
+		return false
+	})
+	require.Equal(t, 1, h.slack.Count("users.lookupByEmail", "internal_error"), "the first drawing named mgr by email")
+	for _, c := range h.settled(task.ID) {
+		if c.Role == workflow.CardRequester {
+			assert.Positive(t, h.msg(c).Edits, "drawn again in place")
+		}
+	}
+}
