@@ -272,6 +272,27 @@ func BulkVerb(a workflow.Action) string {
 	return string(a)
 }
 
+// DecidedNotice says, at the top of the App Home, what the person just did
+// on one of its rows: "T-12 (GitHub / org-admin): you approved it."
+func DecidedNotice(t *workflow.Task, a workflow.Action, ent workflow.Entitlement) string {
+	did := map[workflow.Action]string{
+		workflow.ActionApprove:         "you approved it",
+		workflow.ActionConfirm:         "you confirmed the revocation",
+		workflow.ActionDeny:            "you denied it",
+		workflow.ActionProvisioned:     "you marked it provisioned",
+		workflow.ActionWontProvision:   "you marked it won't provision",
+		workflow.ActionDeprovisioned:   "you marked it deprovisioned",
+		workflow.ActionWontDeprovision: "you marked it won't deprovision",
+	}[a]
+	if did == "" {
+		did = "you chose " + strings.ToLower(BulkVerb(a))
+	}
+	if t == nil {
+		return capitalize(did) + "."
+	}
+	return t.Number() + " (" + entLabel(t, ent) + "): " + did + "."
+}
+
 func bulkBar(tab HomeTab, kinds map[workflow.Kind]bool, total int) slack.Block {
 	all := slack.NewCheckboxGroupsBlockElement(ActHomeSelectAll,
 		option(fmt.Sprintf("All %d in this tab", total), SelectAllValue))

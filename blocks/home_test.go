@@ -143,3 +143,19 @@ func BenchmarkHome(b *testing.B) {
 		}
 	}
 }
+
+// The notice after a row's button says what the person did, not an order.
+func TestDecidedNotice(t *testing.T) {
+	t.Parallel()
+	task := grantTask()
+	for a, want := range map[workflow.Action]string{
+		workflow.ActionApprove:         "T-12 (GitHub / Org admin): you approved it.",
+		workflow.ActionDeny:            "T-12 (GitHub / Org admin): you denied it.",
+		workflow.ActionConfirm:         "T-12 (GitHub / Org admin): you confirmed the revocation.",
+		workflow.ActionProvisioned:     "T-12 (GitHub / Org admin): you marked it provisioned.",
+		workflow.ActionWontDeprovision: "T-12 (GitHub / Org admin): you marked it won't deprovision.",
+	} {
+		assert.Equal(t, want, DecidedNotice(task, a, github()), string(a))
+	}
+	assert.Equal(t, "You approved it.", DecidedNotice(nil, workflow.ActionApprove, workflow.Entitlement{}))
+}

@@ -237,7 +237,7 @@ func TestHomeRowButtonActsLikeTheCard(t *testing.T) {
 	assert.Equal(t, []int64{t1.ID}, rows(t, v))
 
 	h.homeClickRow("mgr", t1, blocks.ActApprove)
-	v = h.home("mgr", "the approval answered", has("T-1: approve."))
+	v = h.home("mgr", "the approval answered", has("T-1 (github): you approved it."))
 	assert.Empty(t, rows(t, v), "the task left Assigned to me")
 	assert.Equal(t, 1, h.task(t1.ID).Step, "approved: on to provisioning")
 	h.card(t1.ID, workflow.CardAssignee, "prov", 1)

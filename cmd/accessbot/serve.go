@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"time"
 
 	"accessbot/bot"
@@ -24,23 +26,32 @@ var (
 	_ bot.Metrics  = (*ops.Metrics)(nil)
 )
 
+// noConfigError says there is no configuration file where serve looked,
+// and how to give one.
+func noConfigError(path string) error {
+	return fmt.Errorf("no configuration file at %s: give its path with --config FILE or the ACCESSBOT_CONFIG variable; examples/config.yaml is a commented example to start from (check yours with `accessbot check-config FILE`)", path)
+}
+
 // runServe runs the Slack bot until ctx ends.
 func runServe(ctx context.Context, args []string, env Env) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	flags := flag.NewFlagSet("serve", flag.ContinueOnError)
 	var c common
-	c.register(fs, env)
-	httpAddr := registerHTTP(fs, env)
-	if err := parseFlags(fs, args, env); err != nil {
+	c.register(flags, env)
+	httpAddr := registerHTTP(flags, env)
+	if err := parseFlags(flags, args, env); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("serve takes no arguments (got %q)", fs.Args())}
+	if flags.NArg() > 0 {
+		return usageError{fmt.Sprintf("serve takes no arguments (got %q)", flags.Args())}
 	}
 	log, err := newLogger(env.Stderr, env.Getenv)
 	if err != nil {
 		return err
 	}
 	cat, err := config.Load(c.configPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return noConfigError(c.configPath)
+	}
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "%s: configuration is not valid:\n%v\n", c.configPath, err)
 		return errReported
