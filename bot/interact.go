@@ -194,15 +194,15 @@ func (b *Bot) openModal(ctx context.Context, c click, what string, taskID, rev i
 	ent := entitlement(b.engine.Catalog(), t)
 	var view slack.ModalViewRequest
 	if _, ok := blocks.CommentOptionAction(what); ok {
-		view = blocks.DecisionModal(t, what, meta)
+		view = blocks.DecisionModal(b.namer(ctx), t, what, meta)
 	} else {
 		switch what {
 		case blocks.ActReassign:
-			view = blocks.ReassignModal(t, ent, meta, reassignHint(t))
+			view = blocks.ReassignModal(b.namer(ctx), t, ent, meta, reassignHint(t))
 		case blocks.OptEditDuration:
-			view = blocks.EditDurationModal(t, ent, meta)
+			view = blocks.EditDurationModal(b.namer(ctx), t, ent, meta)
 		case blocks.OptComment:
-			view = blocks.CommentModal(t, meta)
+			view = blocks.CommentModal(b.namer(ctx), t, meta)
 		case blocks.OptDetails:
 			email, err := b.emailOf(ctx, c.cb.User.ID)
 			if err != nil {
