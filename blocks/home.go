@@ -141,7 +141,7 @@ func Home(in HomeInput) slack.HomeTabViewRequest {
 	page := min(max(in.Meta.Page, 0), pages-1)
 	bs := []slack.Block{header("Access requests"), homeTabs(tab, in.Counts)}
 	if n := strings.TrimSpace(in.Notice); n != "" {
-		bs = append(bs, section(":information_source: "+escape(n)))
+		bs = append(bs, section(":information_source: "+Mentions(in.Dir, escape(n))))
 	}
 	bs = append(bs, delegateSection(w, in.Delegation), slack.NewDividerBlock())
 	heading := fmt.Sprintf("*%s* · %d", tab.Title(), in.Total)

@@ -249,7 +249,7 @@ func TestHomeRowButtonActsLikeTheCard(t *testing.T) {
 	require.NoError(t, err)
 	before := h.task(t2.ID)
 	h.homeClickRow("sec1", t2, blocks.ActApprove)
-	v = h.home("sec1", "the stale click answered", has("already approved by sec2@example.com"))
+	v = h.home("sec1", "the stale click answered", has("already approved by <@"+h.ids["sec2"]+">"))
 	assert.Empty(t, rows(t, v), "the Home shows where things are")
 	assert.Equal(t, before.Version, h.task(t2.ID).Version, "nothing changed")
 }

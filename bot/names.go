@@ -3,11 +3,11 @@ package bot
 import (
 	"context"
 	"errors"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
 
+	"accessbot/blocks"
 	"accessbot/workflow"
 )
 
@@ -155,18 +155,6 @@ func (b *Bot) identityLearned(ctx context.Context, email string) {
 	b.kick()
 }
 
-// emailRE finds email addresses in a text the engine wrote.
-var emailRE = regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)+`)
-
-// mentionEmails replaces the emails in text by mentions where name knows
-// the person, leaving `code` spans alone (a mention does not render there).
-func mentionEmails(text string, name namer) string {
-	if !strings.Contains(text, "@") {
-		return text
-	}
-	parts := strings.Split(text, "`")
-	for i := 0; i < len(parts); i += 2 {
-		parts[i] = emailRE.ReplaceAllStringFunc(parts[i], func(e string) string { return name(e) })
-	}
-	return strings.Join(parts, "`")
-}
+// mentionEmails replaces the emails in a text the engine wrote by mentions
+// where name knows the person (blocks.Mentions).
+func mentionEmails(text string, name namer) string { return blocks.Mentions(name, text) }
