@@ -121,8 +121,11 @@ type HomeInput struct {
 	// Notice is a line at the top: the answer to the person's last click.
 	Notice string
 	Ent    func(*workflow.Task) workflow.Entitlement
-	Dir    Directory
-	Now    time.Time
+	// Grant says what became of the access a finished grant task gave
+	// (optional; nil, or a nil answer, draws the task alone).
+	Grant func(*workflow.Task) *workflow.GrantOutcome
+	Dir   Directory
+	Now   time.Time
 }
 
 // Pages is how many pages a tab of total rows has (at least one).
@@ -157,7 +160,11 @@ func Home(in HomeInput) slack.HomeTabViewRequest {
 			if in.Ent != nil {
 				ent = in.Ent(t)
 			}
-			bs = append(bs, homeRow(w, tab, t, ent, in.Viewer)...)
+			rw := w
+			if in.Grant != nil {
+				rw.grant = in.Grant(t)
+			}
+			bs = append(bs, homeRow(rw, tab, t, ent, in.Viewer)...)
 		}
 	}
 	if pages > 1 {

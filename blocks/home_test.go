@@ -159,3 +159,16 @@ func TestDecidedNotice(t *testing.T) {
 	}
 	assert.Equal(t, "You approved it.", DecidedNotice(nil, workflow.ActionApprove, workflow.Entitlement{}))
 }
+
+// A finished request on the Home says what became of its access.
+func TestHomeRowSaysTheAccessEnded(t *testing.T) {
+	t.Parallel()
+	task := provisioned()
+	task.GrantID = 7
+	g := &workflow.Grant{ID: 7, Subject: alice, AppID: "github", Status: workflow.GrantRevoked, TaskID: task.ID, EndedAt: ago(time.Minute), EndTaskID: 30}
+	in := HomeInput{Viewer: alice, Meta: HomeMeta{Tab: TabCompleted}, Tasks: []*workflow.Task{task}, Total: 1, Dir: dir, Now: now,
+		Grant: func(*workflow.Task) *workflow.GrantOutcome { return &workflow.GrantOutcome{Grant: g, Ended: revokeTask()} }}
+	raw := string(render(t, Home(in)))
+	assert.Contains(t, raw, "*Access revoked* by <@U0OWNER>")
+	assert.NotContains(t, raw, "Access active until")
+}

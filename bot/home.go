@@ -371,7 +371,8 @@ func (b *Bot) buildHome(ctx context.Context, email string, meta blocks.HomeMeta,
 	return blocks.Home(blocks.HomeInput{
 		Viewer: email, Meta: meta, Tasks: tasks, Total: total, Counts: counts, Kinds: kinds,
 		Delegation: d, Notice: notice, Dir: b.namer(ctx), Now: b.now(),
-		Ent: func(t *workflow.Task) workflow.Entitlement { return entitlement(cat, t) },
+		Ent:   func(t *workflow.Task) workflow.Entitlement { return entitlement(cat, t) },
+		Grant: func(t *workflow.Task) *workflow.GrantOutcome { return b.grantOutcome(ctx, t) },
 	}), nil
 }
 
