@@ -167,7 +167,9 @@ func TestHomeRowSaysTheAccessEnded(t *testing.T) {
 	task.GrantID = 7
 	g := &workflow.Grant{ID: 7, Subject: alice, AppID: "github", Status: workflow.GrantRevoked, TaskID: task.ID, EndedAt: ago(time.Minute), EndTaskID: 30}
 	in := HomeInput{Viewer: alice, Meta: HomeMeta{Tab: TabCompleted}, Tasks: []*workflow.Task{task}, Total: 1, Dir: dir, Now: now,
-		Grant: func(*workflow.Task) *workflow.GrantOutcome { return &workflow.GrantOutcome{Grant: g, Ended: revokeTask()} }}
+		Grant: func(*workflow.Task) *workflow.GrantOutcome {
+			return &workflow.GrantOutcome{Grant: g, Ended: revokeTask()}
+		}}
 	raw := string(render(t, Home(in)))
 	assert.Contains(t, raw, "*Access revoked* by <@U0OWNER>")
 	assert.NotContains(t, raw, "Access active until")
