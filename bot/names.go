@@ -38,8 +38,9 @@ type unnamedCards struct {
 	gone map[string]time.Time
 }
 
-// maxUnnamed bounds the memory: beyond it, the oldest wishes are dropped
-// (a card then keeps an email until its task next changes).
+// maxUnnamed bounds the memory, in people and in tasks a person: beyond
+// it, some are forgotten (their cards then keep an email until their task
+// next changes).
 const maxUnnamed = 10000
 
 func (u *unnamedCards) add(email string, taskID int64) {
@@ -57,7 +58,9 @@ func (u *unnamedCards) add(email string, taskID int64) {
 	if u.tasks[email] == nil {
 		u.tasks[email] = map[int64]bool{}
 	}
-	u.tasks[email][taskID] = true
+	if len(u.tasks[email]) < maxUnnamed {
+		u.tasks[email][taskID] = true
+	}
 }
 
 // take returns and forgets the tasks that named email by email.
@@ -93,6 +96,8 @@ func (u *unnamedCards) isGone(email string, now time.Time) bool {
 // cardNamer names people on the cards of task taskID: a mention when the
 // bot knows them, else it looks them up in Slack first; when that fails
 // the email, and the task's cards are drawn again once the person is known.
+// Someone Slack has no account for stays an email (and is not looked up
+// again for notInSlackTTL).
 func (b *Bot) cardNamer(ctx context.Context, taskID int64) namer {
 	seen := map[string]string{}
 	return func(email string) string {
@@ -104,9 +109,9 @@ func (b *Bot) cardNamer(ctx context.Context, taskID int64) namer {
 			return s
 		}
 		s := email
-		if id := b.knownSlackID(ctx, email); id != "" {
+		if id, failed := b.knownSlackID(ctx, email); id != "" {
 			s = "<@" + id + ">"
-		} else if taskID != 0 {
+		} else if failed && taskID != 0 {
 			b.unnamed.add(email, taskID)
 		}
 		seen[email] = s
@@ -116,13 +121,13 @@ func (b *Bot) cardNamer(ctx context.Context, taskID int64) namer {
 
 // knownSlackID returns email's Slack id: the cache (however old: a
 // mention of an old id still shows the person), else a look-up. "" when
-// Slack has nobody with it or cannot say now.
-func (b *Bot) knownSlackID(ctx context.Context, email string) string {
+// Slack has nobody with it, or cannot say now (failed).
+func (b *Bot) knownSlackID(ctx context.Context, email string) (id string, failed bool) {
 	if id := b.cachedSlackID(ctx, email); id != "" {
-		return id
+		return id, false
 	}
 	if b.unnamed.isGone(email, time.Now()) {
-		return ""
+		return "", false
 	}
 	lctx, cancel := context.WithTimeout(ctx, nameLookupTimeout)
 	defer cancel()
@@ -130,12 +135,12 @@ func (b *Bot) knownSlackID(ctx context.Context, email string) string {
 	switch {
 	case errors.Is(err, errNotInSlack):
 		b.unnamed.markGone(email, time.Now().Add(notInSlackTTL))
-		return b.cachedSlackID(ctx, email) // a deactivated account keeps its id
+		return b.cachedSlackID(ctx, email), false // a deactivated account keeps its id
 	case err != nil:
 		b.logger(ctx).Debug().Err(err).Str("email", email).Msg("no mention: look-up failed")
-		return ""
+		return "", true
 	}
-	return id
+	return id, false
 }
 
 // identityLearned is called once the bot caches email's Slack identity:
