@@ -272,6 +272,17 @@ func (o *op) revoke(t *Task) error {
 			Data: map[string]string{"grant": fmt.Sprint(g.ID), "event": "revoked", "task": t.Number()}})
 	}
 	o.grantEnded(g)
+	// An extension that added nothing also shows the grant; its cards
+	// follow too (a handful of tasks: one revocation at a time).
+	others, err := o.tx.FindTasks(TaskQuery{Kind: KindGrant, GrantID: g.ID, Statuses: []Status{StatusDone}, Lean: true, Limit: 50})
+	if err != nil {
+		return err
+	}
+	for _, other := range others {
+		if other.ID != g.TaskID {
+			o.notify(&Notice{Kind: NoticeTaskChanged, TaskID: other.ID, Data: map[string]string{"resend": "true", "grant": fmt.Sprint(g.ID), "event": string(g.Status)}})
+		}
+	}
 	return nil
 }
 

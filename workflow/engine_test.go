@@ -548,3 +548,63 @@ func TestReminder(t *testing.T) {
 	}
 	assert.Equal(t, 2, n)
 }
+
+// A revocation tells the holder and asks for the granting task's cards to
+// be drawn again; GrantOutcome says what they show.
+func TestRevocationTellsTheHolderAndTheGrantTask(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	grant := f.request(bob, "github", "admin")
+	f.decide(workflow.ActionApprove, grant.ID, mgr)
+	grant = f.decide(workflow.ActionProvisioned, grant.ID, prov1)
+	out, err := f.e.GrantOutcome(f.ctx, grant)
+	require.NoError(t, err)
+	require.NotNil(t, out)
+	assert.Equal(t, workflow.GrantActive, out.Grant.Status)
+	assert.Nil(t, out.Ended)
+
+	rev, err := f.e.ProposeRevocation(f.ctx, workflow.RevocationInput{Actor: mgr, Subject: bob, AppID: "github", ResourceID: "admin", Reason: "left the team"})
+	require.NoError(t, err)
+	f.decide(workflow.ActionConfirm, rev.ID, owner)
+	// drain delivers every notice queued (the outbox gives the oldest of
+	// each task at a time).
+	drain := func() []workflow.Notice {
+		var all []workflow.Notice
+		for {
+			ns, err := f.db.DueNotices(f.ctx, f.clock.Now().Add(time.Hour), 1000)
+			require.NoError(t, err)
+			if len(ns) == 0 {
+				return all
+			}
+			for _, n := range ns {
+				require.NoError(t, f.db.NoticeDelivered(f.ctx, n.ID, f.clock.Now()))
+			}
+			all = append(all, ns...)
+		}
+	}
+	drain()
+	f.decide(workflow.ActionDeprovisioned, rev.ID, prov2)
+	all := drain()
+	var told []string
+	resent := false
+	for _, n := range all {
+		switch {
+		case n.Kind == workflow.NoticeDirect:
+			told = append(told, n.Recipient+": "+n.Text)
+		case n.Kind == workflow.NoticeTaskChanged && n.TaskID == grant.ID:
+			resent = n.Data["resend"] == "true" && n.Data["event"] == "revoked"
+		}
+	}
+	assert.Equal(t, []string{bob + ": Your access to GitHub / org-admin was revoked (" + rev.Number() + ", proposed by " + mgr + "): “left the team”"}, told)
+	assert.True(t, resent, "the granting task's cards are drawn again")
+
+	out, err = f.e.GrantOutcome(f.ctx, f.task(grant.ID))
+	require.NoError(t, err)
+	assert.Equal(t, workflow.GrantRevoked, out.Grant.Status)
+	require.NotNil(t, out.Ended)
+	assert.Equal(t, rev.ID, out.Ended.ID)
+
+	none, err := f.e.GrantOutcome(f.ctx, f.task(rev.ID))
+	require.NoError(t, err)
+	assert.Nil(t, none, "a revoke task has no grant outcome")
+}
