@@ -5,7 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io/fs"
+	iofs "io/fs"
 	"time"
 
 	"accessbot/bot"
@@ -35,22 +35,24 @@ func noConfigError(path string) error {
 
 // runServe runs the Slack bot until ctx ends.
 func runServe(ctx context.Context, args []string, env Env) error {
-	flags := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	var c common
-	c.register(flags, env)
-	httpAddr := registerHTTP(flags, env)
-	if err := parseFlags(flags, args, env); err != nil {
+	c.register(fs, env)
+	httpAddr := registerHTTP(fs, env)
+	var df digestFlags
+	df.register(fs, env)
+	if err := parseFlags(fs, args, env); err != nil {
 		return err
 	}
-	if flags.NArg() > 0 {
-		return usageError{fmt.Sprintf("serve takes no arguments (got %q)", flags.Args())}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("serve takes no arguments (got %q)", fs.Args())}
 	}
 	log, err := newLogger(env.Stderr, env.Getenv)
 	if err != nil {
 		return err
 	}
 	cat, err := config.Load(c.configPath)
-	if errors.Is(err, fs.ErrNotExist) {
+	if errors.Is(err, iofs.ErrNotExist) {
 		return noConfigError(c.configPath)
 	}
 	if err != nil {
@@ -61,6 +63,11 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	if err := bot.CheckSettings(botToken, appToken, apiURL); err != nil {
 		return err // before anything opens
 	}
+	digests, err := setupDigests(df, env, log)
+	if err != nil {
+		return err
+	}
+	defer digests.close()
 	db, err := store.Open(ctx, c.dsn, env.Clock)
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
@@ -102,7 +109,21 @@ func runServe(ctx context.Context, args []string, env Env) error {
 		// and the scheduler have stopped.
 		defer func() { stopHTTP(); <-httpDone }()
 	}
-	sched := scheduler.New(engine, log, scheduler.Options{Observe: metrics.JobRun})
+	digester := &workflow.Digester{Store: db, Key: digests.key, Sink: digests.sink}
+	// Deferred before the scheduler's Stop, so it runs after it: the last
+	// digest covers everything this process wrote.
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		res, err := digester.Run(dctx)
+		if err != nil {
+			log.Error().Err(err).Msg("audit digest at shutdown failed")
+			return
+		}
+		log.Info().Interface("result", res).Msg("audit digest at shutdown")
+	}()
+	jobs := append(scheduler.Jobs(engine), scheduler.DigestJob(digester, digests.every))
+	sched := scheduler.New(engine, log, scheduler.Options{Observe: metrics.JobRun, Jobs: jobs})
 	if err := sched.Start(); err != nil {
 		return fmt.Errorf("start the scheduler: %w", err)
 	}
