@@ -72,6 +72,8 @@ func (b *Bot) identify(ctx context.Context, slackID string, stale time.Duration)
 	}
 	if err := b.store.SaveChatUser(ctx, chatUser(email, info, b.now())); err != nil {
 		b.logger(ctx).Warn().Err(err).Str("chat_user", slackID).Msg("cache chat user")
+	} else {
+		b.identityLearned(ctx, email)
 	}
 	return email, nil
 }
@@ -101,6 +103,8 @@ func (b *Bot) slackIDOf(ctx context.Context, email string) (string, error) {
 	}
 	if err := b.store.SaveChatUser(ctx, chatUser(email, info, b.now())); err != nil {
 		b.logger(ctx).Warn().Err(err).Str("email", email).Msg("cache chat user")
+	} else {
+		b.identityLearned(ctx, email)
 	}
 	if info.Deleted {
 		return "", fmt.Errorf("%s: %w (the account is deactivated)", email, errNotInSlack)

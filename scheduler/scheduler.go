@@ -82,8 +82,12 @@ func (s *Scheduler) Start() error {
 		return nil
 	}
 	for _, j := range s.jobs {
-		if _, err := s.cron.AddFunc(s.opts.Spec, func() { s.run(s.ctx, j) }); err != nil {
-			return fmt.Errorf("scheduler: schedule %s with %q: %w", j.Name, s.opts.Spec, err)
+		spec := j.Spec
+		if spec == "" {
+			spec = s.opts.Spec
+		}
+		if _, err := s.cron.AddFunc(spec, func() { s.run(s.ctx, j) }); err != nil {
+			return fmt.Errorf("scheduler: schedule %s with %q: %w", j.Name, spec, err)
 		}
 	}
 	s.cron.Start()
@@ -109,8 +113,7 @@ func (s *Scheduler) Stop(ctx context.Context) error {
 }
 
 // RunOnce runs every job now, one after another, and returns their errors
-// joined: for tests and an admin's "process now". A panicking job is an
-// error, not a crash.
+// joined, for tests. A panicking job is an error, not a crash.
 func (s *Scheduler) RunOnce(ctx context.Context) error {
 	var errs []error
 	for _, j := range s.jobs {

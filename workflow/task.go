@@ -119,6 +119,12 @@ type StepRun struct {
 	Assignees []Assignment `json:"assignees,omitempty"`
 	DecidedBy string       `json:"decided_by,omitempty"`
 	Comment   string       `json:"comment,omitempty"`
+	// ApprovedFrom and ApprovedTo bound the revisions that approvals in a
+	// step of mode all moved the task through, one each, so cards show who
+	// approved: a card drawn from ApprovedFrom on decides the same thing
+	// while the task is at ApprovedTo (checkActor). Zero when none.
+	ApprovedFrom int64 `json:"approved_from,omitempty"`
+	ApprovedTo   int64 `json:"approved_to,omitempty"`
 }
 
 // Task is one run of a policy.
@@ -316,4 +322,11 @@ func (t *Task) Describe() string {
 		res += "/" + t.ResourceID
 	}
 	return fmt.Sprintf("%s %s %s for %s", t.Number(), t.Kind, res, t.Subject)
+}
+
+// TaskCount is how many tasks have one kind and status (for metrics).
+type TaskCount struct {
+	Kind   Kind   `db:"kind"`
+	Status Status `db:"status"`
+	N      int    `db:"n"`
 }
