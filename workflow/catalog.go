@@ -19,6 +19,10 @@ type Catalog struct {
 	Apps      []*App
 	Reminders Reminders
 	Threads   Threads // acknowledgment words in task threads; see ThreadsOrDefault
+	// Email says an email channel is configured; Notify is the default
+	// channel of people who name none (NotifyOf).
+	Email  bool
+	Notify Notify
 }
 
 // Person is someone the config knows. People not in the config may still
@@ -27,6 +31,7 @@ type Person struct {
 	Email   string
 	Manager string
 	Groups  []string
+	Notify  Notify // "" : the catalog's default
 }
 
 // Provisioning says whether someone must grant access by hand.
