@@ -140,7 +140,7 @@ func TestProblems(t *testing.T) {
 			name:    "unknown top-level field",
 			yaml:    okPeople + okPolicies + okApps + "slack_token: xoxb\n",
 			path:    "slack_token",
-			message: `unknown field "slack_token" (allowed here: admins, people, groups, policies, apps, reminders, threads)`,
+			message: `unknown field "slack_token" (allowed here: admins, people, groups, policies, apps, reminders, threads, email, notify)`,
 		},
 		{
 			name: "nested step syntax is not the one chosen",

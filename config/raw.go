@@ -14,12 +14,15 @@ type rawConfig struct {
 	Apps      []rawApp             `yaml:"apps"`
 	Reminders *rawReminders        `yaml:"reminders"`
 	Threads   *rawThreads          `yaml:"threads"`
+	Email     *rawEmail            `yaml:"email"`
+	Notify    string               `yaml:"notify"`
 }
 
 type rawPerson struct {
 	Email   string   `yaml:"email"`
 	Manager string   `yaml:"manager"`
 	Groups  []string `yaml:"groups"`
+	Notify  string   `yaml:"notify"`
 }
 
 type rawPolicy struct {
