@@ -93,6 +93,15 @@ func (e *Engine) NotifiedByEmail(ctx context.Context, id int64, email, reason st
 		if t.pending(email) == nil {
 			return nil // the step moved on meanwhile
 		}
+		evs, err := o.tx.AuditEvents(t.ID)
+		if err != nil {
+			return err
+		}
+		for _, ev := range evs {
+			if ev.Action == ActNotifiedByEmail && ev.Step == t.Step && strings.EqualFold(ev.Details["email"], email) {
+				return nil // told already
+			}
+		}
 		if err := o.audit(t, SystemActor, ActNotifiedByEmail, reason, map[string]string{"email": email, "step": strconv.Itoa(t.Step + 1)}); err != nil {
 			return err
 		}
