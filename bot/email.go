@@ -21,7 +21,7 @@ func (b *Bot) inSlack(email string) bool {
 func (b *Bot) notInSlack(ctx context.Context, t *workflow.Task, email string, cause error) (stop bool, err error) {
 	reason := fmt.Sprintf("%s, assigned to step %d, cannot be reached in Slack (%v)", email, t.Step+1, cause)
 	if b.engine.Catalog().Email {
-		if _, err := b.engine.NotifiedByEmail(ctx, t.ID, email, reason+"; notified by email"); err != nil {
+		if _, err := b.engine.NotifiedByEmail(ctx, t.ID, email, reason); err != nil {
 			return false, err
 		}
 		b.log.Warn().Int64("task", t.ID).Str("email", email).Msg("assignee not in Slack: notified by email")

@@ -251,7 +251,7 @@ func TestPermanentFailureIsAnAuditNote(t *testing.T) {
 	last := evs[len(evs)-1]
 	require.Equal(t, workflow.ActEmailFailed, last.Action)
 	require.Equal(t, bob, last.Details["email"])
-	require.Contains(t, last.Comment, "554")
+	require.Contains(t, last.Details["reason"], "554")
 
 	// The approver can still act; the requester's outcome still goes out.
 	_, err = e.engine.Approve(e.ctx, workflow.Decision{TaskID: task.ID, Actor: bob})

@@ -102,7 +102,7 @@ func (e *Engine) NotifiedByEmail(ctx context.Context, id int64, email, reason st
 				return nil // told already
 			}
 		}
-		if err := o.audit(t, SystemActor, ActNotifiedByEmail, reason, map[string]string{"email": email, "step": strconv.Itoa(t.Step + 1)}); err != nil {
+		if err := o.audit(t, SystemActor, ActNotifiedByEmail, "", map[string]string{"email": email, "step": strconv.Itoa(t.Step + 1), "reason": reason}); err != nil {
 			return err
 		}
 		if err := o.tx.SaveTask(t); err != nil {
@@ -121,13 +121,13 @@ func (e *Engine) NotifiedByEmail(ctx context.Context, id int64, email, reason st
 func (e *Engine) EmailFailed(ctx context.Context, taskID int64, recipient, what, reason string) error {
 	return e.update(ctx, func(o *op) error {
 		details := map[string]string{"email": recipient, "what": what, "reason": reason}
-		comment := "email to " + recipient + " (" + what + ") not delivered: " + reason
+		comment := "" // Details words it from details (blocks)
 		if taskID == 0 {
-			return o.adminAudit(SystemActor, ActEmailFailed, comment, details)
+			return o.adminAudit(SystemActor, ActEmailFailed, "email to "+recipient+" not delivered: "+reason, details)
 		}
 		t, err := o.tx.Task(taskID)
 		if ErrorCode(err) == ENOTFOUND {
-			return o.adminAudit(SystemActor, ActEmailFailed, comment, details)
+			return o.adminAudit(SystemActor, ActEmailFailed, "email to "+recipient+" not delivered: "+reason, details)
 		}
 		if err != nil {
 			return err
