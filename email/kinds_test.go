@@ -120,11 +120,23 @@ func TestOutcomesReachTheRequester(t *testing.T) {
 	e.drain()
 	require.Equal(t, []string{"[accessbot] T-2: your request for VPN was denied"}, e.subjects(t, "dave@example.com"))
 
+	// A revocation of alice's GitHub access, confirmed by bob.
+	rev, err := e.engine.ProposeRevocation(e.ctx, workflow.RevocationInput{Actor: "carol@example.com", Subject: alice, AppID: "github", Reason: "left the team"})
+	require.NoError(t, err)
+	e.drain()
+	_, err = e.engine.Confirm(e.ctx, workflow.Decision{TaskID: rev.ID, Actor: bob})
+	require.NoError(t, err)
+	e.drain()
+	_, err = e.engine.Decide(e.ctx, workflow.ActionDeprovisioned, workflow.Decision{TaskID: rev.ID, Actor: "prov@example.com"})
+	require.NoError(t, err)
+	e.drain()
+	require.Equal(t, "[accessbot] T-3: your access to GitHub was revoked", e.subjects(t, alice)[2])
+	require.Contains(t, e.subjects(t, bob), "[accessbot] T-3: confirm removing alice's access to GitHub")
+
 	// Threading: alice's two emails about T-1 chain.
 	var ids []string
 	for _, m := range e.smtpd.mails() {
-		if m.To[0] == alice {
-			p := parse(t, m)
+		if p := parse(t, m); m.To[0] == alice && strings.HasPrefix(subject(t, p), "[accessbot] T-1") {
 			if len(ids) > 0 {
 				require.Equal(t, ids[len(ids)-1], p.Header.Get("In-Reply-To"))
 				require.Equal(t, strings.Join(ids, " "), p.Header.Get("References"))

@@ -110,6 +110,9 @@ func (w *Worker) DeliverDue(ctx context.Context) int {
 func (w *Worker) deliverRow(ctx context.Context, n workflow.Notice) bool {
 	log := w.Log.With().Int64("email_row", n.ID).Str("kind", string(n.Kind)).Int64("task", n.TaskID).Logger()
 	err := w.deliver(ctx, log, n)
+	// The bookkeeping outlives a shutdown that interrupted the delivery, so
+	// the row is handed back at once rather than after its lease.
+	ctx = context.WithoutCancel(ctx)
 	now := w.Engine.Now()
 	if err == nil {
 		if err := w.Outbox.EmailDone(ctx, n.ID, w.Owner, now); err != nil {
@@ -379,5 +382,6 @@ func (w *Worker) send(ctx context.Context, log zerolog.Logger, n workflow.Notice
 		return err
 	}
 	log.Info().Str("purpose", e.purpose).Str("message_id", m.MessageID).Msg("email sent")
-	return w.Outbox.RecordEmailSent(ctx, workflow.SentEmail{TaskID: e.taskID, Recipient: e.to, Purpose: e.purpose, MessageID: m.MessageID, SentAt: w.Engine.Now()})
+	// Recorded even if ctx ended meanwhile: the server has it.
+	return w.Outbox.RecordEmailSent(context.WithoutCancel(ctx), workflow.SentEmail{TaskID: e.taskID, Recipient: e.to, Purpose: e.purpose, MessageID: m.MessageID, SentAt: w.Engine.Now()})
 }
