@@ -92,7 +92,7 @@ type view struct {
 	Facts    []fact
 	Body     string // free text (direct messages), may span lines
 	Tasks    []string
-	Action   string // what to do, in Slack
+	Action   string           // what to do, in Slack
 	AppHome  htmltemplate.URL // built from checked ids; html/template would blank the slack: scheme
 	Web      string
 }
@@ -326,4 +326,3 @@ var htmlTmpl = htmltemplate.Must(htmltemplate.New("html").Parse(`<!DOCTYPE html>
 <p style="color: #666; font-size: smaller">accessbot. This email has no buttons: act on tasks in Slack.</p>
 </body></html>
 `))
-
