@@ -233,3 +233,25 @@ func TestExpiryEmails(t *testing.T) {
 		"[accessbot] your access has expired",
 	}, e.subjects(t, alice))
 }
+
+// A restarted task assigns its first step again, so the approver is emailed
+// again; a denial after the restart is told again too.
+func TestRestartEmailsAgain(t *testing.T) {
+	e := setupKinds(t)
+	task, err := e.engine.Request(e.ctx, workflow.RequestInput{Requester: alice, AppID: "vpn", Justification: "x"})
+	require.NoError(t, err)
+	e.drain()
+	_, err = e.engine.Deny(e.ctx, workflow.Decision{TaskID: task.ID, Actor: bob, Comment: "no"})
+	require.NoError(t, err)
+	e.drain()
+	e.clock.Advance(time.Minute)
+	_, err = e.engine.Restart(e.ctx, workflow.AdminInput{TaskID: task.ID, Actor: "carol@example.com", Reason: "try again"})
+	require.NoError(t, err)
+	e.drain()
+	e.clock.Advance(time.Minute)
+	_, err = e.engine.Deny(e.ctx, workflow.Decision{TaskID: task.ID, Actor: bob, Comment: "still no"})
+	require.NoError(t, err)
+	e.drain()
+	require.Equal(t, []string{"[accessbot] T-1: approve alice's access to VPN", "[accessbot] T-1: approve alice's access to VPN"}, e.subjects(t, bob))
+	require.Equal(t, []string{"[accessbot] T-1: your request for VPN was denied", "[accessbot] T-1: your request for VPN was denied"}, e.subjects(t, alice))
+}

@@ -292,7 +292,9 @@ func (w *Worker) planTask(ctx context.Context, n workflow.Notice) ([]one, error)
 			case workflow.ViaDelegated:
 				in.From = a.From
 			}
-			out = append(out, one{to: a.Email, purpose: "assigned:" + strconv.Itoa(t.Step), taskID: t.ID, in: in})
+			// The step's start is in the purpose: a restarted task assigns again.
+			purpose := "assigned:" + strconv.Itoa(t.Step) + ":" + strconv.FormatInt(run.StartedAt.UnixMicro(), 10)
+			out = append(out, one{to: a.Email, purpose: purpose, taskID: t.ID, in: in})
 		}
 	}
 	if n.Recipient != "" {
@@ -304,7 +306,14 @@ func (w *Worker) planTask(ctx context.Context, n workflow.Notice) ([]one, error)
 			return nil, err
 		}
 		if ok {
-			out = append(out, one{to: who, purpose: "outcome:" + outcome, taskID: t.ID,
+			// When it happened is in the purpose: a restarted task that
+			// ends the same way again tells again.
+			at := t.ClosedAt
+			if !t.Status.Closed() && t.Step < len(t.Steps) {
+				at = t.Steps[t.Step].StartedAt
+			}
+			purpose := "outcome:" + outcome + ":" + strconv.FormatInt(at.UnixMicro(), 10)
+			out = append(out, one{to: who, purpose: purpose, taskID: t.ID,
 				in: Input{Kind: KindOutcome, Recipient: who, Task: t, Ent: ent, Outcome: outcome, Link: w.Link}})
 		}
 	}
