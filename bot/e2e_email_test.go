@@ -71,3 +71,27 @@ func TestEmailOnlyPersonGetsNoSlackCards(t *testing.T) {
 	}
 	assert.Empty(t, h.slack.DMs(h.ids["eve"]))
 }
+
+// TestRequesterMissingInSlackIsEmailed: ghost (not in Slack) asks; with an
+// email channel the outcome is queued for ghost by email, once.
+func TestRequesterMissingInSlackIsEmailed(t *testing.T) {
+	t.Parallel()
+	h := setupConfig(t, emailConfig, 45*time.Second)
+	task := h.request("ghost", "vpn")
+	h.card(task.ID, workflow.CardAssignee, "sec1", 0)
+	h.settled(task.ID)
+	_, err := h.engine.Approve(h.ctx, workflow.Decision{TaskID: task.ID, Actor: email("sec1")})
+	require.NoError(t, err)
+	h.settled(task.ID)
+	var evs []workflow.AuditEvent
+	require.NoError(t, h.db.View(h.ctx, func(tx workflow.ReadTx) (err error) { evs, err = tx.AuditEvents(task.ID); return err }))
+	n := 0
+	for _, ev := range evs {
+		if ev.Action == workflow.ActNotifiedByEmail {
+			n++
+			assert.Equal(t, email("ghost"), ev.Details["email"])
+			assert.Equal(t, "requester", ev.Details["role"])
+		}
+	}
+	assert.Equal(t, 1, n, "recorded once, however often the cards are synced")
+}

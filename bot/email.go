@@ -34,3 +34,14 @@ func (b *Bot) notInSlack(ctx context.Context, t *workflow.Task, email string, ca
 	b.kick()
 	return true, nil
 }
+
+// requesterNotInSlack: a requester Slack cannot reach gets no status card;
+// with an email channel they hear the outcome by email instead.
+func (b *Bot) requesterNotInSlack(ctx context.Context, t *workflow.Task, cause error) error {
+	b.log.Warn().Err(cause).Int64("task", t.ID).Msg("requester is not in Slack; no status card")
+	if !b.engine.Catalog().Email {
+		return nil
+	}
+	_, err := b.engine.NotifiedByEmail(ctx, t.ID, t.Requester, fmt.Sprintf("%s, the requester, cannot be reached in Slack (%v)", t.Requester, cause))
+	return err
+}

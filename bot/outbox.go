@@ -196,7 +196,9 @@ func (b *Bot) syncTask(ctx context.Context, taskID int64, resend bool) error {
 	if t.Requester != workflow.SystemActor && !has(workflow.CardRequester, t.Requester, -1) && b.inSlack(t.Requester) {
 		err := b.postCard(ctx, t, workflow.Card{TaskID: t.ID, Role: workflow.CardRequester, Email: t.Requester, Step: -1})
 		if errors.Is(err, errNotInSlack) {
-			b.log.Warn().Err(err).Int64("task", t.ID).Msg("requester is not in Slack; no status card")
+			if err := b.requesterNotInSlack(ctx, t, err); err != nil {
+				return err
+			}
 		} else if err != nil {
 			return err
 		}

@@ -255,3 +255,18 @@ func TestRestartEmailsAgain(t *testing.T) {
 	require.Equal(t, []string{"[accessbot] T-1: approve alice's access to VPN", "[accessbot] T-1: approve alice's access to VPN"}, e.subjects(t, bob))
 	require.Equal(t, []string{"[accessbot] T-1: your request for VPN was denied", "[accessbot] T-1: your request for VPN was denied"}, e.subjects(t, alice))
 }
+
+func TestFallbackRequesterHearsTheOutcome(t *testing.T) {
+	e := setupKinds(t)
+	task, err := e.engine.Request(e.ctx, workflow.RequestInput{Requester: "ghost@example.com", AppID: "vpn", Justification: "x"})
+	require.NoError(t, err)
+	e.drain()
+	_, err = e.engine.NotifiedByEmail(e.ctx, task.ID, "ghost@example.com", "ghost is not in Slack")
+	require.NoError(t, err)
+	e.drain()
+	require.Empty(t, e.subjects(t, "ghost@example.com"), "nothing to tell yet")
+	_, err = e.engine.Approve(e.ctx, workflow.Decision{TaskID: task.ID, Actor: bob})
+	require.NoError(t, err)
+	e.drain()
+	require.Equal(t, []string{"[accessbot] T-1: your request for VPN was approved"}, e.subjects(t, "ghost@example.com"))
+}

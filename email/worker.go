@@ -184,12 +184,16 @@ func (w *Worker) wants(ctx context.Context, person string, taskID int64) (bool, 
 		return false, err
 	}
 	for _, s := range sent {
-		if strings.HasPrefix(s.Purpose, "assigned:") {
+		if s.Purpose == purposeFallback || strings.HasPrefix(s.Purpose, "assigned:") {
 			return true, nil
 		}
 	}
 	return false, nil
 }
+
+// purposeFallback marks, in the sent log, a person Slack could not reach
+// about a task: the task's later emails go to them whatever their channel.
+const purposeFallback = "fallback"
 
 func (w *Worker) plan(ctx context.Context, n workflow.Notice) ([]one, error) {
 	cat := w.Engine.Catalog()
@@ -197,6 +201,12 @@ func (w *Worker) plan(ctx context.Context, n workflow.Notice) ([]one, error) {
 	row := strconv.FormatInt(n.ID, 10)
 	switch n.Kind {
 	case workflow.NoticeTaskChanged:
+		if n.Data[workflow.DataFallback] == "true" && n.Recipient != "" {
+			err := w.Outbox.RecordEmailSent(ctx, workflow.SentEmail{TaskID: n.TaskID, Recipient: n.Recipient, Purpose: purposeFallback, SentAt: w.Engine.Now()})
+			if err != nil {
+				return nil, err
+			}
+		}
 		return w.planTask(ctx, n)
 	case workflow.NoticeReminder:
 		if n.TaskID == 0 {
@@ -297,10 +307,7 @@ func (w *Worker) planTask(ctx context.Context, n workflow.Notice) ([]one, error)
 			out = append(out, one{to: a.Email, purpose: purpose, taskID: t.ID, in: in})
 		}
 	}
-	if n.Recipient != "" {
-		return out, nil
-	}
-	if who, outcome := outcomeOf(t); outcome != "" {
+	if who, outcome := outcomeOf(t); outcome != "" && (n.Recipient == "" || strings.EqualFold(who, n.Recipient)) {
 		ok, err := w.wants(ctx, who, t.ID)
 		if err != nil {
 			return nil, err

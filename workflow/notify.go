@@ -76,13 +76,14 @@ func emailNotices(ns []*Notice) []*Notice {
 }
 
 // NotifiedByEmail records that email, a pending assignee of task id's
-// current step, cannot be reached in Slack and queues their assignment as
-// an email instead of stopping the task. Details shows it in the history
-// ("notified by email"). Without an email channel it is MarkError.
+// current step or its requester, cannot be reached in Slack, and queues
+// what the task tells them as email instead: the assignment (the task does
+// not stop in error), and for the requester the outcome. Details shows it
+// in the history ("notified by email"); it is recorded once per step for an
+// assignee and once for the requester. Without an email channel an
+// assignee's task stops with an error (MarkError) and a requester's is left
+// alone, as before.
 func (e *Engine) NotifiedByEmail(ctx context.Context, id int64, email, reason string) (*Task, error) {
-	if !e.Catalog().Email {
-		return e.MarkError(ctx, id, reason)
-	}
 	var task *Task
 	err := e.update(ctx, func(o *op) error {
 		t, err := o.tx.Task(id)
@@ -90,19 +91,34 @@ func (e *Engine) NotifiedByEmail(ctx context.Context, id int64, email, reason st
 			return err
 		}
 		task = t
-		if t.pending(email) == nil {
+		requester := strings.EqualFold(t.Requester, email) && t.pending(email) == nil
+		if !requester && t.pending(email) == nil {
 			return nil // the step moved on meanwhile
+		}
+		if !o.cat.Email {
+			if requester || t.Status != StatusOpen {
+				return nil
+			}
+			if err := o.fail(t, reason); err != nil {
+				return err
+			}
+			t.Revision++
+			return o.save(t)
 		}
 		evs, err := o.tx.AuditEvents(t.ID)
 		if err != nil {
 			return err
 		}
 		for _, ev := range evs {
-			if ev.Action == ActNotifiedByEmail && ev.Step == t.Step && strings.EqualFold(ev.Details["email"], email) {
+			if ev.Action == ActNotifiedByEmail && strings.EqualFold(ev.Details["email"], email) && (requester || ev.Step == t.Step) {
 				return nil // told already
 			}
 		}
-		if err := o.audit(t, SystemActor, ActNotifiedByEmail, "", map[string]string{"email": email, "step": strconv.Itoa(t.Step + 1), "reason": reason}); err != nil {
+		details := map[string]string{"email": email, "step": strconv.Itoa(t.Step + 1), "reason": reason}
+		if requester {
+			details["role"] = "requester"
+		}
+		if err := o.audit(t, SystemActor, ActNotifiedByEmail, "", details); err != nil {
 			return err
 		}
 		if err := o.tx.SaveTask(t); err != nil {
