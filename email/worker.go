@@ -257,6 +257,11 @@ func (w *Worker) plan(ctx context.Context, n workflow.Notice) ([]one, error) {
 		if n.Recipient == "" || n.Text == "" {
 			return nil, nil
 		}
+		if n.Data["event"] == "revoked" {
+			// The revocation task's own outcome email tells the holder,
+			// threaded with the task (planTask).
+			return nil, nil
+		}
 		if ok, err := w.wants(ctx, n.Recipient, 0); err != nil || !ok {
 			return nil, err
 		}

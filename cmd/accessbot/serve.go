@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	iofs "io/fs"
 	"time"
 
 	"accessbot/bot"
@@ -26,12 +28,20 @@ var (
 	_ bot.Metrics  = (*ops.Metrics)(nil)
 )
 
+// noConfigError says there is no configuration file where serve looked,
+// and how to give one.
+func noConfigError(path string) error {
+	return fmt.Errorf("no configuration file at %s: give its path with --config FILE or the ACCESSBOT_CONFIG variable; examples/config.yaml is a commented example to start from (check yours with `accessbot check-config FILE`)", path)
+}
+
 // runServe runs the Slack bot until ctx ends.
 func runServe(ctx context.Context, args []string, env Env) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	var c common
 	c.register(fs, env)
 	httpAddr := registerHTTP(fs, env)
+	var df digestFlags
+	df.register(fs, env)
 	if err := parseFlags(fs, args, env); err != nil {
 		return err
 	}
@@ -43,6 +53,9 @@ func runServe(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	file, err := config.LoadFile(c.configPath)
+	if errors.Is(err, iofs.ErrNotExist) {
+		return noConfigError(c.configPath)
+	}
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "%s: configuration is not valid:\n%v\n", c.configPath, err)
 		return errReported
@@ -60,6 +73,11 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	if err := bot.CheckSettings(botToken, appToken, apiURL); err != nil {
 		return err // before anything opens
 	}
+	digests, err := setupDigests(df, env, log)
+	if err != nil {
+		return err
+	}
+	defer digests.close()
 	db, err := store.Open(ctx, c.dsn, env.Clock)
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
@@ -101,7 +119,21 @@ func runServe(ctx context.Context, args []string, env Env) error {
 		// and the scheduler have stopped.
 		defer func() { stopHTTP(); <-httpDone }()
 	}
-	sched := scheduler.New(engine, log, scheduler.Options{Observe: metrics.JobRun})
+	digester := &workflow.Digester{Store: db, Key: digests.key, Sink: digests.sink}
+	// Deferred before the scheduler's Stop, so it runs after it: the last
+	// digest covers everything this process wrote.
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		res, err := digester.Run(dctx)
+		if err != nil {
+			log.Error().Err(err).Msg("audit digest at shutdown failed")
+			return
+		}
+		log.Info().Interface("result", res).Msg("audit digest at shutdown")
+	}()
+	jobs := append(scheduler.Jobs(engine), scheduler.DigestJob(digester, digests.every))
+	sched := scheduler.New(engine, log, scheduler.Options{Observe: metrics.JobRun, Jobs: jobs})
 	if err := sched.Start(); err != nil {
 		return fmt.Errorf("start the scheduler: %w", err)
 	}
