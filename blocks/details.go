@@ -392,6 +392,10 @@ func eventLine(w words, e workflow.AuditEvent, isAdmin bool) string {
 		what = "changed the policy to _" + inline(d["policy"]) + "_"
 	case workflow.ActProcessedNow:
 		what = "processed the task again"
+	case workflow.ActNotifiedByEmail:
+		what = "notified " + w.who(d["email"]) + " by email (not reachable in Slack; no card)"
+	case workflow.ActEmailFailed:
+		what = "could not email " + w.who(d["email"]) + ": " + inline(d["reason"])
 	default:
 		what = escape(strings.ReplaceAll(e.Action, "_", " "))
 	}

@@ -110,6 +110,9 @@ func (b *Bot) backoff(attempts int) time.Duration {
 }
 
 func (b *Bot) deliver(ctx context.Context, n workflow.Notice) error {
+	if n.Recipient != "" && !b.inSlack(n.Recipient) && n.Kind != workflow.NoticeComment {
+		return nil // told by email only (package email)
+	}
 	switch n.Kind {
 	case workflow.NoticeTaskChanged:
 		// The Homes that list the task are refreshed, debounced (home.go).
@@ -192,10 +195,12 @@ func (b *Bot) syncTask(ctx context.Context, taskID int64, resend bool) error {
 		}
 		return false
 	}
-	if t.Requester != workflow.SystemActor && !has(workflow.CardRequester, t.Requester, -1) {
+	if t.Requester != workflow.SystemActor && !has(workflow.CardRequester, t.Requester, -1) && b.inSlack(t.Requester) {
 		err := b.postCard(ctx, t, workflow.Card{TaskID: t.ID, Role: workflow.CardRequester, Email: t.Requester, Step: -1})
 		if errors.Is(err, errNotInSlack) {
-			b.log.Warn().Err(err).Int64("task", t.ID).Msg("requester is not in Slack; no status card")
+			if err := b.requesterNotInSlack(ctx, t, err); err != nil {
+				return err
+			}
 		} else if err != nil {
 			return err
 		}
@@ -205,18 +210,15 @@ func (b *Bot) syncTask(ctx context.Context, taskID int64, resend bool) error {
 		return nil
 	}
 	for _, email := range t.PendingAssignees() {
-		if has(workflow.CardAssignee, email, t.Step) {
+		if has(workflow.CardAssignee, email, t.Step) || !b.inSlack(email) {
 			continue
 		}
 		err := b.postCard(ctx, t, workflow.Card{TaskID: t.ID, Role: workflow.CardAssignee, Email: email, Step: t.Step})
 		if errors.Is(err, errNotInSlack) {
-			reason := fmt.Sprintf("%s, assigned to step %d, cannot be reached in Slack (%v)", email, t.Step+1, err)
-			if _, err := b.engine.MarkError(ctx, t.ID, reason); err != nil {
+			if stop, err := b.notInSlack(ctx, t, email, err); err != nil || stop {
 				return err
 			}
-			b.log.Warn().Int64("task", t.ID).Str("email", email).Msg("assignee not in Slack: task stopped with an error")
-			b.kick()
-			return nil
+			continue
 		}
 		if err != nil {
 			return err
@@ -401,6 +403,9 @@ func (b *Bot) sendReminders(ctx context.Context, n workflow.Notice) error {
 	}
 	text := fmt.Sprintf(":bell: Reminder: %s waits on you (%s).", t.Number(), accessLabel(b.engine.Catalog(), t))
 	for _, email := range n.Recipients {
+		if !b.inSlack(email) {
+			continue // told by email only
+		}
 		thread := ""
 		for _, c := range cards {
 			if c.Role == workflow.CardAssignee && c.Email == email && c.Step == t.Step {

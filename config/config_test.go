@@ -153,7 +153,7 @@ func TestProblems(t *testing.T) {
 			name:    "unknown top-level field",
 			yaml:    okPeople + okPolicies + okApps + "slack_token: xoxb\n",
 			path:    "slack_token",
-			message: `unknown field "slack_token" (allowed here: admins, people, groups, policies, apps, reminders, threads, emergency_channel)`,
+			message: `unknown field "slack_token" (allowed here: admins, people, groups, policies, apps, reminders, threads, emergency_channel, email, notify)`,
 		},
 		{
 			name: "nested step syntax is not the one chosen",

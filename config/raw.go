@@ -15,13 +15,16 @@ type rawConfig struct {
 	Reminders *rawReminders        `yaml:"reminders"`
 	Threads   *rawThreads          `yaml:"threads"`
 	// EmergencyChannel is told of every emergency request at once.
-	EmergencyChannel string `yaml:"emergency_channel"`
+	EmergencyChannel string    `yaml:"emergency_channel"`
+	Email            *rawEmail `yaml:"email"`
+	Notify           string    `yaml:"notify"`
 }
 
 type rawPerson struct {
 	Email   string   `yaml:"email"`
 	Manager string   `yaml:"manager"`
 	Groups  []string `yaml:"groups"`
+	Notify  string   `yaml:"notify"`
 }
 
 type rawPolicy struct {

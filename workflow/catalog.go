@@ -22,6 +22,10 @@ type Catalog struct {
 	// EmergencyChannel, when set, is told of every emergency request at
 	// once, as every admin is by DM.
 	EmergencyChannel string
+	// Email says an email channel is configured; Notify is the default
+	// channel of people who name none (NotifyOf).
+	Email  bool
+	Notify Notify
 }
 
 // Person is someone the config knows. People not in the config may still
@@ -30,6 +34,7 @@ type Person struct {
 	Email   string
 	Manager string
 	Groups  []string
+	Notify  Notify // "" : the catalog's default
 }
 
 // Provisioning says whether someone must grant access by hand.

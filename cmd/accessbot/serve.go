@@ -10,6 +10,7 @@ import (
 
 	"accessbot/bot"
 	"accessbot/config"
+	"accessbot/email"
 	"accessbot/ops"
 	"accessbot/scheduler"
 	"accessbot/store"
@@ -51,13 +52,22 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	cat, err := config.Load(c.configPath)
+	file, err := config.LoadFile(c.configPath)
 	if errors.Is(err, iofs.ErrNotExist) {
 		return noConfigError(c.configPath)
 	}
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "%s: configuration is not valid:\n%v\n", c.configPath, err)
 		return errReported
+	}
+	cat := file.Catalog
+	var mailer *email.SMTP
+	if file.Email != nil {
+		// Before anything opens: a server that cannot be reached or a login
+		// it refuses is one line naming the setting.
+		if mailer, err = checkEmail(ctx, file.Email, env.Getenv(config.PasswordEnv)); err != nil {
+			return err
+		}
 	}
 	botToken, appToken, apiURL := env.Getenv("SLACK_BOT_TOKEN"), env.Getenv("SLACK_APP_TOKEN"), env.Getenv("SLACK_API_URL")
 	if err := bot.CheckSettings(botToken, appToken, apiURL); err != nil {
@@ -135,6 +145,13 @@ func runServe(ctx context.Context, args []string, env Env) error {
 			log.Warn().Err(err).Msg("scheduler jobs did not finish in time")
 		}
 	}()
+	if mailer != nil {
+		w := emailWorker(file.Email, mailer, db, engine, log)
+		mailCtx, stopMail := context.WithCancel(ctx)
+		mailDone := make(chan struct{})
+		go func() { defer close(mailDone); w.Run(mailCtx) }()
+		defer func() { stopMail(); <-mailDone }()
+	}
 	log.Info().Str("config", c.configPath).Str("summary", config.Summary(cat)).Msg("accessbot starting")
 	hupCtx, stopHup := context.WithCancel(ctx)
 	stopReloads := reloadOnHangup(hupCtx, reload, log)
