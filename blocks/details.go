@@ -26,6 +26,9 @@ type DetailsInput struct {
 	// Insights are what a reviewer should know; all of them are shown,
 	// each with its explanation.
 	Insights []workflow.Insight
+	// Grant is what became of the access a finished grant task gave; nil
+	// when unknown.
+	Grant *workflow.GrantOutcome
 }
 
 // Bounds of the Details modal, chosen so that it stays well inside Slack's
@@ -48,7 +51,7 @@ const (
 // latest audit events.
 func DetailsModal(in DetailsInput) slack.ModalViewRequest {
 	t := in.Task
-	w := words{dir: in.Dir, now: in.Now}
+	w := words{dir: in.Dir, now: in.Now, grant: in.Grant}
 	bs := []slack.Block{section(summary(w, t, in.Ent, bold))}
 	if t.Emergency {
 		bs = append(bs, section(":rotating_light: *Emergency* — asked for through the emergency policy."))
@@ -88,7 +91,10 @@ func detailFacts(w words, t *workflow.Task, ent workflow.Entitlement) slack.Bloc
 	}
 	if t.Kind == workflow.KindRevoke {
 		by := "*Proposed by*\n" + w.who(t.Requester)
-		if t.Origin == workflow.OriginExpiry || t.Requester == workflow.SystemActor {
+		switch {
+		case t.Origin == workflow.OriginEmergencyReview:
+			by = "*Opened by*\naccessbot, after an emergency grant"
+		case t.Origin == workflow.OriginExpiry || t.Requester == workflow.SystemActor:
 			by = "*Opened by*\naccessbot, at expiry"
 		}
 		fs = append(fs, by, "*Whose access*\n"+w.who(t.Subject))
@@ -386,6 +392,10 @@ func eventLine(w words, e workflow.AuditEvent, isAdmin bool) string {
 		what = "changed the policy to _" + inline(d["policy"]) + "_"
 	case workflow.ActProcessedNow:
 		what = "processed the task again"
+	case workflow.ActNotifiedByEmail:
+		what = "notified " + w.who(d["email"]) + " by email (not reachable in Slack; no card)"
+	case workflow.ActEmailFailed:
+		what = "could not email " + w.who(d["email"]) + ": " + inline(d["reason"])
 	default:
 		what = escape(strings.ReplaceAll(e.Action, "_", " "))
 	}

@@ -15,7 +15,7 @@ import (
 )
 
 // requestConfig: github is requested through its resources (org-admin has
-// a short maximum; both have an emergency policy through the app, reviewed
+// a short maximum; both set the emergency policy glass, reviewed
 // by security); vpn has no resources, no emergency policy and no maximum.
 // prov owns github; security owns vpn; mgr is alice's manager.
 const requestConfig = `
@@ -55,16 +55,17 @@ apps:
     provisioners: [group:sre]
     request_policy: std
     revocation_policy: revoke
-    emergency_policy: glass
     default_duration: 1w
     max_duration: 4w
     resources:
       - id: org-admin
         name: Org admin
+        emergency_policy: glass
         default_duration: 8h
         max_duration: 1d
       - id: repo-write
         name: Repo write
+        emergency_policy: glass
   - id: vpn
     name: Office VPN
     provisioning: none
@@ -210,8 +211,15 @@ func TestRequestEmergencyIsBadgedOnEveryCard(t *testing.T) {
 	assert.Equal(t, "1w", initialOf(dur), "the default of the app, inherited by the resource")
 	assert.Contains(t, blockHint(t, v, dur.BlockID), "The maximum for GitHub / Repo write is 4w")
 
+	// The form's 1w default is past the emergency cap (24h by default):
+	// refused with the cap named, nothing created.
 	sub, err := h.slack.Submit(h.ctx, h.ids["alice"], v.ID, fakeslack.Inputs{
 		"req_justification": {"prod is down"}, "req_emergency": {"emergency"}})
+	require.NoError(t, err)
+	assert.Contains(t, sub.Errors[dur.BlockID], "Emergency access to GitHub / Repo write lasts at most 1d")
+	assert.Empty(t, h.requestedBy("alice"))
+	sub, err = h.slack.Submit(h.ctx, h.ids["alice"], v.ID, fakeslack.Inputs{
+		"req_justification": {"prod is down"}, "req_emergency": {"emergency"}, dur.BlockID: {"8h"}})
 	require.NoError(t, err)
 	require.Empty(t, sub.Errors)
 	ts := h.requestedBy("alice")
@@ -462,8 +470,8 @@ func TestRevokeCommand(t *testing.T) {
 		{name: "owner", who: "sec1", text: "revoke <@%s|alice> vpn no longer needed", allowed: true},
 		{name: "admin", who: "admin", text: "revoke <@%s> vpn audit", allowed: true},
 		{name: "name with a space", who: "mgr", text: "revoke <@%s|Alice Liddell> vpn a name with a space", allowed: true},
-		{name: "anyone else", who: "eve", text: "revoke <@%s> vpn I do not like her", want: "Only alice@example.com's manager, an owner of Office VPN or an admin can propose revoking it."},
-		{name: "the holder", who: "alice", text: "revoke <@%s> vpn mine", want: "Only alice@example.com's manager"},
+		{name: "anyone else", who: "eve", text: "revoke <@%s> vpn I do not like her", want: "Only <@U0000000A>'s manager, an owner of Office VPN or an admin can propose revoking it."},
+		{name: "the holder", who: "alice", text: "revoke <@%s> vpn mine", want: "Only <@U0000000A>'s manager"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -496,7 +504,7 @@ func TestRevokeWithoutTheGrantIsRefused(t *testing.T) {
 	t.Parallel()
 	h := setupWith(t, harnessOptions{config: requestConfig})
 	out := h.command("mgr", "/access", "revoke <@"+h.ids["carol"]+"> vpn moved teams")
-	assert.Contains(t, out, "carol@example.com has no active access to Office VPN, so there is nothing to revoke.")
+	assert.Contains(t, out, h.mention("carol")+" has no active access to Office VPN, so there is nothing to revoke.")
 	out = h.command("prov", "/access", "revoke <@"+h.ids["alice"]+"> github/org-admin gone")
 	assert.Contains(t, out, "has no active access to GitHub / Org admin")
 	revokes, err := h.engine.Tasks(h.ctx, workflow.TaskQuery{Kind: workflow.KindRevoke})

@@ -54,6 +54,13 @@ func (b *Bot) interaction(ctx context.Context, cb slack.InteractionCallback) {
 			return
 		}
 		b.openModal(ctx, c, blocks.ActReassign, taskID, rev)
+	case blocks.ActDeclareEmergency:
+		taskID, rev, err := blocks.DecodeRef(c.action.Value)
+		if err != nil {
+			b.refuse(ctx, c, "That button does not name a task accessbot knows.", err)
+			return
+		}
+		b.openModal(ctx, c, blocks.ActDeclareEmergency, taskID, rev)
 	case blocks.ActDetails:
 		taskID, rev, err := blocks.DecodeRef(c.action.Value)
 		if err != nil {
@@ -109,7 +116,7 @@ func (b *Bot) decide(ctx context.Context, c click, action workflow.Action, taskI
 // decideAs applies a decision as the person with Slack id slackUser: the
 // path of every decision button, on a card or in the App Home.
 func (b *Bot) decideAs(ctx context.Context, slackUser string, action workflow.Action, d workflow.Decision) (*workflow.Task, error) {
-	email, err := b.emailOf(ctx, slackUser)
+	email, err := b.actorEmail(ctx, slackUser)
 	if err != nil {
 		return nil, err
 	}
@@ -147,6 +154,7 @@ func (b *Bot) ephemeral(ctx context.Context, channel, user, msg string) {
 	if channel == "" {
 		channel = user
 	}
+	msg = mentionEmails(msg, b.namer(ctx))
 	err := b.call(ctx, "chat.postEphemeral", channel, func() error {
 		_, err := b.api.PostEphemeralContext(ctx, channel, user, slack.MsgOptionText(cut(msg, 3000), false))
 		return err
@@ -199,7 +207,7 @@ func (b *Bot) refreshClicked(ctx context.Context, c click, t *workflow.Task) {
 	if card.Revision == t.Revision {
 		return
 	}
-	text, bl, final := renderCard(b.engine.Catalog(), t, *card, b.namer(ctx), b.now(), b.cardInsights(ctx, t, *card)...)
+	text, bl, final := b.renderCard(ctx, t, *card)
 	msg := &slack.WebhookMessage{Text: cut(text, 3900), Blocks: &slack.Blocks{BlockSet: bl}, ReplaceOriginal: true}
 	err = b.call(ctx, "response_url", "", func() error {
 		return slack.PostWebhookCustomHTTPContext(ctx, c.cb.ResponseURL, b.cfg.HTTPClient, msg)
@@ -237,17 +245,31 @@ func (b *Bot) openModal(ctx context.Context, c click, what string, taskID, rev i
 	}
 	meta := blocks.ModalMeta{TaskID: taskID, Revision: rev, Action: what, Channel: c.channel, MessageTS: c.ts}
 	ent := entitlement(b.engine.Catalog(), t)
+	if what != blocks.OptDetails {
+		// Every modal shows the task (requester, app, duration): the same
+		// who-may-see rule as Details applies before it opens.
+		email, err := b.emailOf(ctx, c.cb.User.ID)
+		if err == nil {
+			t, _, err = b.engine.TaskFor(ctx, email, taskID)
+		}
+		if err != nil {
+			b.refuse(ctx, c, workflow.ErrorMessage(err), err)
+			return
+		}
+	}
 	var view slack.ModalViewRequest
 	if _, ok := blocks.CommentOptionAction(what); ok {
-		view = blocks.DecisionModal(t, what, meta)
+		view = blocks.DecisionModal(b.namer(ctx), t, what, meta)
 	} else {
 		switch what {
 		case blocks.ActReassign:
-			view = blocks.ReassignModal(t, ent, meta, reassignHint(t))
+			view = blocks.ReassignModal(b.namer(ctx), t, ent, meta, reassignHint(t))
 		case blocks.OptEditDuration:
-			view = blocks.EditDurationModal(t, ent, meta)
+			view = blocks.EditDurationModal(b.namer(ctx), t, ent, meta)
 		case blocks.OptComment:
-			view = blocks.CommentModal(t, meta)
+			view = blocks.CommentModal(b.namer(ctx), t, meta)
+		case blocks.ActDeclareEmergency:
+			view = blocks.EmergencyModal(b.namer(ctx), t, ent, meta)
 		case blocks.OptDetails:
 			email, err := b.emailOf(ctx, c.cb.User.ID)
 			if err != nil {
@@ -288,7 +310,7 @@ func (b *Bot) detailsView(ctx context.Context, viewer string, taskID int64) (sla
 	}
 	cat := b.engine.Catalog()
 	return blocks.DetailsModal(blocks.DetailsInput{Task: t, Ent: entitlement(cat, t), Events: evs, Viewer: viewer,
-		IsAdmin: cat.IsAdmin(viewer), Dir: b.namer(ctx), Now: b.now(), Insights: b.detailInsights(ctx, t, viewer)}), nil
+		IsAdmin: cat.IsAdmin(viewer), Dir: b.namer(ctx), Now: b.now(), Insights: b.detailInsights(ctx, t, viewer), Grant: b.grantOutcome(ctx, t)}), nil
 }
 
 // viewSubmission applies a submitted modal and returns the ack payload: nil
@@ -308,6 +330,7 @@ func (b *Bot) viewSubmission(ctx context.Context, cb slack.InteractionCallback) 
 	mainBlock := map[string]string{
 		blocks.CbReassign: blocks.BlockReassignTo, blocks.CbComment: blocks.BlockComment,
 		blocks.CbDecision: blocks.BlockComment, blocks.CbEditDuration: blocks.BlockDuration,
+		blocks.CbEmergency: blocks.BlockReason,
 	}[cb.View.CallbackID]
 	if mainBlock == "" {
 		return nil // details: nothing to submit
@@ -340,7 +363,12 @@ func (b *Bot) viewSubmission(ctx context.Context, cb slack.InteractionCallback) 
 		}
 		return slack.NewErrorsViewSubmissionResponse(map[string]string{block: cut(workflow.ErrorMessage(err), 2000)})
 	}
-	email, err := b.emailOf(ctx, cb.User.ID)
+	if meta.Revision <= 0 && cb.View.CallbackID != blocks.CbComment {
+		// Every modal that acts on a step names the revision it showed; 0
+		// would skip the stale-card check.
+		return fail(workflow.Errorf(workflow.EINVALID, "This form does not say which version of T-%d it showed; open it again from the card.", meta.TaskID))
+	}
+	email, err := b.actorEmail(ctx, cb.User.ID)
 	if err != nil {
 		return fail(err)
 	}
@@ -350,9 +378,10 @@ func (b *Bot) viewSubmission(ctx context.Context, cb slack.InteractionCallback) 
 		if toID == "" {
 			return fail(workflow.FieldError("to", "Choose a person to reassign to."))
 		}
-		to, err := b.emailOf(ctx, toID)
+		// Bots and deactivated accounts are refused: the task would stall.
+		to, err := b.personByID(ctx, toID)
 		if err != nil {
-			return fail(workflow.FieldError("to", "accessbot cannot tell who that is in Slack (%s).", workflow.ErrorMessage(err)))
+			return fail(workflow.FieldError("to", "%s", workflow.ErrorMessage(err)))
 		}
 		_, err = b.engine.Reassign(ctx, workflow.ReassignInput{TaskID: meta.TaskID, Actor: email, To: to,
 			Reason: value(blocks.BlockReason, blocks.ActionReason).Value, Revision: meta.Revision})
@@ -368,6 +397,12 @@ func (b *Bot) viewSubmission(ctx context.Context, cb slack.InteractionCallback) 
 	case blocks.CbDecision:
 		_, err = b.engine.Decide(ctx, workflow.Action(meta.Action), workflow.Decision{TaskID: meta.TaskID, Actor: email,
 			Revision: meta.Revision, Comment: value(blocks.BlockComment, blocks.ActionComment).Value})
+		if err != nil {
+			return fail(err)
+		}
+	case blocks.CbEmergency:
+		_, err = b.engine.DeclareEmergency(ctx, workflow.EmergencyInput{TaskID: meta.TaskID, Actor: email,
+			Reason: value(blocks.BlockReason, blocks.ActionReason).Value, Revision: meta.Revision})
 		if err != nil {
 			return fail(err)
 		}

@@ -119,6 +119,9 @@ func (b *Bot) backoff(attempts int) time.Duration {
 }
 
 func (b *Bot) deliver(ctx context.Context, n workflow.Notice) error {
+	if n.Recipient != "" && !b.inSlack(n.Recipient) && n.Kind != workflow.NoticeComment {
+		return nil // told by email only (package email)
+	}
 	switch n.Kind {
 	case workflow.NoticeTaskChanged:
 		// The Homes that list the task are refreshed, debounced (home.go).
@@ -143,6 +146,8 @@ func (b *Bot) deliver(ctx context.Context, n workflow.Notice) error {
 			return nil
 		}
 		return b.dm(ctx, n.Recipient, n.Text)
+	case workflow.NoticeChannel:
+		return b.postToChannel(ctx, n.Data["channel"], n.Text)
 	}
 	b.log.Warn().Str("kind", string(n.Kind)).Msg("unknown notice kind skipped")
 	return nil
@@ -199,10 +204,12 @@ func (b *Bot) syncTask(ctx context.Context, taskID int64, resend bool) error {
 		}
 		return false
 	}
-	if t.Requester != workflow.SystemActor && !has(workflow.CardRequester, t.Requester, -1) {
+	if t.Requester != workflow.SystemActor && !has(workflow.CardRequester, t.Requester, -1) && b.inSlack(t.Requester) {
 		err := b.postCard(ctx, t, workflow.Card{TaskID: t.ID, Role: workflow.CardRequester, Email: t.Requester, Step: -1})
 		if errors.Is(err, errNotInSlack) {
-			b.log.Warn().Err(err).Int64("task", t.ID).Msg("requester is not in Slack; no status card")
+			if err := b.requesterNotInSlack(ctx, t, err); err != nil {
+				return err
+			}
 		} else if err != nil {
 			return err
 		}
@@ -212,18 +219,15 @@ func (b *Bot) syncTask(ctx context.Context, taskID int64, resend bool) error {
 		return nil
 	}
 	for _, email := range t.PendingAssignees() {
-		if has(workflow.CardAssignee, email, t.Step) {
+		if has(workflow.CardAssignee, email, t.Step) || !b.inSlack(email) {
 			continue
 		}
 		err := b.postCard(ctx, t, workflow.Card{TaskID: t.ID, Role: workflow.CardAssignee, Email: email, Step: t.Step})
 		if errors.Is(err, errNotInSlack) {
-			reason := fmt.Sprintf("%s, assigned to step %d, cannot be reached in Slack (%v)", email, t.Step+1, err)
-			if _, err := b.engine.MarkError(ctx, t.ID, reason); err != nil {
+			if stop, err := b.notInSlack(ctx, t, email, err); err != nil || stop {
 				return err
 			}
-			b.log.Warn().Int64("task", t.ID).Str("email", email).Msg("assignee not in Slack: task stopped with an error")
-			b.kick()
-			return nil
+			continue
 		}
 		if err != nil {
 			return err
@@ -285,7 +289,7 @@ func (b *Bot) postCard(ctx context.Context, t *workflow.Task, c workflow.Card) e
 		}
 		return b.updateCard(ctx, t, &c)
 	}
-	text, bl, final := renderCard(b.engine.Catalog(), t, c, b.namer(ctx), b.now(), b.cardInsights(ctx, t, c)...)
+	text, bl, final := b.renderCard(ctx, t, c)
 	var channel, ts string
 	err = b.call(ctx, "chat.postMessage", c.Channel, func() (err error) {
 		channel, ts, err = b.api.PostMessageContext(ctx, c.Channel, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionBlocks(bl...))
@@ -332,7 +336,7 @@ func (b *Bot) refreshCard(ctx context.Context, t *workflow.Task, c *workflow.Car
 
 // updateCard re-renders a card in place and records the revision it shows.
 func (b *Bot) updateCard(ctx context.Context, t *workflow.Task, c *workflow.Card) error {
-	text, bl, final := renderCard(b.engine.Catalog(), t, *c, b.namer(ctx), b.now(), b.cardInsights(ctx, t, *c)...)
+	text, bl, final := b.renderCard(ctx, t, *c)
 	err := b.call(ctx, "chat.update", c.Channel, func() error {
 		_, _, _, err := b.api.UpdateMessageContext(ctx, c.Channel, c.TS, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionBlocks(bl...))
 		return err
@@ -387,10 +391,30 @@ func (b *Bot) dm(ctx context.Context, email, text string) error {
 	if err != nil {
 		return err
 	}
+	text = mentionEmails(text, b.cardNamer(ctx, 0))
 	return b.call(ctx, "chat.postMessage", ch, func() error {
 		_, _, err := b.api.PostMessageContext(ctx, ch, slack.MsgOptionText(cut(text, 3900), false))
 		return err
 	})
+}
+
+// postToChannel posts a plain message to a configured channel (the
+// emergency channel). A channel the bot cannot post to is logged and
+// skipped: retrying would not fix it.
+func (b *Bot) postToChannel(ctx context.Context, ch, text string) error {
+	if ch == "" || text == "" {
+		return nil
+	}
+	err := b.call(ctx, "chat.postMessage", ch, func() error {
+		_, _, err := b.api.PostMessageContext(ctx, ch, slack.MsgOptionText(cut(text, 3900), false))
+		return err
+	})
+	switch slackCode(err) {
+	case "channel_not_found", "not_in_channel", "is_archived":
+		b.logger(ctx).Warn().Err(err).Str("channel", ch).Msg("cannot post to the configured channel; invite the bot")
+		return nil
+	}
+	return err
 }
 
 // markDeleted replaces every card of a deleted task with a one-line notice.
@@ -450,6 +474,9 @@ func (b *Bot) sendReminders(ctx context.Context, n workflow.Notice) error {
 	}
 	text := fmt.Sprintf(":bell: Reminder: %s waits on you (%s).", t.Number(), accessLabel(b.engine.Catalog(), t))
 	for _, email := range n.Recipients {
+		if !b.inSlack(email) {
+			continue // told by email only
+		}
 		thread := ""
 		for _, c := range cards {
 			if c.Role == workflow.CardAssignee && c.Email == email && c.Step == t.Step {

@@ -71,14 +71,40 @@ func Load(path string) (*workflow.Catalog, error) {
 // Parse validates a config file's contents and builds the catalog. On any
 // problem it returns a *ValidationError listing every problem.
 func Parse(data []byte) (*workflow.Catalog, error) {
+	f, err := ParseFile(data)
+	if err != nil {
+		return nil, err
+	}
+	return f.Catalog, nil
+}
+
+// File is everything a config file sets: the catalog the engine works
+// from, and the settings of the edges that are not the engine's (Email).
+type File struct {
+	Catalog *workflow.Catalog
+	Email   *Email // nil: no email channel
+}
+
+// LoadFile is Load returning the whole File.
+func LoadFile(path string) (*File, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return ParseFile(data)
+}
+
+// ParseFile is Parse returning the whole File.
+func ParseFile(data []byte) (*File, error) {
 	c := &checker{}
 	raw := c.decode(data)
 	cat := c.build(raw)
+	em := c.email(raw, cat)
 	if len(c.problems) > 0 {
 		sort.SliceStable(c.problems, func(i, j int) bool { return c.problems[i].Line < c.problems[j].Line })
 		return nil, &ValidationError{Problems: c.problems}
 	}
-	return cat, nil
+	return &File{Catalog: cat, Email: em}, nil
 }
 
 // Summary describes a catalog in one line: "3 apps, 7 resources, 4 policies,
@@ -223,8 +249,9 @@ func (c *checker) typeError(msg string) {
 // allowedFields lists, by raw type name as the decoder writes it, the fields
 // a mapping of that type may hold.
 var allowedFields = map[string]string{
-	"config.rawConfig":    "admins, people, groups, policies, apps, reminders, threads",
-	"config.rawPerson":    "email, manager, groups",
+	"config.rawConfig":    "admins, people, groups, policies, apps, reminders, threads, emergency_channel, email, notify",
+	"config.rawPerson":    "email, manager, groups, notify",
+	"config.rawEmail":     emailFields,
 	"config.rawPolicy":    "steps",
 	"config.rawStep":      "type, approvers, mode, delegation, reassign, fallback",
 	"config.rawApp":       "id, name, " + settingsFields + ", resources",
@@ -233,4 +260,4 @@ var allowedFields = map[string]string{
 	"config.rawThreads":   "provisioned, deprovisioned, wont",
 }
 
-const settingsFields = "owners, provisioners, deprovisioners, channel, instructions, provisioning, request_policy, revocation_policy, emergency_policy, default_duration, max_duration"
+const settingsFields = "owners, provisioners, deprovisioners, channel, instructions, provisioning, request_policy, revocation_policy, emergency_policy, default_duration, max_duration, emergency_max_duration"

@@ -14,12 +14,17 @@ type rawConfig struct {
 	Apps      []rawApp             `yaml:"apps"`
 	Reminders *rawReminders        `yaml:"reminders"`
 	Threads   *rawThreads          `yaml:"threads"`
+	// EmergencyChannel is told of every emergency request at once.
+	EmergencyChannel string    `yaml:"emergency_channel"`
+	Email            *rawEmail `yaml:"email"`
+	Notify           string    `yaml:"notify"`
 }
 
 type rawPerson struct {
 	Email   string   `yaml:"email"`
 	Manager string   `yaml:"manager"`
 	Groups  []string `yaml:"groups"`
+	Notify  string   `yaml:"notify"`
 }
 
 type rawPolicy struct {
@@ -83,6 +88,8 @@ type rawSettings struct {
 	EmergencyPolicy  string   `yaml:"emergency_policy"`
 	DefaultDuration  string   `yaml:"default_duration"`
 	MaxDuration      string   `yaml:"max_duration"`
+	// EmergencyMaxDuration caps emergency access (default 24h).
+	EmergencyMaxDuration string `yaml:"emergency_max_duration"`
 }
 
 type rawApp struct {

@@ -52,6 +52,7 @@ type op struct {
 	heads   map[int64]chainHead
 	events  []*AuditEvent
 	notices []*Notice
+	emails  []*Notice // email notices beyond those derived from notices (notify.go)
 	changed map[int64]bool
 	dry     *dryRun // set by Preview: roll back instead of committing
 }
@@ -175,7 +176,17 @@ func (o *op) flush() error {
 	if err := o.tx.AppendAudits(o.events); err != nil {
 		return err
 	}
-	return o.tx.EnqueueAll(o.notices)
+	if err := o.tx.EnqueueAll(o.notices); err != nil {
+		return err
+	}
+	if !o.cat.Email {
+		return nil
+	}
+	// The email channel's own outbox, in the same transaction (notify.go).
+	if ems := append(emailNotices(o.notices), o.emails...); len(ems) > 0 {
+		return o.tx.EnqueueEmails(ems)
+	}
+	return nil
 }
 
 // preloadHeads reads the heads of the chains of ids not read yet in one go,

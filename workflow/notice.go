@@ -1,6 +1,9 @@
 package workflow
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // NoticeKind says what the bot must show in Slack.
 type NoticeKind string
@@ -17,6 +20,8 @@ const (
 	NoticeReminder NoticeKind = "reminder"
 	// NoticeDirect: a plain direct message to Recipient.
 	NoticeDirect NoticeKind = "direct"
+	// NoticeChannel: a plain message Text to the channel Data["channel"].
+	NoticeChannel NoticeKind = "channel"
 	// NoticeExpiryWarning: tell the holder a grant ends soon.
 	NoticeExpiryWarning NoticeKind = "expiry_warning"
 )
@@ -67,4 +72,20 @@ const (
 // NoticeStates lists the states in lifecycle order.
 func NoticeStates() []NoticeState {
 	return []NoticeState{NoticePending, NoticeLeased, NoticeDelivered, NoticeDead}
+}
+
+// RefreshCards asks for every card of the tasks to be drawn again, when
+// something the cards show changed outside the tasks (why says what, for
+// the logs: a person's chat identity became known). Tasks gone since are
+// skipped by the bot.
+func (e *Engine) RefreshCards(ctx context.Context, ids []int64, why string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	return e.update(ctx, func(o *op) error {
+		for _, id := range ids {
+			o.notify(&Notice{Kind: NoticeTaskChanged, TaskID: id, Data: map[string]string{"resend": "true", "why": why}})
+		}
+		return nil
+	})
 }

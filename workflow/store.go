@@ -60,6 +60,9 @@ type Tx interface {
 	DeleteDelegation(email string) error
 	AppendAudit(e *AuditEvent) error
 	Enqueue(n *Notice) error
+	// EnqueueEmails writes ns to the email channel's outbox (apart from
+	// Slack's, so each channel delivers, retries and fails on its own).
+	EnqueueEmails(ns []*Notice) error
 	BulkTx
 }
 

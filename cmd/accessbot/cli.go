@@ -136,12 +136,16 @@ func checkConfig(args []string, env Env) int {
 		fmt.Fprintln(env.Stderr, "usage: accessbot check-config FILE")
 		return 2
 	}
-	cat, err := config.Load(args[0])
+	f, err := config.LoadFile(args[0])
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "%s: configuration is not valid:\n%v\n", args[0], err)
 		return 1
 	}
-	fmt.Fprintf(env.Stdout, "%s: OK: %s\n", args[0], config.Summary(cat))
+	summary := config.Summary(f.Catalog)
+	if em := f.Email; em != nil {
+		summary += fmt.Sprintf("; email through %s:%d (%s)", em.Host, em.Port, em.TLS)
+	}
+	fmt.Fprintf(env.Stdout, "%s: OK: %s\n", args[0], summary)
 	return 0
 }
 

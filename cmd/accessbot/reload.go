@@ -32,6 +32,12 @@ func reloader(path string, engine *workflow.Engine, log zerolog.Logger) bot.Relo
 			log.Warn().Str("config", path).Str("by", actor).Str("problems", err.Error()).Msg("configuration reload refused; the running configuration stays")
 			return "", fmt.Errorf("%s:\n%w", path, err)
 		}
+		if cat.Email != engine.Catalog().Email {
+			// The email worker starts (or not) with the process: adding or
+			// removing the email: section takes a restart.
+			log.Warn().Str("config", path).Msg("the email: section was added or removed; restart accessbot to apply it (the running email channel stays as it was)")
+			cat.Email = engine.Catalog().Email
+		}
 		summary := config.Summary(cat) + "; " + catalogChanges(engine.Catalog(), cat)
 		// Recorded first: a configuration nobody can trace is not put in force.
 		if err := engine.RecordReload(ctx, actor, summary); err != nil {

@@ -2,13 +2,16 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	iofs "io/fs"
 	"strconv"
 	"time"
 
 	"accessbot/bot"
 	"accessbot/config"
+	"accessbot/email"
 	"accessbot/ops"
 	"accessbot/scheduler"
 	"accessbot/store"
@@ -26,6 +29,12 @@ var (
 	_ bot.Metrics      = (*ops.Metrics)(nil)
 	_ scheduler.Pruner = (*store.DB)(nil)
 )
+
+// noConfigError says there is no configuration file where serve looked,
+// and how to give one.
+func noConfigError(path string) error {
+	return fmt.Errorf("no configuration file at %s: give its path with --config FILE or the ACCESSBOT_CONFIG variable; examples/config.yaml is a commented example to start from (check yours with `accessbot check-config FILE`)", path)
+}
 
 // runServe runs the Slack bot until ctx ends.
 func runServe(ctx context.Context, args []string, env Env) error {
@@ -45,10 +54,22 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	cat, err := config.Load(c.configPath)
+	file, err := config.LoadFile(c.configPath)
+	if errors.Is(err, iofs.ErrNotExist) {
+		return noConfigError(c.configPath)
+	}
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "%s: configuration is not valid:\n%v\n", c.configPath, err)
 		return errReported
+	}
+	cat := file.Catalog
+	var mailer *email.SMTP
+	if file.Email != nil {
+		// Before anything opens: a server that cannot be reached or a login
+		// it refuses is one line naming the setting.
+		if mailer, err = checkEmail(ctx, file.Email, env.Getenv(config.PasswordEnv)); err != nil {
+			return err
+		}
 	}
 	botToken, appToken, apiURL := env.Getenv("SLACK_BOT_TOKEN"), env.Getenv("SLACK_APP_TOKEN"), env.Getenv("SLACK_API_URL")
 	if err := bot.CheckSettings(botToken, appToken, apiURL); err != nil {
@@ -153,6 +174,13 @@ func runServe(ctx context.Context, args []string, env Env) error {
 			log.Warn().Err(err).Msg("scheduler jobs did not finish in time")
 		}
 	}()
+	if mailer != nil {
+		w := emailWorker(file.Email, mailer, db, engine, log)
+		mailCtx, stopMail := context.WithCancel(ctx)
+		mailDone := make(chan struct{})
+		go func() { defer close(mailDone); w.Run(mailCtx) }()
+		defer func() { stopMail(); <-mailDone }()
+	}
 	log.Info().Str("config", c.configPath).Str("summary", config.Summary(cat)).Msg("accessbot starting")
 	hupCtx, stopHup := context.WithCancel(ctx)
 	stopReloads := reloadOnHangup(hupCtx, reload, log)
