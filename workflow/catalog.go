@@ -19,6 +19,8 @@ type Catalog struct {
 	Apps      []*App
 	Reminders Reminders
 	Threads   Threads // acknowledgment words in task threads; see ThreadsOrDefault
+	// Connectors are the configured connectors by name (provisioning: automatic).
+	Connectors map[string]*ConnectorSpec
 }
 
 // Person is someone the config knows. People not in the config may still
@@ -27,6 +29,9 @@ type Person struct {
 	Email   string
 	Manager string
 	Groups  []string
+	// Accounts are the person's accounts in governed systems, keyed by app
+	// id or connector name (`accounts: {github: octocat}`).
+	Accounts map[string]string
 }
 
 // Provisioning says whether someone must grant access by hand.
@@ -35,6 +40,9 @@ type Provisioning string
 const (
 	ProvisioningManual Provisioning = "manual"
 	ProvisioningNone   Provisioning = "none" // access is recorded, nothing to do by hand
+	// ProvisioningAutomatic: a connector grants and removes the access; it
+	// hands the step to the provisioners when it fails for good.
+	ProvisioningAutomatic Provisioning = "automatic"
 )
 
 // Settings are what an app sets and a resource may override. Empty fields of
@@ -46,6 +54,7 @@ type Settings struct {
 	Channel          string
 	Instructions     string
 	Provisioning     Provisioning
+	Connector        string // with ProvisioningAutomatic: the connector's name
 	RequestPolicy    string
 	RevocationPolicy string
 	EmergencyPolicy  string
@@ -172,6 +181,7 @@ func mergeSettings(app, res Settings) Settings {
 	if res.Provisioning != "" {
 		out.Provisioning = res.Provisioning
 	}
+	str(&out.Connector, res.Connector)
 	if res.DefaultDuration != 0 {
 		out.DefaultDuration = res.DefaultDuration
 	}

@@ -66,7 +66,7 @@ func (e *Engine) Request(ctx context.Context, in RequestInput) (*Task, error) {
 			ID: id, Kind: KindGrant, Status: StatusOpen, Requester: in.Requester, Subject: in.Requester,
 			AppID: ent.App.ID, ResourceID: ent.ResourceID(), Duration: dur, Justification: just,
 			Emergency: in.Emergency, Extension: in.Extension, Origin: OriginRequest,
-			Policy: pol.snapshot(KindGrant, ent.Provisioning), CreatedAt: o.now,
+			Policy: pol.snapshot(KindGrant, ent.Settings), CreatedAt: o.now,
 		}
 		if err := o.begin(t, in.Requester, map[string]string{"duration": FormatDuration(dur), "emergency": fmt.Sprint(in.Emergency)}); err != nil {
 			return err
@@ -210,7 +210,7 @@ func (e *Engine) ProposeRevocation(ctx context.Context, in RevocationInput) (*Ta
 		t := &Task{
 			ID: id, Kind: KindRevoke, Status: StatusOpen, Requester: in.Actor, Subject: in.Subject,
 			AppID: ent.App.ID, ResourceID: res, Justification: reason, Origin: OriginProposal, GrantID: g.ID,
-			Policy: pol.snapshot(KindRevoke, ent.Provisioning), CreatedAt: o.now,
+			Policy: pol.snapshot(KindRevoke, ent.Settings), CreatedAt: o.now,
 		}
 		if err := o.begin(t, in.Actor, map[string]string{"grant": fmt.Sprint(g.ID)}); err != nil {
 			return err
@@ -313,6 +313,8 @@ func (o *op) expire(g *Grant, src *Task) error {
 	ent, err := o.cat.Entitlement(g.AppID, g.ResourceID)
 	if err == nil {
 		label = ent.Label()
+		// Automatic apps too: the revoke task's deprovision step is the
+		// connector's.
 		manual = ent.Provisioning != ProvisioningNone
 	}
 	if src != nil {
@@ -334,7 +336,8 @@ func (o *op) expire(g *Grant, src *Task) error {
 		AppID: g.AppID, ResourceID: g.ResourceID, Justification: "The access expired.", Origin: OriginExpiry,
 		GrantID: g.ID, Policy: expiryPolicy, CreatedAt: o.now,
 	}
-	t.Policy.Steps = append([]Step(nil), expiryPolicy.Steps...)
+	t.Policy = expiryPolicy.withConnector(ent.Settings)
+	t.Policy.Steps = append([]Step(nil), t.Policy.Steps...)
 	if err := o.begin(t, SystemActor, map[string]string{"grant": fmt.Sprint(g.ID)}); err != nil {
 		return err
 	}

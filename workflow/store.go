@@ -61,6 +61,7 @@ type Tx interface {
 	AppendAudit(e *AuditEvent) error
 	Enqueue(n *Notice) error
 	BulkTx
+	JobTx
 }
 
 // TaskQuery selects tasks; zero fields do not filter.

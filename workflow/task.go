@@ -115,6 +115,9 @@ type StepRun struct {
 	Assignees []Assignment `json:"assignees,omitempty"`
 	DecidedBy string       `json:"decided_by,omitempty"`
 	Comment   string       `json:"comment,omitempty"`
+	// Connector is the connector's part in a provision or deprovision step
+	// of an app provisioned automatically.
+	Connector *ConnectorRun `json:"connector,omitempty"`
 }
 
 // Task is one run of a policy.
