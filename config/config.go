@@ -223,14 +223,15 @@ func (c *checker) typeError(msg string) {
 // allowedFields lists, by raw type name as the decoder writes it, the fields
 // a mapping of that type may hold.
 var allowedFields = map[string]string{
-	"config.rawConfig":    "admins, people, groups, policies, apps, reminders, threads",
-	"config.rawPerson":    "email, manager, groups",
+	"config.rawConfig":    "admins, people, groups, policies, apps, reminders, threads, connectors",
+	"config.rawPerson":    "email, manager, groups, accounts",
 	"config.rawPolicy":    "steps",
 	"config.rawStep":      "type, approvers, mode, delegation, reassign, fallback",
 	"config.rawApp":       "id, name, " + settingsFields + ", resources",
 	"config.rawResource":  "id, name, " + settingsFields,
 	"config.rawReminders": "after, every, escalate_after, business_hours, expiry_warning",
 	"config.rawThreads":   "provisioned, deprovisioned, wont",
+	"config.rawConnector": "type, timeout, command, env, url, secret_env, org, token_env, base_url, teams",
 }
 
-const settingsFields = "owners, provisioners, deprovisioners, channel, instructions, provisioning, request_policy, revocation_policy, emergency_policy, default_duration, max_duration"
+const settingsFields = "owners, provisioners, deprovisioners, channel, instructions, provisioning, connector, request_policy, revocation_policy, emergency_policy, default_duration, max_duration"

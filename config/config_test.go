@@ -134,13 +134,13 @@ func TestProblems(t *testing.T) {
 			yaml: okPeople + okPolicies + okApps + "    colour: red\n",
 			path: "apps[0].colour",
 			message: `unknown field "colour" (allowed here: id, name, owners, provisioners, deprovisioners, channel, instructions, ` +
-				`provisioning, request_policy, revocation_policy, emergency_policy, default_duration, max_duration, resources)`,
+				`provisioning, connector, request_policy, revocation_policy, emergency_policy, default_duration, max_duration, resources)`,
 		},
 		{
 			name:    "unknown top-level field",
 			yaml:    okPeople + okPolicies + okApps + "slack_token: xoxb\n",
 			path:    "slack_token",
-			message: `unknown field "slack_token" (allowed here: admins, people, groups, policies, apps, reminders, threads)`,
+			message: `unknown field "slack_token" (allowed here: admins, people, groups, policies, apps, reminders, threads, connectors)`,
 		},
 		{
 			name: "nested step syntax is not the one chosen",
@@ -433,7 +433,7 @@ func TestProblems(t *testing.T) {
 			name:    "bad provisioning",
 			yaml:    okPeople + okPolicies + okApps + "    provisioning: scim\n",
 			path:    "apps[0].provisioning",
-			message: `unknown provisioning "scim": use manual (someone grants access by hand) or none (access is only recorded)`,
+			message: `unknown provisioning "scim": use manual (someone grants access by hand), automatic (a connector does, see connectors) or none (access is only recorded)`,
 		},
 		{
 			name:    "bad id characters",
@@ -741,7 +741,7 @@ func TestAllowedFieldsMatchRawTypes(t *testing.T) {
 		}
 		return out
 	}
-	for _, v := range []any{rawConfig{}, rawPerson{}, rawPolicy{}, rawStep{}, rawApp{}, rawResource{}, rawReminders{}, rawThreads{}} {
+	for _, v := range []any{rawConfig{}, rawPerson{}, rawPolicy{}, rawStep{}, rawApp{}, rawResource{}, rawReminders{}, rawThreads{}, rawConnector{}} {
 		rt := reflect.TypeOf(v)
 		assert.Equal(t, strings.Join(fields(rt), ", "), allowedFields[rt.String()], rt.String())
 	}

@@ -14,12 +14,17 @@ type rawConfig struct {
 	Apps      []rawApp             `yaml:"apps"`
 	Reminders *rawReminders        `yaml:"reminders"`
 	Threads   *rawThreads          `yaml:"threads"`
+	// Connectors by name; see connectors.go.
+	Connectors map[string]rawConnector `yaml:"connectors"`
 }
 
 type rawPerson struct {
 	Email   string   `yaml:"email"`
 	Manager string   `yaml:"manager"`
 	Groups  []string `yaml:"groups"`
+	// Accounts: the person's account in governed systems, by app id or
+	// connector name (`github: octocat`).
+	Accounts map[string]string `yaml:"accounts"`
 }
 
 type rawPolicy struct {
@@ -78,6 +83,7 @@ type rawSettings struct {
 	Channel          string   `yaml:"channel"`
 	Instructions     string   `yaml:"instructions"`
 	Provisioning     string   `yaml:"provisioning"`
+	Connector        string   `yaml:"connector"`
 	RequestPolicy    string   `yaml:"request_policy"`
 	RevocationPolicy string   `yaml:"revocation_policy"`
 	EmergencyPolicy  string   `yaml:"emergency_policy"`
