@@ -150,5 +150,7 @@ apps:
 	}
 }
 
-func containsPeople(s string) bool   { return strings.HasPrefix(s, "people:") || strings.Contains(s, "\npeople:") }
+func containsPeople(s string) bool {
+	return strings.HasPrefix(s, "people:") || strings.Contains(s, "\npeople:")
+}
 func containsPolicies(s string) bool { return strings.Contains(s, "\npolicies:") }
