@@ -28,7 +28,7 @@ func actionable(t *workflow.Task, c workflow.Card) bool {
 		return false
 	}
 	if c.Role == workflow.CardChannel {
-		return true
+		return !blocks.ConnectorBusy(t)
 	}
 	for _, p := range t.PendingAssignees() {
 		if p == c.Email {
@@ -48,7 +48,9 @@ func entitlement(cat *workflow.Catalog, t *workflow.Task) workflow.Entitlement {
 // renderCard returns a card's fallback text and blocks, and whether it is
 // final (no buttons left). Insights, when given, make a line on the card.
 func renderCard(cat *workflow.Catalog, t *workflow.Task, c workflow.Card, name namer, now time.Time, insights ...workflow.Insight) (string, []slack.Block, bool) {
-	text, bl := blocks.Card(blocks.CardInput{Task: t, Role: c.Role, Viewer: c.Email, Step: c.Step, Ent: entitlement(cat, t), Dir: name, Now: now, Insights: insights})
+	ent := entitlement(cat, t)
+	text, bl := blocks.Card(blocks.CardInput{Task: t, Role: c.Role, Viewer: c.Email, Step: c.Step, Ent: ent, Dir: name, Now: now, Insights: insights,
+		Account: cat.Account(t.Subject, t.AppID, ent.Connector)})
 	return text, bl, !actionable(t, c)
 }
 
