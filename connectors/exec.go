@@ -28,6 +28,8 @@ type Exec struct {
 	// nothing else.
 	Env     []string
 	Timeout time.Duration
+	// Getenv reads the variables passed through (nil: the process's own).
+	Getenv func(string) string
 }
 
 var _ workflow.Connector = (*Exec)(nil)
@@ -68,8 +70,12 @@ func (e *Exec) run(ctx context.Context, r workflow.ConnectorRequest) (workflow.C
 	defer cancel()
 	cmd := exec.CommandContext(ctx, e.Command[0], e.Command[1:]...)
 	cmd.Env = []string{}
+	getenv := e.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
 	for _, name := range e.Env {
-		if v, ok := os.LookupEnv(name); ok {
+		if v := getenv(name); v != "" {
 			cmd.Env = append(cmd.Env, name+"="+v)
 		}
 	}

@@ -55,6 +55,10 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	}
 	defer db.Close()
 	engine := workflow.NewEngine(db, cat, env.Clock)
+	conns, longest, err := buildConnectors(cat, env.Getenv)
+	if err != nil {
+		return err
+	}
 	reload := reloader(c.configPath, engine, log)
 	metrics := ops.NewMetrics(db, engine.Now, log)
 	b, err := bot.New(bot.Config{
@@ -102,6 +106,8 @@ func runServe(ctx context.Context, args []string, env Env) error {
 			log.Warn().Err(err).Msg("scheduler jobs did not finish in time")
 		}
 	}()
+	stopConnectors := startConnectors(ctx, engine, db, conns, longest, log)
+	defer stopConnectors()
 	log.Info().Str("config", c.configPath).Str("summary", config.Summary(cat)).Msg("accessbot starting")
 	hupCtx, stopHup := context.WithCancel(ctx)
 	stopReloads := reloadOnHangup(hupCtx, reload, log)
