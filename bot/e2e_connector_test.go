@@ -123,7 +123,7 @@ func TestConnectorGrantsOnceAndRemovesAtExpiry(t *testing.T) {
 	assert.Contains(t, card.AllText(), "alice-gh", "the reviewer sees the account")
 	d := h.click("mgr", card, "approve")
 	require.NoError(t, h.slack.Redeliver(d.EnvelopeID)) // Slack sends the click again
-	h.click("mgr", card, "approve")                      // and the reviewer clicks twice
+	h.click("mgr", card, "approve")                     // and the reviewer clicks twice
 
 	h.waitStatus(task.ID, workflow.StatusDone)
 	cards := h.settled(task.ID)
