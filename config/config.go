@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"sort"
@@ -65,13 +66,17 @@ func Load(path string) (*workflow.Catalog, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	return Parse(data)
+	return parse(data, filepath.Dir(path))
 }
 
 // Parse validates a config file's contents and builds the catalog. On any
 // problem it returns a *ValidationError listing every problem.
-func Parse(data []byte) (*workflow.Catalog, error) {
-	c := &checker{}
+func Parse(data []byte) (*workflow.Catalog, error) { return parse(data, "") }
+
+// parse is Parse for a file in dir: relative program paths of exec
+// connectors are relative to it ("" is the working directory).
+func parse(data []byte, dir string) (*workflow.Catalog, error) {
+	c := &checker{dir: dir}
 	raw := c.decode(data)
 	cat := c.build(raw)
 	if len(c.problems) > 0 {
@@ -106,6 +111,7 @@ func Summary(c *workflow.Catalog) string {
 
 // checker collects problems while the file is decoded and validated.
 type checker struct {
+	dir      string // the file's directory
 	idx      *nodeIndex
 	problems []Problem
 	// failed holds paths whose value the decoder could not read: problems

@@ -19,7 +19,19 @@ import (
 func TestExampleLoads(t *testing.T) {
 	cat, err := Load("../examples/config.yaml")
 	require.NoError(t, err)
-	assert.Equal(t, "4 apps, 6 resources, 6 policies, 12 people, 6 groups, 2 admins", Summary(cat))
+	assert.Equal(t, "6 apps, 6 resources, 6 policies, 12 people, 6 groups, 2 admins", Summary(cat))
+	// One connector of each type; the exec connector's script is next to the file.
+	for name, typ := range map[string]string{"github": ConnectorGitHub, "grants-file": ConnectorExec, "pagerduty": ConnectorWebhook} {
+		require.Contains(t, cat.Connectors, name)
+		assert.Equal(t, typ, cat.Connectors[name].Type)
+	}
+	assert.Equal(t, []string{"../examples/record-grant.sh"}, cat.Connectors["grants-file"].Options.(ExecOptions).Command)
+	for _, e := range [][2]string{{"wiki", ""}, {"pagerduty", ""}, {"github", "repo-write"}} {
+		ent, err := cat.Entitlement(e[0], e[1])
+		require.NoError(t, err)
+		assert.Equal(t, workflow.ProvisioningAutomatic, ent.Provisioning, e[0])
+	}
+	assert.Equal(t, "chloem", cat.Account("chloe.martin@acme.example", "github", "github"))
 
 	assert.Equal(t, []string{"maya.chen@acme.example", "omar.haddad@acme.example"}, cat.Admins)
 	assert.True(t, cat.IsAdmin("Omar.Haddad@acme.example"))

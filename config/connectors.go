@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -145,8 +146,12 @@ func (b *builder) execOptions(path string, rc rawConnector, timeout time.Duratio
 	} else if prog := rc.Command[0]; strings.TrimSpace(prog) == "" {
 		b.add(path+".command[0]", "missing: name the program to run")
 	} else if strings.ContainsRune(prog, '/') {
+		if !filepath.IsAbs(prog) && b.dir != "" {
+			prog = filepath.Join(b.dir, prog)
+			o.Command = append([]string{prog}, rc.Command[1:]...)
+		}
 		if st, err := os.Stat(prog); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
-			b.add(path+".command[0]", "%q is not an executable file (paths are relative to the directory accessbot runs in)", prog)
+			b.add(path+".command[0]", "%q is not an executable file (a relative path is relative to the configuration file's directory)", rc.Command[0])
 		}
 	} else if _, err := exec.LookPath(prog); err != nil {
 		b.add(path+".command[0]", "%q is not a program on PATH: give its path", prog)

@@ -116,7 +116,7 @@ apps:
 		{"exec without command", "connectors:\n  x:\n    type: exec\n" + app(""),
 			"connectors.x.command", "missing: give the program and its arguments as a list, like [./grant.sh, --verbose] (it runs without a shell)"},
 		{"exec command missing", "connectors:\n  x:\n    type: exec\n    command: [./testdata/nope.sh]\n" + app(""),
-			"connectors.x.command[0]", `"./testdata/nope.sh" is not an executable file (paths are relative to the directory accessbot runs in)`},
+			"connectors.x.command[0]", `"./testdata/nope.sh" is not an executable file (a relative path is relative to the configuration file's directory)`},
 		{"exec bad env name", "connectors:\n  x:\n    type: exec\n    command: [./testdata/grant.sh]\n    env: [A=B]\n" + app(""),
 			"connectors.x.env[0]", `"A=B" is not an environment variable name: list the names of the variables passed through (like HOME or GRANTS_FILE)`},
 		{"field of another type", "connectors:\n  x:\n    type: exec\n    command: [./testdata/grant.sh]\n    org: acme\n" + app(""),
