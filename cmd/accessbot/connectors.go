@@ -19,6 +19,41 @@ import (
 
 var _ connectors.Queue = (*store.DB)(nil)
 
+// unusable stands in for a connector whose secret is missing: its jobs fail
+// for good, so their steps go to people with the reason on the card.
+type unusable struct{ reason string }
+
+func (u unusable) Grant(context.Context, workflow.ConnectorRequest) (workflow.ConnectorResult, error) {
+	return workflow.ConnectorResult{}, workflow.PermanentFailure("%s", u.reason)
+}
+
+func (u unusable) Revoke(ctx context.Context, r workflow.ConnectorRequest) (workflow.ConnectorResult, error) {
+	return u.Grant(ctx, r)
+}
+
+// serveConnectors is buildConnectors for serve: a connector that cannot be
+// built is logged (naming the setting and the variable) and its steps go
+// to people, so the rest of accessbot runs.
+func serveConnectors(cat *workflow.Catalog, getenv func(string) string, log zerolog.Logger) (map[string]workflow.Connector, time.Duration) {
+	conns, longest, err := buildConnectors(cat, getenv)
+	if err == nil {
+		return conns, longest
+	}
+	conns = map[string]workflow.Connector{}
+	for _, name := range sortedNames(cat.Connectors) {
+		one := &workflow.Catalog{Connectors: map[string]*workflow.ConnectorSpec{name: cat.Connectors[name]}}
+		c, l, err := buildConnectors(one, getenv)
+		if err != nil {
+			log.Warn().Str("connector", name).Msg(err.Error() + "; until then its steps go to the provisioners")
+			conns[name] = unusable{reason: err.Error()}
+			continue
+		}
+		conns[name] = c[name]
+		longest = max(longest, l)
+	}
+	return conns, longest
+}
+
 // buildConnectors makes the configured connectors, reading their secrets
 // from the environment. A secret that is not set is an error naming the
 // setting and the variable (never its value).

@@ -55,10 +55,7 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	}
 	defer db.Close()
 	engine := workflow.NewEngine(db, cat, env.Clock)
-	conns, longest, err := buildConnectors(cat, env.Getenv)
-	if err != nil {
-		return err
-	}
+	conns, longest := serveConnectors(cat, env.Getenv, log)
 	reload := reloader(c.configPath, engine, log)
 	metrics := ops.NewMetrics(db, engine.Now, log)
 	b, err := bot.New(bot.Config{

@@ -163,3 +163,19 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		notFound(w)
 	}
 }
+
+// RemoveMember takes login out of a team, as someone in GitHub's UI would.
+func (s *Server) RemoveMember(slug, login string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.teams[slug], login)
+}
+
+// AddMember puts login in a team, as someone in GitHub's UI would.
+func (s *Server) AddMember(slug, login string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.teams[slug] != nil {
+		s.teams[slug][login] = "active"
+	}
+}
