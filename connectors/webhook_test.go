@@ -139,8 +139,7 @@ func TestWebhookRedirectToAnotherHostIsNotFollowed(t *testing.T) {
 	otherSrv := httptest.NewServer(other)
 	t.Cleanup(otherSrv.Close)
 	same := &receiver{key: []byte("k"), seen: map[string]bool{}}
-	var srv *httptest.Server
-	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/away":
 			// 127.0.0.1 and localhost are different hosts to the client.
