@@ -41,6 +41,15 @@ type Runner struct {
 
 	once sync.Once
 	kick chan struct{}
+	mu   sync.RWMutex // guards Connectors once running (SetConnectors)
+}
+
+// SetConnectors replaces the connectors (a configuration reload); calls
+// under way finish with the ones they started with.
+func (r *Runner) SetConnectors(m map[string]workflow.Connector) {
+	r.mu.Lock()
+	r.Connectors = m
+	r.mu.Unlock()
 }
 
 func (r *Runner) init() {
@@ -149,7 +158,9 @@ func (r *Runner) run(ctx context.Context, j *workflow.ConnectorJob) {
 }
 
 func (r *Runner) call(ctx context.Context, j *workflow.ConnectorJob, req workflow.ConnectorRequest) (res workflow.ConnectorResult, err error) {
+	r.mu.RLock()
 	c := r.Connectors[j.Connector]
+	r.mu.RUnlock()
 	if c == nil {
 		return res, workflow.PermanentFailure("connector %q is not configured (any more): do the step by hand, or add it back and press Retry", j.Connector)
 	}

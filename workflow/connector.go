@@ -438,10 +438,7 @@ func connectorMessage(err error) string {
 	if s == "" {
 		s = "the connector failed without saying why"
 	}
-	if r := []rune(s); len(r) > 500 {
-		s = string(r[:500]) + "…"
-	}
-	return s
+	return Truncate(s, 500)
 }
 
 // RetryConnector hands a step its connector failed on back to the

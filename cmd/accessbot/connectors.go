@@ -11,6 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"accessbot/bot"
 	"accessbot/config"
 	"accessbot/connectors"
 	"accessbot/store"
@@ -112,14 +113,19 @@ func sortedNames(m map[string]*workflow.ConnectorSpec) []string {
 	return names
 }
 
-// startConnectors runs the connector job runner until the returned stop is
-// called; the engine kicks it after every commit that wrote a job.
-func startConnectors(ctx context.Context, engine *workflow.Engine, db *store.DB, conns map[string]workflow.Connector, longest time.Duration, log zerolog.Logger) (stop func()) {
+// newRunner makes the connector job runner; the engine kicks it after
+// every commit that wrote a job.
+func newRunner(engine *workflow.Engine, db *store.DB, conns map[string]workflow.Connector, longest time.Duration, log zerolog.Logger) *connectors.Runner {
 	// A call gets three quarters of the lease, so it ends (or is killed)
 	// before another replica may claim the job.
 	lease := max(5*time.Minute, 2*longest)
 	r := &connectors.Runner{Engine: engine, Queue: db, Connectors: conns, Lease: lease, Log: log.With().Str("worker", "connectors").Logger()}
 	engine.OnJobs(r.Kick)
+	return r
+}
+
+// startRunner runs r until the returned stop is called.
+func startRunner(ctx context.Context, r *connectors.Runner) (stop func()) {
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
 	go func() {
@@ -127,6 +133,19 @@ func startConnectors(ctx context.Context, engine *workflow.Engine, db *store.DB,
 		_ = r.Run(runCtx)
 	}()
 	return func() { cancel(); <-done }
+}
+
+// reloadConnectors makes a reload also rebuild the connectors from the
+// configuration it put in force.
+func reloadConnectors(reload bot.ReloadFunc, engine *workflow.Engine, r *connectors.Runner, getenv func(string) string, log zerolog.Logger) bot.ReloadFunc {
+	return func(ctx context.Context, actor string) (string, error) {
+		summary, err := reload(ctx, actor)
+		if err == nil {
+			conns, _ := serveConnectors(engine.Catalog(), getenv, log)
+			r.SetConnectors(conns)
+		}
+		return summary, err
+	}
 }
 
 // runConnectors is `accessbot connectors check`.

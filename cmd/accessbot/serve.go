@@ -57,7 +57,8 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	defer db.Close()
 	engine := workflow.NewEngine(db, cat, env.Clock)
 	conns, longest := serveConnectors(cat, env.Getenv, log)
-	reload := reloader(c.configPath, engine, log)
+	runner := newRunner(engine, db, conns, longest, log)
+	reload := reloadConnectors(reloader(c.configPath, engine, log), engine, runner, env.Getenv, log)
 	metrics := ops.NewMetrics(db, engine.Now, log)
 	b, err := bot.New(bot.Config{
 		Reload:   reload,
@@ -104,7 +105,7 @@ func runServe(ctx context.Context, args []string, env Env) error {
 			log.Warn().Err(err).Msg("scheduler jobs did not finish in time")
 		}
 	}()
-	stopConnectors := startConnectors(ctx, engine, db, conns, longest, log)
+	stopConnectors := startRunner(ctx, runner)
 	defer stopConnectors()
 	log.Info().Str("config", c.configPath).Str("summary", config.Summary(cat)).Msg("accessbot starting")
 	hupCtx, stopHup := context.WithCancel(ctx)
