@@ -112,3 +112,31 @@ func TestConnectorsCheck(t *testing.T) {
 	assert.Contains(t, errOut, "connectors.github.token_env: the environment variable GH_TOKEN is not set")
 	assert.NotContains(t, errOut, "ghp_check")
 }
+
+func TestReloadRebuildsConnectors(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "accessbot.yaml")
+	write := func(yaml string) { require.NoError(t, os.WriteFile(cfg, []byte(yaml), 0o600)) }
+	write(strings.Replace(checkConfigYAML, "BASE", "https://github.example.com/api/v3/", 1))
+	cat, err := config.Load(cfg)
+	require.NoError(t, err)
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(dir, "accessbot.db"), nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	engine := workflow.NewEngine(db, cat, nil)
+	getenv := func(string) string { return "" } // no GH_TOKEN: github is unusable
+	conns, longest := serveConnectors(cat, getenv, zerolog.Nop())
+	_, ok := conns["github"].(unusable)
+	require.True(t, ok, "a connector without its secret stands in as unusable")
+	r := newRunner(engine, db, conns, longest, zerolog.Nop())
+
+	write(strings.Replace(strings.Replace(checkConfigYAML, "BASE", "https://github.example.com/api/v3/", 1), "command: [/bin/true]", "command: [/bin/true, again]", 1))
+	getenv = func(k string) string { return map[string]string{"GH_TOKEN": "t"}[k] }
+	reload := reloadConnectors(reloader(cfg, engine, zerolog.Nop()), engine, r, getenv, zerolog.Nop())
+	_, err = reload(ctx, "admin@x.io")
+	require.NoError(t, err)
+	_, ok = r.Connectors["github"].(*connectors.GitHub)
+	assert.True(t, ok, "the reload read the secret again")
+	assert.Equal(t, []string{"/bin/true", "again"}, r.Connectors["script"].(*connectors.Exec).Command)
+}
