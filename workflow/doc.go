@@ -7,4 +7,11 @@
 // delivers the Notices the engine writes to the outbox. Everything an engine
 // operation decides is written in one store transaction together with its
 // audit events and notices, so a crash loses nothing a person was told.
+//
+// Apps provisioned automatically hand their provision and deprovision steps
+// to a Connector (connector.go, the contract package connectors
+// implements): the step writes a ConnectorJob in the same transaction, a
+// runner calls the connector after the commit, and FinishJob records the
+// outcome under the job's lease; a connector that fails for good hands the
+// step to the app's provisioners, whose card offers RetryConnector.
 package workflow
