@@ -370,6 +370,13 @@ func (e *Engine) FinishJob(ctx context.Context, j *ConnectorJob, out JobOutcome,
 			t.UpdatedAt = o.now
 			return o.tx.SaveTask(t)
 		}
+		if !out.Called {
+			// The runner saw the task moved on, but it is the job's again
+			// (nothing should do that): run it once more rather than
+			// count a call that was not made.
+			j.State, j.NextAt = JobPending, o.now
+			return o.tx.SaveJob(j)
+		}
 		step, run := &t.Policy.Steps[t.Step], &t.Steps[t.Step]
 		cr.Attempts = j.Attempts
 		details := map[string]string{"connector": j.Connector, "action": string(j.Action), "attempt": strconv.Itoa(j.Attempts), "job": strconv.FormatInt(j.ID, 10)}
