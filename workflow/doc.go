@@ -8,6 +8,11 @@
 // operation decides is written in one store transaction together with its
 // audit events and notices, so a crash loses nothing a person was told.
 //
+// The audit chains are hash chains (audit.go); the Digester writes signed
+// digests of their heads (digest.go), and VerifyAudit checks chains, digests
+// and task numbers together (verify.go), so that an insider with database
+// access cannot remove or re-hash history unnoticed.
+//
 // Apps provisioned automatically hand their provision and deprovision steps
 // to a Connector (connector.go, the contract package connectors
 // implements): the step writes a ConnectorJob in the same transaction, a

@@ -31,6 +31,8 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	var c common
 	c.register(fs, env)
 	httpAddr := registerHTTP(fs, env)
+	var df digestFlags
+	df.register(fs, env)
 	if err := parseFlags(fs, args, env); err != nil {
 		return err
 	}
@@ -50,6 +52,11 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	if err := bot.CheckSettings(botToken, appToken, apiURL); err != nil {
 		return err // before anything opens
 	}
+	digests, err := setupDigests(df, env, log)
+	if err != nil {
+		return err
+	}
+	defer digests.close()
 	db, err := store.Open(ctx, c.dsn, env.Clock)
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
@@ -93,7 +100,21 @@ func runServe(ctx context.Context, args []string, env Env) error {
 		// and the scheduler have stopped.
 		defer func() { stopHTTP(); <-httpDone }()
 	}
-	sched := scheduler.New(engine, log, scheduler.Options{Observe: metrics.JobRun})
+	digester := &workflow.Digester{Store: db, Key: digests.key, Sink: digests.sink}
+	// Deferred before the scheduler's Stop, so it runs after it: the last
+	// digest covers everything this process wrote.
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		res, err := digester.Run(dctx)
+		if err != nil {
+			log.Error().Err(err).Msg("audit digest at shutdown failed")
+			return
+		}
+		log.Info().Interface("result", res).Msg("audit digest at shutdown")
+	}()
+	jobs := append(scheduler.Jobs(engine), scheduler.DigestJob(digester, digests.every))
+	sched := scheduler.New(engine, log, scheduler.Options{Observe: metrics.JobRun, Jobs: jobs})
 	if err := sched.Start(); err != nil {
 		return fmt.Errorf("start the scheduler: %w", err)
 	}
