@@ -98,6 +98,23 @@ func cardCases() []cardCase {
 	failedIn := assignee(connFailed, prov1, 2)
 	failedIn.Account = "octocat"
 
+	withGrant := func(in CardInput, o *workflow.GrantOutcome) CardInput {
+		in.Grant = o
+		return in
+	}
+	done := provisioned()
+	done.GrantID = 7
+	grant := func(status workflow.GrantStatus) *workflow.Grant {
+		return &workflow.Grant{ID: 7, Subject: alice, AppID: "github", ResourceID: "org-admin", Status: status,
+			StartsAt: ago(30 * time.Minute), ExpiresAt: ago(30 * time.Minute).Add(8 * time.Hour), TaskID: 12}
+	}
+	revoked := grant(workflow.GrantRevoked)
+	revoked.EndedAt, revoked.EndTaskID = ago(5*time.Minute), 30
+	expired := grant(workflow.GrantExpired)
+	expired.ExpiresAt, expired.EndedAt, expired.EndTaskID = ago(10*time.Minute), ago(9*time.Minute), 41
+	extended := grant(workflow.GrantActive)
+	extended.TaskID = 20
+
 	return []cardCase{
 		{name: "connector_working_requester", in: requester(connWorking),
 			has: []string{"*The github connector is granting the access in GitHub; attempt 2 failed (GitHub answered 502 Bad Gateway) and will be retried* — step 3 of 3."}},
@@ -108,6 +125,12 @@ func cardCases() []cardCase {
 		{name: "connector_failed_provisioner", in: failedIn,
 			buttons: []string{ActProvisioned, ActWontProvision, ActRetryConnector, ActReassign, ActMore},
 			has:     []string{"The github connector could not grant the access in GitHub: GitHub has no team acme/org-admin", "press *Retry*", `"connector_retry"`, "*Account*\\noctocat"}},
+		{name: "requester_revoked", in: withGrant(requester(done), &workflow.GrantOutcome{Grant: revoked, Ended: revokeTask()}),
+			has: []string{"*Access revoked* by <@U0OWNER> at <!date^1741614900^", ", T-30.", "Provisioned by <@U0PROV1>"}},
+		{name: "provisioning_done_expired", in: withGrant(assignee(done, prov1, 2), &workflow.GrantOutcome{Grant: expired}),
+			has: []string{"*Access expired at <!date^1741614600^", "its removal by hand is T-41."}},
+		{name: "requester_extended_later", in: withGrant(requester(done), &workflow.GrantOutcome{Grant: extended}),
+			has: []string{"*Access granted*; later extended by T-20."}},
 		{name: "review_pending", in: assignee(grantTask(), mgr, 0), buttons: reviewButtons,
 			has: []string{"T-12 · Access request", `"12:3"`, "approve_comment|12:3", "edit_duration|12:3", "remind|12:3", "1 of 3 · review · policy _two-step_", "&lt;release-2025.03&gt; &amp; fix CI"}},
 		{name: "review_delegated", in: assignee(delegated, deputy, 0), buttons: reviewButtons,

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	iofs "io/fs"
 	"time"
 
 	"accessbot/bot"
@@ -25,6 +27,12 @@ var (
 	_ bot.Metrics  = (*ops.Metrics)(nil)
 )
 
+// noConfigError says there is no configuration file where serve looked,
+// and how to give one.
+func noConfigError(path string) error {
+	return fmt.Errorf("no configuration file at %s: give its path with --config FILE or the ACCESSBOT_CONFIG variable; examples/config.yaml is a commented example to start from (check yours with `accessbot check-config FILE`)", path)
+}
+
 // runServe runs the Slack bot until ctx ends.
 func runServe(ctx context.Context, args []string, env Env) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
@@ -44,6 +52,9 @@ func runServe(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	cat, err := config.Load(c.configPath)
+	if errors.Is(err, iofs.ErrNotExist) {
+		return noConfigError(c.configPath)
+	}
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "%s: configuration is not valid:\n%v\n", c.configPath, err)
 		return errReported
