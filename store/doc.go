@@ -1,7 +1,10 @@
 // Package store keeps accessbot's data in SQLite (the default: one file,
 // one process) or PostgreSQL (several replicas). *DB implements
 // workflow.Store, plus the tables the Slack bot needs beside the engine's:
-// the outbox worker's calls, chat users, cards and seen keys.
+// the outbox worker's calls, chat users, cards and seen keys. Connector
+// jobs (jobs.go) are written in engine transactions (EnqueueJob, and
+// SaveJob guarded by the claim: lease owner and attempt) and claimed
+// outside them (ClaimJobs, FOR UPDATE SKIP LOCKED on PostgreSQL).
 //
 // Open picks the dialect from the DSN and applies the embedded migrations
 // (migrations/sqlite and migrations/postgres, the same version numbers in

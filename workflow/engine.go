@@ -14,7 +14,13 @@ type Engine struct {
 	store Store
 	clock func() time.Time
 	cat   atomic.Pointer[Catalog]
+	// onJobs is called after a commit that wrote connector jobs.
+	onJobs atomic.Pointer[func()]
 }
+
+// OnJobs sets fn to be called after every commit that wrote connector jobs,
+// so a runner starts them at once instead of at its next poll.
+func (e *Engine) OnJobs(fn func()) { e.onJobs.Store(&fn) }
 
 // NewEngine returns an engine over store with the given catalog. A nil clock
 // means time.Now.
@@ -51,6 +57,7 @@ type op struct {
 	emails  []*Notice // email notices beyond those derived from notices (notify.go)
 	changed map[int64]bool
 	dry     *dryRun // set by Preview: roll back instead of committing
+	jobs    int     // connector jobs written
 }
 
 type chainHead struct {
@@ -60,7 +67,8 @@ type chainHead struct {
 
 // update runs fn as one operation and writes what it collected.
 func (e *Engine) update(ctx context.Context, fn func(o *op) error) error {
-	return e.store.Update(ctx, func(tx Tx) error {
+	jobs := 0
+	err := e.store.Update(ctx, func(tx Tx) error {
 		o := &op{tx: tx, cat: e.Catalog(), now: tx.Now(), heads: map[int64]chainHead{}, changed: map[int64]bool{}, dry: dryRunOf(ctx)}
 		if err := fn(o); err != nil {
 			return err
@@ -68,8 +76,15 @@ func (e *Engine) update(ctx context.Context, fn func(o *op) error) error {
 		if err := o.flush(); err != nil {
 			return err
 		}
+		jobs = o.jobs
 		return o.dry.done(o)
 	})
+	if err == nil && jobs > 0 {
+		if fn := e.onJobs.Load(); fn != nil && *fn != nil {
+			(*fn)()
+		}
+	}
+	return err
 }
 
 // head returns a chain's newest event, reading it once per operation.

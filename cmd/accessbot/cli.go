@@ -32,6 +32,9 @@ Usage:
   accessbot audit export [--db DSN] [--since DATE] [--until DATE] [--format csv|json]
                                       write every audit event to stdout (DATE: YYYY-MM-DD or RFC 3339)
   accessbot audit keygen              print a new key pair for signing audit digests
+  accessbot connectors check [--config FILE] [--db DSN]
+                                      compare the grants of connectors that can
+                                      check with their systems; exit 1 on drift
   accessbot healthcheck [--ready] [--http ADDR]
                                       ask a running accessbot's /healthz
                                       (/readyz with --ready); exit 0 or 1
@@ -76,6 +79,8 @@ func Main(ctx context.Context, args []string, env Env) int {
 		err = runAudit(ctx, args, env)
 	case "healthcheck":
 		err = runHealthcheck(ctx, args, env)
+	case "connectors":
+		err = runConnectors(ctx, args, env)
 	case "help", "-h", "--help":
 		fmt.Fprint(env.Stdout, usage)
 		return 0

@@ -84,7 +84,9 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	}
 	defer db.Close()
 	engine := workflow.NewEngine(db, cat, env.Clock)
-	reload := reloader(c.configPath, engine, log)
+	conns, longest := serveConnectors(cat, env.Getenv, log)
+	runner := newRunner(engine, db, conns, longest, log)
+	reload := reloadConnectors(reloader(c.configPath, engine, log), engine, runner, env.Getenv, log)
 	metrics := ops.NewMetrics(db, engine.Now, log)
 	b, err := bot.New(bot.Config{
 		Reload:   reload,
@@ -152,6 +154,8 @@ func runServe(ctx context.Context, args []string, env Env) error {
 		go func() { defer close(mailDone); w.Run(mailCtx) }()
 		defer func() { stopMail(); <-mailDone }()
 	}
+	stopConnectors := startRunner(ctx, runner)
+	defer stopConnectors()
 	log.Info().Str("config", c.configPath).Str("summary", config.Summary(cat)).Msg("accessbot starting")
 	hupCtx, stopHup := context.WithCancel(ctx)
 	stopReloads := reloadOnHangup(hupCtx, reload, log)
