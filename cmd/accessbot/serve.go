@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"accessbot/bot"
 	"accessbot/config"
 	"accessbot/ops"
@@ -49,19 +51,46 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	if err := bot.CheckSettings(botToken, appToken, apiURL); err != nil {
 		return err // before anything opens
 	}
-	db, err := store.Open(ctx, c.dsn, env.Clock)
+	return runBot(ctx, botRun{
+		configPath: c.configPath, cat: cat, dsn: c.dsn, httpAddr: *httpAddr,
+		botToken: botToken, appToken: appToken, apiURL: apiURL,
+		clock: env.Clock, log: log,
+	})
+}
+
+// botRun is what serve and sandbox share: one configuration, one database,
+// the engine, the bot, the scheduler and the endpoints.
+type botRun struct {
+	configPath string
+	cat        *workflow.Catalog
+	dsn        string
+	httpAddr   string // "off" for none
+	botToken   string
+	appToken   string
+	apiURL     string
+	clock      func() time.Time
+	log        zerolog.Logger
+	// started, when set, is called once the scheduler runs, before the bot
+	// connects (the sandbox runs the scheduler's jobs when its clock moves).
+	started func(*scheduler.Scheduler)
+}
+
+// runBot runs the bot, the scheduler and the endpoints until ctx ends.
+func runBot(ctx context.Context, r botRun) error {
+	log, cat, c := r.log, r.cat, common{configPath: r.configPath, dsn: r.dsn}
+	db, err := store.Open(ctx, c.dsn, r.clock)
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
 	}
 	defer db.Close()
-	engine := workflow.NewEngine(db, cat, env.Clock)
+	engine := workflow.NewEngine(db, cat, r.clock)
 	reload := reloader(c.configPath, engine, log)
 	metrics := ops.NewMetrics(db, engine.Now, log)
 	b, err := bot.New(bot.Config{
 		Reload:   reload,
-		BotToken: botToken,
-		AppToken: appToken,
-		APIURL:   apiURL,
+		BotToken: r.botToken,
+		AppToken: r.appToken,
+		APIURL:   r.apiURL,
 		Engine:   engine,
 		Store:    db,
 		Log:      log,
@@ -70,10 +99,10 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	if *httpAddr != "off" {
+	if r.httpAddr != "off" {
 		// Listen before connecting to Slack, so a taken port is one clear
 		// error at start-up and probes see the process from its first second.
-		ln, err := ops.Listen(*httpAddr)
+		ln, err := ops.Listen(r.httpAddr)
 		if err != nil {
 			return err
 		}
@@ -102,6 +131,9 @@ func runServe(ctx context.Context, args []string, env Env) error {
 			log.Warn().Err(err).Msg("scheduler jobs did not finish in time")
 		}
 	}()
+	if r.started != nil {
+		r.started(sched)
+	}
 	log.Info().Str("config", c.configPath).Str("summary", config.Summary(cat)).Msg("accessbot starting")
 	hupCtx, stopHup := context.WithCancel(ctx)
 	stopReloads := reloadOnHangup(hupCtx, reload, log)
