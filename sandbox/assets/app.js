@@ -30,6 +30,7 @@
     let out;
     try { out = await res.json(); } catch (e) { out = { ok: false, error: `the sandbox answered ${res.status}` }; }
     if (!out.ok) toast(out.error || 'Something went wrong');
+    else $('toasts').replaceChildren();
     load();
     return out;
   }
@@ -112,7 +113,7 @@
     const t = h('div', { class: 'toast', role: 'alert' }, h('b', {}, 'Slack: '), msg,
       h('button', { class: 'ghost', 'aria-label': 'Dismiss', onclick: () => t.remove() }, '×'));
     $('toasts').append(t);
-    setTimeout(() => t.remove(), 9000);
+    setTimeout(() => t.remove(), 8000);
   }
 
   function confirmDialog(c) {
@@ -195,8 +196,8 @@
       item('home', `${st.bot.name} · Home`, '🏠', 0, 'The App Home: what waits on you'),
       item('dm', `${st.bot.name} · Messages`, '🔑', S.open === 'dm' ? 0 : unread(d), 'Your direct messages with the bot'),
       h('div', { class: 'side-section' }, 'Channels'),
-      channels.length ? channels.map((c) => item(c.id, c.name, '#', S.open === c.id ? 0 : unread(c), 'An app channel: provisioning cards are posted here'))
-        : h('div', { class: 'side-none' }, 'no app channels'),
+      ...(channels.length ? channels.map((c) => item(c.id, c.name, '#', S.open === c.id ? 0 : unread(c), 'An app channel: provisioning cards are posted here'))
+        : [h('div', { class: 'side-none' }, 'no app channels')]),
       h('div', { class: 'side-foot' }, 'Everything here runs on this machine: the real bot, its database ',
         'and a built-in Slack workspace.'));
   }
@@ -245,7 +246,7 @@
       const nodes = top.map((m) => {
         const key = c.id + '/' + m.ts;
         keep.add(key);
-        const sig = JSON.stringify([m, (replies[m.ts] || []).length, S.me, S.thread && S.thread.ts]);
+        const sig = JSON.stringify([m, (replies[m.ts] || []).length, S.me, S.thread && S.thread.ts, st.now.slice(0, 13)]); // dates say "today"
         let node = box.querySelector(`[data-key="${CSS.escape(key)}"]`);
         if (!node || S.sigs.get(key) !== sig) {
           const fresh = drawMessage(c, m, replies[m.ts] || [], false);
@@ -438,26 +439,26 @@
   function tourSteps() {
     const t = S.state.tour;
     const name = (id) => ((S.state.users.find((u) => u.id === id) || {}).real_name || '');
-    const be = (id, label) => (id ? h('button', { class: 'bk-btn bk-primary', onclick: () => switchTo(id, 'dm') }, label || `Be ${name(id)}`) : null);
+    const be = (id, label) => (id && id !== S.me ? h('button', { class: 'bk-btn bk-primary', onclick: () => switchTo(id, 'dm') }, label || `Be ${name(id)}`) : null);
     const typeIt = (text) => h('button', { class: 'bk-btn', onclick: () => { switchTo(t.requester_id || S.me, 'dm'); $('compose').value = text; $('compose').focus(); } }, 'Type it for me');
     const req = t.app ? `/access request ${t.app}${t.duration ? ' ' + t.duration : ''}` : '/access request';
     return [
       { title: 'Welcome to the accessbot sandbox',
         body: ['This is the real accessbot — its engine, database, outbox and scheduler — talking to a built-in Slack workspace on this machine. ',
           'Every person of the configuration is here: pick who you are at the top, at any time.'] },
-      { title: '1 · Ask for access',
+      { title: 'Ask for access',
         body: [t.requester_id ? ['You are ', h('b', {}, name(t.requester_id)), '. '] : '', 'In the ', h('b', {}, 'Messages'), ' tab type ', h('code', {}, req),
           ' and press Enter. Fill in the form (a reason is required) and press ', h('b', {}, 'Submit'), '.'],
         actions: [be(t.requester_id), typeIt(req)] },
-      { title: '2 · Approve as the manager',
+      { title: 'Approve as the manager',
         body: [t.manager_id ? ['Switch to ', h('b', {}, name(t.manager_id)), ', the requester\'s manager. '] : 'Switch to the requester\'s manager. ',
           'A card waits in their DM with the bot: press ', h('b', {}, 'Approve'), '. The requester\'s card changes too — open a second tab as them to watch.'],
         actions: [be(t.manager_id)] },
-      { title: '3 · Provision as the provisioner',
+      { title: 'Provision as the provisioner',
         body: [t.provisioner_id ? ['Switch to ', h('b', {}, name(t.provisioner_id)), (t.app_name ? `, who provisions ${t.app_name}` : ''), '. '] : 'Switch to the app\'s provisioner. ',
           'Grant the access (pretend), then press ', h('b', {}, 'Provisioned'), ' — or reply ', h('code', {}, 'done'), ' in the card\'s thread.'],
         actions: [be(t.provisioner_id)] },
-      { title: '4 · Let time pass',
+      { title: 'Let time pass',
         body: ['Use ', h('b', {}, '+1 hour'), ' and ', h('b', {}, '+1 day'), ' at the top: the sandbox\'s clock moves and the scheduler runs at once — reminders, escalations, expiry warnings, and at expiry a deprovisioning task.',
           ' The ', h('b', {}, 'Home'), ' tab lists what waits on each person.'] },
     ];
