@@ -246,7 +246,7 @@ func describe(acts []Action) string {
 // {"blocks"}, response_type "ephemeral" by default or "in_channel") is stored
 // like Slack shows it: an ephemeral for the user, or a channel message.
 func (s *Server) Command(ctx context.Context, userID, channelID, command, text string) (Delivery, error) {
-	if err := s.checkTyped(command, text); err != nil {
+	if err := s.checkTyped(command, command+" "+text); err != nil { // what the person typed
 		return Delivery{}, err
 	}
 	s.mu.Lock()
