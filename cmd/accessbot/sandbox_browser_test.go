@@ -235,3 +235,81 @@ func TestSandboxFlags(t *testing.T) {
 	assert.Equal(t, 1, Main(context.Background(), []string{"sandbox", "--config", "nope.yaml"}, env))
 	assert.Contains(t, stderr.String(), "nope.yaml")
 }
+
+// pick chooses an option of a <select> (by its text) as a person does.
+func pick(t *testing.T, ctx context.Context, css, text string) {
+	t.Helper()
+	browsertest.WaitJS(t, ctx, fmt.Sprintf("option %q in %s", text, css), fmt.Sprintf(
+		`[...(document.querySelector(%q) || {options: []}).options].some((o) => o.textContent.startsWith(%q))`, css, text))
+	ok := browsertest.JS[bool](t, ctx, fmt.Sprintf(`(() => { const s = document.querySelector(%q);
+	  const o = [...s.options].find((o) => o.textContent.startsWith(%q)); s.value = o.value;
+	  s.dispatchEvent(new Event('change', { bubbles: true })); return true; })()`, css, text))
+	require.True(t, ok)
+}
+
+// setDate fills a date picker.
+func setDate(t *testing.T, ctx context.Context, css, date string) {
+	t.Helper()
+	browsertest.JS[bool](t, ctx, fmt.Sprintf(`(() => { const i = document.querySelector(%q); i.value = %q;
+	  i.dispatchEvent(new Event('change', { bubbles: true })); return true; })()`, css, date))
+}
+
+// TestSandboxModalsInABrowser: the bot's field errors under their field,
+// a form updated in place, radio buttons, a user select and date pickers,
+// and a modal pushed over another (stacking) then updated.
+func TestSandboxModalsInABrowser(t *testing.T) {
+	browser := browsertest.Browser(t)
+	url, _, _ := startSandbox(t)
+	dir := browsertest.Dir(t)
+	shot := func(name string) { browsertest.Shot(t, browser, dir, name) }
+	t.Cleanup(func() {
+		if t.Failed() {
+			shot("zz-failed")
+		}
+	})
+	a := browser
+	require.NoError(t, chromedp.Do(a, chromedp.Navigate(url+"/?as=maya.chen@acme.example")))
+	waitText(t, a, ".side-me", "Maya Chen")
+	require.NoError(t, chromedp.Do(a, chromedp.Click(chromedp.CSS("#tour-dismiss"))))
+
+	// Over the maximum: the bot's error shows under the duration.
+	typeInto(t, a, "#compose", "/access request aws/staging 3w", true)
+	dur := `.modal [data-block-id^="req_duration:"] input`
+	typeInto(t, a, `.modal [data-block-id="req_justification"] textarea`, "Load test of the new queue.", false)
+	clickButton(t, a, ".modal-foot", "Request")
+	waitText(t, a, `.modal [data-block-id^="req_duration:"] .bk-error`, "1w")
+	shot("01-field-error")
+	typeInto(t, a, dur, "2d", false)
+	clickButton(t, a, ".modal-foot", "Request")
+	browsertest.WaitJS(t, a, "the form closed", `!document.querySelector('.modal')`)
+	waitText(t, a, "#messages", "Waiting on")
+
+	// Delegation from the App Home: radio buttons, a user select, dates.
+	require.NoError(t, chromedp.Do(a, chromedp.Click(chromedp.CSS(`[data-open="home"]`))))
+	waitText(t, a, ".home-view", "Delegate tasks")
+	clickButton(t, a, ".home-view", "Edit")
+	waitText(t, a, ".modal-title", "Delegate tasks")
+	require.NoError(t, chromedp.Do(a, chromedp.Click(chromedp.JSPath(
+		`[...document.querySelectorAll('.modal .bk-choice')].find((l) => l.textContent.startsWith('Temporary')).querySelector('input')`))))
+	pick(t, a, `.modal [data-block-id="delegate_to"] select`, "Ben Okafor")
+	browsertest.WaitJS(t, a, "the date pickers", `!!document.querySelector('.modal [data-block-id="delegate_end"] input[type=date]')`)
+	setDate(t, a, `.modal [data-block-id="delegate_start"] input`, "2026-12-20")
+	setDate(t, a, `.modal [data-block-id="delegate_end"] input`, "2026-12-24")
+	shot("02-delegate-form")
+	clickButton(t, a, ".modal-foot", "Save")
+	browsertest.WaitJS(t, a, "the form closed", `!document.querySelector('.modal')`)
+
+	// The DM says so; then Details, and the admin menu pushes a
+	// confirmation over it.
+	require.NoError(t, chromedp.Do(a, chromedp.Click(chromedp.CSS(`[data-open="dm"]`))))
+	waitText(t, a, "#messages", "delegate is now ben.okafor@acme.example")
+	clickButton(t, a, "#messages", "T-1 details")
+	waitText(t, a, ".modal-title", "T-1")
+	pick(t, a, `.modal select`, "Delete")
+	waitText(t, a, ".modal-foot", "2 windows open")
+	shot("03-stacked")
+	typeInto(t, a, ".modal textarea", "Test request, not needed.", false)
+	require.NoError(t, chromedp.Do(a, chromedp.Click(chromedp.CSS(".modal-submit"))))
+	waitText(t, a, ".modal-title", "Done")
+	shot("04-updated")
+}
