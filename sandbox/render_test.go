@@ -153,3 +153,49 @@ func keys(m map[string]bool) []string {
 	}
 	return out
 }
+
+// TestElementsAct: each interactive element tells the page what the person
+// did, with the values Slack would send.
+func TestElementsAct(t *testing.T) {
+	ctx := browsertest.Browser(t)
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(renderServer(t)+"/render.html")))
+	browsertest.WaitJS(t, ctx, "the renderer", "window.BlockKit")
+	browsertest.JS[bool](t, ctx, `(() => {
+	  window.acted = [];
+	  const blocks = [
+	    { type: 'actions', block_id: 'b', elements: [
+	      { type: 'button', action_id: 'go', text: { type: 'plain_text', text: 'Go' }, style: 'primary',
+	        confirm: { title: { type: 'plain_text', text: 'Sure?' }, text: { type: 'plain_text', text: 'Really' }, confirm: { type: 'plain_text', text: 'Yes' }, deny: { type: 'plain_text', text: 'No' } } },
+	      { type: 'overflow', action_id: 'more', options: [{ text: { type: 'plain_text', text: 'Comment' }, value: 'c' }] },
+	      { type: 'static_select', action_id: 'sel', placeholder: { type: 'plain_text', text: 'Pick' }, options: [{ text: { type: 'plain_text', text: 'One' }, value: '1' }, { text: { type: 'plain_text', text: 'Two' }, value: '2' }] },
+	      { type: 'datepicker', action_id: 'day' } ] },
+	    { type: 'input', block_id: 'app', label: { type: 'plain_text', text: 'App' }, dispatch_action: true,
+	      element: { type: 'external_select', action_id: 'app', min_query_length: 1 } },
+	    { type: 'input', block_id: 'ticks', label: { type: 'plain_text', text: 'Ticks' },
+	      element: { type: 'checkboxes', action_id: 'ticks', options: [{ text: { type: 'plain_text', text: 'A' }, value: 'a' }, { text: { type: 'plain_text', text: 'B' }, value: 'b' }] } },
+	  ];
+	  window.inputs = {};
+	  const el = BlockKit.render(blocks, {
+	    inputs: window.inputs,
+	    onAction: (a) => { window.acted.push(a.action_id + '=' + a.values.join(',')); return Promise.resolve(); },
+	    suggest: (block, action, q) => Promise.resolve([{ text: 'GitHub ' + q, value: 'github' }]),
+	    confirm: (c) => Promise.resolve(c.confirm.text === 'Yes'),
+	  });
+	  document.getElementById('out').replaceChildren(el);
+	  return true; })()`)
+	do := func(js string) { browsertest.JS[bool](t, ctx, "(() => { "+js+"; return true; })()") }
+	do(`document.querySelector('[data-action-id="go"]').click()`)
+	do(`document.querySelector('.bk-overflow-btn').click(); document.querySelector('.bk-menu .bk-menu-item').click()`)
+	do(`const s = document.querySelector('[data-action-id="sel"] select'); s.value = '2'; s.dispatchEvent(new Event('change'))`)
+	do(`const d = document.querySelector('[data-action-id="day"] input'); d.value = '2026-12-24'; d.dispatchEvent(new Event('change'))`)
+	do(`const i = document.querySelector('[data-action-id="app"] input'); i.value = 'gi'; i.dispatchEvent(new Event('input'))`)
+	browsertest.WaitJS(t, ctx, "the suggestions", `!!document.querySelector('.bk-suggest:not([hidden]) .bk-menu-item')`)
+	do(`document.querySelector('.bk-suggest .bk-menu-item').click()`)
+	do(`const c = document.querySelectorAll('[data-action-id="ticks"] input')[1]; c.click()`)
+	browsertest.WaitJS(t, ctx, "six actions", `window.acted.length === 6`)
+	got := browsertest.JS[[]string](t, ctx, `window.acted`)
+	assert.Equal(t, []string{"go=", "more=c", "sel=2", "day=2026-12-24", "app=github", "ticks=b"}, got)
+	assert.Equal(t, "GitHub gi", browsertest.JS[string](t, ctx, `document.querySelector('[data-action-id="app"] input').value`))
+	inputs := browsertest.JS[map[string][]string](t, ctx, `Object.fromEntries(Object.entries(window.inputs).map(([k, f]) => [k, f()]))`)
+	assert.Equal(t, map[string][]string{"app": {"github"}, "ticks": {"b"}}, inputs, "what a submit sends")
+}

@@ -151,7 +151,7 @@ func openModal(t *testing.T, sb *sandbox.Server, user string) string {
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	var out struct {
-		OK   bool   `json:"ok"`
+		OK   bool                `json:"ok"`
 		View struct{ ID string } `json:"view"`
 	}
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
