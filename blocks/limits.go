@@ -5,6 +5,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/slack-go/slack"
+
+	"accessbot/workflow"
 )
 
 // Slack's Block Kit limits (see /shared/SLACK-FACTS.md). Lengths count
@@ -35,19 +37,10 @@ const (
 )
 
 // ellipsis ends every text that was cut.
-const ellipsis = "…"
+const ellipsis = workflow.Ellipsis
 
-// truncate cuts s to at most max runes; a cut text ends with "…". It never
-// splits a rune.
-func truncate(s string, max int) string {
-	if utf8.RuneCountInString(s) <= max {
-		return s
-	}
-	if max <= 0 {
-		return ""
-	}
-	return truncateRunes(s, max-1) + ellipsis
-}
+// truncate cuts s to at most max runes (workflow.Truncate).
+func truncate(s string, max int) string { return workflow.Truncate(s, max) }
 
 // truncateRunes returns the first n runes of s.
 func truncateRunes(s string, n int) string {

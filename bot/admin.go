@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -182,7 +183,7 @@ func (b *Bot) adminConfirmSubmit(ctx context.Context, cb slack.InteractionCallba
 	}
 	fail := func(err error) any {
 		block := blocks.BlockAdminReason
-		if we, ok := err.(*workflow.Error); ok && we.Field == "policy" && blockIn(cb.View, blocks.BlockAdminPolicy) {
+		if we := (*workflow.Error)(nil); errors.As(err, &we) && we.Field == "policy" && blockIn(cb.View, blocks.BlockAdminPolicy) {
 			block = blocks.BlockAdminPolicy
 		}
 		lvl := log.Info()

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -334,9 +335,7 @@ func (b *Bot) submitDelegate(ctx context.Context, cb slack.InteractionCallback) 
 	fail := func(err error) any {
 		block := blocks.BlockDelegateMode
 		var we *workflow.Error
-		if e, ok := err.(*workflow.Error); ok {
-			we = e
-		}
+		errors.As(err, &we)
 		if we != nil {
 			switch we.Field {
 			case "delegate":

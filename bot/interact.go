@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/rs/zerolog"
@@ -278,9 +279,7 @@ func (b *Bot) viewSubmission(ctx context.Context, cb slack.InteractionCallback) 
 	fail := func(err error) any {
 		var we *workflow.Error
 		block := mainBlock
-		if e, ok := err.(*workflow.Error); ok {
-			we = e
-		}
+		errors.As(err, &we)
 		if we != nil && we.Field != "" {
 			if fb, ok := fieldBlocks[we.Field]; ok && blockIn(cb.View, fb) {
 				block = fb

@@ -120,19 +120,19 @@ type observeState struct {
 	arrived   map[string]time.Time // envelope id -> arrival, until acked
 }
 
-// logKey carries the logger of a unit of work (an envelope, a notice) in its
-// context, so every line written for it names the envelope, the person and
+// withLog returns ctx carrying the logger of a unit of work (an envelope, a
+// notice), so every line written for it names the envelope, the person and
 // the task, also from helpers deep down.
-type logKey struct{}
-
-// withLog returns ctx carrying log.
 func withLog(ctx context.Context, log zerolog.Logger) context.Context {
-	return context.WithValue(ctx, logKey{}, &log)
+	return log.WithContext(ctx)
 }
+
+// noCtxLogger is what zerolog.Ctx answers for a context without a logger.
+var noCtxLogger = zerolog.Ctx(context.Background())
 
 // logger is the logger of ctx's unit of work, or the bot's.
 func (b *Bot) logger(ctx context.Context) *zerolog.Logger {
-	if l, ok := ctx.Value(logKey{}).(*zerolog.Logger); ok {
+	if l := zerolog.Ctx(ctx); l != noCtxLogger {
 		return l
 	}
 	return &b.log

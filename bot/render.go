@@ -76,10 +76,4 @@ func reassignHint(t *workflow.Task) string {
 }
 
 // cut shortens s to n runes with an ellipsis.
-func cut(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
-}
+func cut(s string, n int) string { return workflow.Truncate(s, n) }

@@ -333,9 +333,7 @@ func (b *Bot) submitRequest(ctx context.Context, cb slack.InteractionCallback) a
 	fail := func(err error) any {
 		block := blocks.BlockReqApp
 		var we *workflow.Error
-		if e, ok := err.(*workflow.Error); ok {
-			we = e
-		}
+		errors.As(err, &we)
 		if we != nil {
 			switch we.Field {
 			case "resource":

@@ -1,8 +1,8 @@
 // Package config reads accessbot's YAML configuration into a
 // *workflow.Catalog.
 //
-// The file has six top-level sections: admins, people, groups, policies, apps
-// and reminders. examples/config.yaml is the commented reference; every field
+// The file's top-level sections are admins, people, groups, policies, apps,
+// reminders and threads. examples/config.yaml is the commented reference; every field
 // it does not show is an error.
 //
 // Load and Parse are strict and report everything at once: the file is

@@ -1,6 +1,6 @@
 package config
 
-import "gopkg.in/yaml.v3"
+import "go.yaml.in/yaml/v3"
 
 // The raw* types mirror the YAML file one to one. The decoder fills them with
 // KnownFields(true), so a field they do not name is a problem; validate turns

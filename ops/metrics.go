@@ -10,16 +10,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
 
-	"accessbot/store"
+	"accessbot/workflow"
 )
 
-// Stats is what the scrape reads from storage. *store.DB implements it.
+// Stats is what the scrape reads from storage; cmd wires the store in.
 type Stats interface {
 	OutboxStats(ctx context.Context) (depth int, oldest time.Time, err error)
-	TaskCounts(ctx context.Context) ([]store.TaskCount, error)
+	TaskCounts(ctx context.Context) ([]workflow.TaskCount, error)
 }
-
-var _ Stats = (*store.DB)(nil)
 
 // Metrics holds accessbot's Prometheus metrics in a registry of its own (no
 // global state, so tests and several instances do not collide). It
@@ -150,7 +148,7 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	defer cancel()
 	depth, oldest, err := c.stats.OutboxStats(ctx)
 	if err == nil {
-		var counts []store.TaskCount
+		var counts []workflow.TaskCount
 		counts, err = c.stats.TaskCounts(ctx)
 		for _, tc := range counts {
 			ch <- prometheus.MustNewConstMetric(c.tasks, prometheus.GaugeValue, float64(tc.N), string(tc.Kind), string(tc.Status))

@@ -336,7 +336,7 @@ func grep(body, prefix string) string {
 func TestOutboxAge(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	stats := fakeStats{depth: 3, oldest: now.Add(-90 * time.Second), counts: []store.TaskCount{
+	stats := fakeStats{depth: 3, oldest: now.Add(-90 * time.Second), counts: []workflow.TaskCount{
 		{Kind: workflow.KindGrant, Status: workflow.StatusOpen, N: 2},
 		{Kind: workflow.KindRevoke, Status: workflow.StatusDone, N: 5},
 	}}
@@ -357,12 +357,12 @@ func TestOutboxAge(t *testing.T) {
 type fakeStats struct {
 	depth  int
 	oldest time.Time
-	counts []store.TaskCount
+	counts []workflow.TaskCount
 }
 
 func (f fakeStats) OutboxStats(context.Context) (int, time.Time, error) {
 	return f.depth, f.oldest, nil
 }
-func (f fakeStats) TaskCounts(context.Context) ([]store.TaskCount, error) {
+func (f fakeStats) TaskCounts(context.Context) ([]workflow.TaskCount, error) {
 	return f.counts, nil
 }

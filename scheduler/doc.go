@@ -1,5 +1,10 @@
 // Package scheduler runs the engine's periodic jobs (expire grants, warn of
-// expiring grants, remind and escalate) on robfig/cron.
+// expiring grants, remind and escalate, switch temporary delegations on and
+// off) on robfig/cron.
+//
+// Each job is its own cron entry on the same spec, so at a tick the jobs run
+// side by side, and a slow one delays only its own next run. No job depends
+// on another having run first.
 //
 // Every job decides from stored state and records what it did, so a run
 // that comes late, a skipped minute, a restart or a second replica sends

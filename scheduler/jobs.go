@@ -23,8 +23,9 @@ const (
 	JobSwitchDelegations = "switch_delegations"
 )
 
-// Jobs returns the engine's periodic jobs in the order RunOnce runs them:
-// expiry first, so a grant that just ended is not warned of.
+// Jobs returns the engine's periodic jobs. RunOnce runs them in this order;
+// the cron loop runs them side by side, which is safe because none relies
+// on another: the expiry warning only looks at grants that have not ended.
 func Jobs(e *workflow.Engine) []Job {
 	return []Job{
 		{Name: JobExpireGrants, Run: func(ctx context.Context) (any, error) {

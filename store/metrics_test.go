@@ -31,7 +31,7 @@ func testTaskCounts(t *testing.T, open opener) {
 	update(t, db, func(tx workflow.Tx) error { return tx.DeleteTask(1) })
 	counts, err = db.TaskCounts(ctx)
 	require.NoError(t, err)
-	require.Equal(t, []TaskCount{
+	require.Equal(t, []workflow.TaskCount{
 		{Kind: workflow.KindGrant, Status: workflow.StatusDenied, N: 1},
 		{Kind: workflow.KindGrant, Status: workflow.StatusOpen, N: 1}, // the deleted one is gone
 		{Kind: workflow.KindRevoke, Status: workflow.StatusOpen, N: 1},

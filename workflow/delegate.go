@@ -2,6 +2,7 @@ package workflow
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -24,17 +25,9 @@ func ParseDay(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	d, err := time.Parse(DayLayout, s)
 	if err != nil {
-		return time.Time{}, FieldError("date", "%q is not a date: write it as YYYY-MM-DD, for example 2026-12-01.", cutString(s, 40))
+		return time.Time{}, FieldError("date", "%q is not a date: write it as YYYY-MM-DD, for example 2026-12-01.", Truncate(s, 41))
 	}
 	return d, nil
-}
-
-func cutString(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n]) + "…"
 }
 
 // DelegateInput sets a person's delegate.
@@ -287,7 +280,7 @@ func (o *op) zoneOf(person, tz string) (*time.Location, error) {
 	if tz != "" {
 		loc, err := time.LoadLocation(tz)
 		if err != nil {
-			return nil, Errorf(EINVALID, "%q is not a time zone accessbot knows.", cutString(tz, 60))
+			return nil, Errorf(EINVALID, "%q is not a time zone accessbot knows.", Truncate(tz, 61))
 		}
 		return loc, nil
 	}
@@ -352,7 +345,7 @@ func window(now time.Time, loc *time.Location, start, end string) (time.Time, ti
 }
 
 func withField(err error, field string) error {
-	if e, ok := err.(*Error); ok {
+	if e := (*Error)(nil); errors.As(err, &e) {
 		c := *e
 		c.Field = field
 		return &c

@@ -159,7 +159,7 @@ func InsightSummary(ins []Insight) string {
 		}
 		parts[i] = fmt.Sprintf("%s:%s[%s]", in.Kind, in.Severity, strings.Join(facts, " "))
 	}
-	return clip(strings.Join(parts, "; "), 2000)
+	return Truncate(strings.Join(parts, "; "), 2000)
 }
 
 // insightCtx is what every insight function reads.
@@ -415,7 +415,7 @@ func (c *insightCtx) heldBefore() (*Insight, error) {
 				how = fmt.Sprintf("it was revoked (%s, proposed by %s", rt.Number(), rt.Requester)
 				in.People = append(in.People, rt.Requester)
 				if j := strings.TrimSpace(rt.Justification); j != "" {
-					how += ": “" + clip(j, 200) + "”"
+					how += ": “" + Truncate(j, 200) + "”"
 				}
 				how += ")"
 			} else if ErrorCode(err) != ENOTFOUND {
@@ -465,7 +465,7 @@ func (c *insightCtx) deniedBefore() (*Insight, error) {
 		in.People = append(in.People, by)
 	}
 	if why != "" {
-		s += ": “" + clip(why, 300) + "”"
+		s += ": “" + Truncate(why, 300) + "”"
 	} else {
 		s += ", with no reason given"
 	}
@@ -769,12 +769,4 @@ func spanText(d time.Duration) string {
 	default:
 		return plural(int(d/day), "day", "days")
 	}
-}
-
-func clip(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
 }

@@ -279,3 +279,10 @@ func (t *Task) Describe() string {
 	}
 	return fmt.Sprintf("%s %s %s for %s", t.Number(), t.Kind, res, t.Subject)
 }
+
+// TaskCount is how many tasks have one kind and status (for metrics).
+type TaskCount struct {
+	Kind   Kind   `db:"kind"`
+	Status Status `db:"status"`
+	N      int    `db:"n"`
+}

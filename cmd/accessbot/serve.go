@@ -22,6 +22,7 @@ import (
 var (
 	_ bot.Store    = (*store.DB)(nil)
 	_ ops.Database = (*store.DB)(nil)
+	_ ops.Stats    = (*store.DB)(nil)
 	_ ops.Slack    = (*bot.Bot)(nil)
 	_ bot.Metrics  = (*ops.Metrics)(nil)
 )

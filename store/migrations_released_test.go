@@ -1,0 +1,71 @@
+package store
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"io/fs"
+	"testing"
+)
+
+// releasedMigrations pins every migration that has landed on main. A
+// database that applied a migration never applies it again, so editing a
+// released file changes nothing for existing installations and silently
+// splits their schema from new ones: change the schema with a new
+// migration instead. A new migration gets its line here when it lands.
+var releasedMigrations = map[string]string{
+	"sqlite/0001_init.sql":              "fd4bdb98a553e1ea47de3ccb97d3db75b380878477ba8006447b6ecd8d0e7848",
+	"sqlite/0002_sweeps.sql":            "6085ab228b6c2b9c641de79db60b5b0e3b0c94d677e1821182245a959938aa21",
+	"sqlite/0003_indexes.sql":           "9e7ce146183740e5c031a05befd535248f02a50f7ce698db43189eb37093d29a",
+	"sqlite/0004_comment_mirrors.sql":   "4e8aceacd4d35d5fad11fe9e1e76e8fab65a54fd314661334c1a0f21142fe1aa",
+	"sqlite/0006_sweep_keyset.sql":      "d91bdfcc2efa0af597a304e80c8052a7f40eaad17833f7cd86af41b1b0dab221",
+	"sqlite/0010_task_reminders.sql":    "365efb5cc6ef2094fe250e204f3047d9a2080c1aef28212d07140c8858eb7f78",
+	"sqlite/0011_reminder_rev.sql":      "208b3129fcab9658ccd04130e263a92e199606bc4f7d4e772ece8770c0878960",
+	"postgres/0001_init.sql":            "5255e2526f0322f576db2181b6b8ce03275f544f1c2a0e781f67a9b4c0366dcd",
+	"postgres/0002_sweeps.sql":          "6085ab228b6c2b9c641de79db60b5b0e3b0c94d677e1821182245a959938aa21",
+	"postgres/0003_indexes.sql":         "38f1d9bb0296a948ca7cf2e7935b70bc637466bfc4e76d83b0ad47052815b7bd",
+	"postgres/0004_comment_mirrors.sql": "7d7d946b891b3084508ae6de3a46ae52de09e5d406ccd2ed51ed6a95785b5b55",
+	"postgres/0006_sweep_keyset.sql":    "65be1a5247ccdb81233fdad1679e7034fa5d7c8cb6838dc846db45a16e877971",
+	"postgres/0010_task_reminders.sql":  "aaecaeee4fcd3e36d61c52fd666b444ed240eec1056e26c201f7709b772d6645",
+	"postgres/0011_reminder_rev.sql":    "1530780ee7d0752a4129c8f516aafb4e50b54596a5cf4ddbb36a6be0899a776e",
+}
+
+func TestReleasedMigrationsAreNeverEdited(t *testing.T) {
+	t.Parallel()
+	seen := map[string]bool{}
+	for _, d := range []dialect{dialectSQLite, dialectPostgres} {
+		ms, err := migrations(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ms {
+			name := d.String() + "/" + m.name
+			seen[name] = true
+			sum := sha256.Sum256([]byte(m.sql))
+			got := hex.EncodeToString(sum[:])
+			want, ok := releasedMigrations[name]
+			switch {
+			case !ok:
+				t.Errorf("migration %s is not pinned: once it lands, add\n\t%q: %q,\nto releasedMigrations", name, name, got)
+			case got != want:
+				t.Errorf("released migration %s was edited (sha256 %s, released as %s): put the change in a new migration and restore the file", name, got, want)
+			}
+		}
+	}
+	for name := range releasedMigrations {
+		if !seen[name] {
+			t.Errorf("released migration %s is gone: a database that applied it still has its schema; restore the file", name)
+		}
+	}
+	// The file system walk and migrations() must agree, so a file the
+	// loader skips cannot escape the pin.
+	n := 0
+	_ = fs.WalkDir(migrationFS, "migrations", func(path string, e fs.DirEntry, err error) error {
+		if err == nil && !e.IsDir() {
+			n++
+		}
+		return nil
+	})
+	if n != len(seen) {
+		t.Errorf("%d migration files embedded, %d loaded", n, len(seen))
+	}
+}
