@@ -122,6 +122,10 @@ func TestSandboxInABrowser(t *testing.T) {
 	a := browser
 	require.NoError(t, chromedp.Do(a, chromedp.Navigate(url+"/?as="+cast.Requester)))
 	waitText(t, a, ".side-me", requester)
+	// Every error the page shows the requester, for the end of the test.
+	browsertest.JS[bool](t, a, `(() => { window.toastLog = [];
+	  new MutationObserver((ms) => ms.forEach((m) => m.addedNodes.forEach((n) => window.toastLog.push(n.innerText))))
+	    .observe(document.getElementById('toasts'), { childList: true }); return true; })()`)
 	waitText(t, a, "#tour", "Welcome to the accessbot sandbox")
 	waitText(t, a, "#topbar", "local only · 127.0.0.1:")
 	shot(a, "01-first-open")
@@ -133,6 +137,10 @@ func TestSandboxInABrowser(t *testing.T) {
 	// A slash command the app does not have is refused as Slack does.
 	typeInto(t, a, "#compose", "/acess request", true)
 	waitText(t, a, "#toasts", "/acess is not a valid command")
+	// The bot's own answers to a command are ephemeral, as in Slack.
+	typeInto(t, a, "#compose", "/access help", true)
+	waitText(t, a, "#messages .msg.ephemeral .only-you", "Only visible to you")
+	waitText(t, a, "#messages .msg.ephemeral", "/access request")
 
 	// /access request opens the request form, prefilled.
 	typeInto(t, a, "#compose", fmt.Sprintf("/access request %s %s", cast.App, cast.Duration), true)
@@ -202,6 +210,10 @@ func TestSandboxInABrowser(t *testing.T) {
 	clickButton(t, b, "#messages", "Deprovisioned")
 	waitText(t, b, "#messages", "Access removed.")
 	shot(b, "12-deprovisioned")
+
+	toasts := browsertest.JS[[]string](t, a, `window.toastLog`)
+	require.Len(t, toasts, 1, "the requester saw only the one refusal: %q", toasts)
+	assert.Contains(t, toasts[0], "/acess is not a valid command")
 
 	if p := os.Getenv("SANDBOX_DOCS_PNG"); p != "" {
 		png, err := os.ReadFile(docShot)

@@ -29,8 +29,10 @@
     });
     let out;
     try { out = await res.json(); } catch (e) { out = { ok: false, error: `the sandbox answered ${res.status}` }; }
-    if (!out.ok) toast(out.error || 'Something went wrong');
-    else $('toasts').replaceChildren();
+    // Typing only updates the form's state in Slack: nobody is told when
+    // that lands on a form that has just closed.
+    if (!out.ok && !body.quiet) toast(out.error || 'Something went wrong');
+    else if (out.ok && !body.quiet) $('toasts').replaceChildren();
     load();
     return out;
   }
@@ -363,7 +365,8 @@
     const inputs = {};
     const ctx = ctxFor({
       values: (v.state || {}).values || {}, errors: top.errors || {}, inputs,
-      onAction: (a) => act({ kind: a.type === 'button' ? 'vclick' : 'vselect', view: v.id, action: `${a.block_id}/${a.action_id}`, values: a.values }),
+      onAction: (a) => act({ kind: a.type === 'button' ? 'vclick' : 'vselect', view: v.id, action: `${a.block_id}/${a.action_id}`, values: a.values,
+        quiet: a.type === 'plain_text_input' && a.inInput && !a.dispatch }),
       suggest: async (block, action, query) => (await act({ kind: 'suggest', view: v.id, action: `${block}/${action}`, query })).options || [],
     });
     const close = () => act({ kind: 'close', view: v.id });
