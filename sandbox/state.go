@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"sort"
@@ -154,24 +155,14 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	keepalive := time.NewTicker(25 * time.Second)
 	defer keepalive.Stop()
-	for n := 0; ; n++ {
+	for {
 		ws, clk := s.slack.Changed(), s.clockChanged()
 		if _, err := w.Write([]byte("event: changed\ndata: {}\n\n")); err != nil {
 			return
 		}
 		fl.Flush()
-	wait:
-		select {
-		case <-r.Context().Done():
+		if !waitChange(r.Context(), w, fl, ws, clk, keepalive.C) {
 			return
-		case <-ws:
-		case <-clk:
-		case <-keepalive.C:
-			if _, err := w.Write([]byte(": keepalive\n\n")); err != nil {
-				return
-			}
-			fl.Flush()
-			goto wait
 		}
 		// Changes come in bursts (a click is an envelope, an ack, Web API
 		// calls): let a burst end before telling the page.
@@ -179,6 +170,26 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		case <-time.After(40 * time.Millisecond):
+		}
+	}
+}
+
+// waitChange waits for a change of the workspace or the clock, keeping the
+// stream alive meanwhile; false when the page went away.
+func waitChange(ctx context.Context, w http.ResponseWriter, fl http.Flusher, ws, clk <-chan struct{}, tick <-chan time.Time) bool {
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-ws:
+			return true
+		case <-clk:
+			return true
+		case <-tick:
+			if _, err := w.Write([]byte(": keepalive\n\n")); err != nil {
+				return false
+			}
+			fl.Flush()
 		}
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"regexp"
 	"strings"
@@ -240,6 +241,16 @@ func TestSandboxFlags(t *testing.T) {
 	assert.Equal(t, 0, <-code, stderr.String())
 	assert.Contains(t, stderr.String(), "WARNING: --http 0.0.0.0:0 listens beyond this machine and the page has no login")
 	assert.Regexp(t, `Open http://127\.0\.0\.1:\d+ in your browser`, stdout.String())
+
+	// A taken port is one line that says what to do, before anything starts.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	stdout, stderr = syncBuffer{}, syncBuffer{}
+	assert.Equal(t, 1, Main(context.Background(), []string{"sandbox", "--config", "../../examples/config.yaml", "--db", t.TempDir() + "/s.db", "--http", ln.Addr().String()}, env))
+	assert.Contains(t, stderr.String(), "--http "+ln.Addr().String()+": cannot listen")
+	assert.Contains(t, stderr.String(), "choose another address")
+	assert.Empty(t, stdout.String())
 
 	stdout, stderr = syncBuffer{}, syncBuffer{}
 	assert.Equal(t, 2, Main(context.Background(), []string{"sandbox", "extra"}, env))
