@@ -1,6 +1,7 @@
 package sandbox_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -216,4 +217,34 @@ func TestRealName(t *testing.T) {
 	} {
 		assert.Equal(t, want, sandbox.RealName(in), in)
 	}
+}
+
+// TestEventsTellThePageOfChanges: the stream says "changed" when the
+// workspace changes and when the clock moves.
+func TestEventsTellThePageOfChanges(t *testing.T) {
+	t.Parallel()
+	sb, ts, _ := setup(t)
+	sb.SetJobs(func(context.Context) error { return nil })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, ts.URL+"/api/events", nil)
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	assert.Equal(t, "text/event-stream", res.Header.Get("Content-Type"))
+	lines := bufio.NewScanner(res.Body)
+	next := func() {
+		t.Helper()
+		for lines.Scan() {
+			if lines.Text() == "event: changed" {
+				return
+			}
+		}
+		t.Fatalf("the stream ended: %v", lines.Err())
+	}
+	next() // at once: the page loads its state
+	sb.Slack().AddChannel("C9", "new", true)
+	next()
+	require.NoError(t, sb.Skip(ctx, time.Hour))
+	next()
 }
