@@ -137,6 +137,7 @@
 
   function draw() {
     const st = S.state;
+    if (S.open !== 'dm' && S.open !== 'home' && !conv(S.open)) S.open = 'dm'; // a channel of another configuration
     document.title = `${meUser().real_name || 'sandbox'} · accessbot sandbox`;
     $('ws-name').textContent = st.workspace;
     $('bind').textContent = st.addr ? `local only · ${st.addr}` : 'local only';
