@@ -192,6 +192,12 @@
     count ? h('span', { class: 'badge' }, String(count)) : null);
     const d = dm();
     const channels = st.conversations.filter((c) => c.kind === 'channel');
+    // Drawn again only when it changes, so a click never lands on a node
+    // that is being replaced.
+    const sig = JSON.stringify([S.open, S.me, st.connected, meUser().real_name,
+      S.open === 'dm' ? 0 : unread(d), channels.map((c) => [c.id, c.name, S.open === c.id ? 0 : unread(c)])]);
+    if ($('sidebar').dataset.sig === sig) return;
+    $('sidebar').dataset.sig = sig;
     $('sidebar').replaceChildren(
       h('div', { class: 'side-head' }, h('div', { class: 'side-ws' }, st.workspace),
         h('div', { class: 'side-me' }, h('span', { class: 'dot' + (st.connected ? ' on' : '') }), meUser().real_name)),
@@ -220,13 +226,16 @@
     const st = S.state;
     const home = S.open === 'home';
     const c = currentConv();
-    $('conv-head').replaceChildren(home
+    const headSig = JSON.stringify([S.open, c.id, S.me]);
+    const sameHead = $('conv-head').dataset.sig === headSig;
+    $('conv-head').dataset.sig = headSig;
+    if (!sameHead) $('conv-head').replaceChildren(home
       ? h('div', {}, h('b', {}, `🔑 ${st.bot.name}`), h('span', { class: 'app-badge' }, 'APP'))
       : c.kind === 'dm'
         ? h('div', {}, h('b', {}, `🔑 ${st.bot.name}`), h('span', { class: 'app-badge' }, 'APP'),
           h('span', { class: 'sub' }, ' · your direct messages with the bot'))
         : h('div', {}, h('b', {}, `# ${c.name}`), h('span', { class: 'sub' }, ' · app channel')));
-    $('tabs').replaceChildren(...(home || c.kind === 'dm' ? [
+    if (!sameHead) $('tabs').replaceChildren(...(home || c.kind === 'dm' ? [
       h('button', { class: 'tab' + (home ? ' active' : ''), onclick: () => openConv('home') }, 'Home'),
       h('button', { class: 'tab' + (!home ? ' active' : ''), onclick: () => openConv('dm') }, 'Messages'),
     ] : []));
