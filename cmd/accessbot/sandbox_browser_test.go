@@ -64,11 +64,14 @@ const (
 	buttonIn = `[...document.querySelectorAll(%q)].find((b) => b.offsetParent && b.textContent.trim() === %q)`
 )
 
+// clickButton presses the button with this text once it shows. It is found
+// and pressed in one step in the page, so a card the bot redraws meanwhile
+// cannot swallow the click.
 func clickButton(t *testing.T, ctx context.Context, scope, text string) {
 	t.Helper()
-	sel := chromedp.JSPath(fmt.Sprintf(buttonIn, scope+" button", text))
-	browsertest.WaitJS(t, ctx, fmt.Sprintf("a %q button in %s", text, scope), fmt.Sprintf("!!"+buttonIn, scope+" button", text))
-	require.NoError(t, chromedp.Do(ctx, chromedp.ScrollIntoView(sel), chromedp.Click(sel)), "click %q", text)
+	browsertest.WaitJS(t, ctx, fmt.Sprintf("a %q button in %s", text, scope), fmt.Sprintf(
+		"(() => { const b = "+buttonIn+"; if (!b) return false; b.scrollIntoView({ block: 'center' }); b.click(); return true; })()",
+		scope+" button", text))
 }
 
 func waitText(t *testing.T, ctx context.Context, scope, text string) {
