@@ -31,6 +31,9 @@ type CardInput struct {
 	// strongest few make one line on the card. The bot passes them only
 	// for a reviewer's card while the review waits on them.
 	Insights []workflow.Insight
+	// Grant is what became of the access a finished grant task gave (the
+	// bot reads it with Engine.GrantOutcome); nil draws the task alone.
+	Grant *workflow.GrantOutcome
 }
 
 // Card renders a task card: the notification (fallback) text and the
@@ -62,7 +65,7 @@ type card struct {
 }
 
 func newCard(in CardInput) *card {
-	c := &card{in: in, t: in.Task, w: words{dir: in.Dir, now: in.Now}, step: -1}
+	c := &card{in: in, t: in.Task, w: words{dir: in.Dir, now: in.Now, grant: in.Grant}, step: -1}
 	t := c.t
 	valid := func(i int) bool { return i >= 0 && i < len(t.Steps) && i < len(t.Policy.Steps) }
 	if valid(t.Step) {

@@ -78,7 +78,30 @@ func cardCases() []cardCase {
 		{Email: prov1, Via: workflow.ViaPolicy, State: workflow.AssignPending},
 	}}
 
+	withGrant := func(in CardInput, o *workflow.GrantOutcome) CardInput {
+		in.Grant = o
+		return in
+	}
+	done := provisioned()
+	done.GrantID = 7
+	grant := func(status workflow.GrantStatus) *workflow.Grant {
+		return &workflow.Grant{ID: 7, Subject: alice, AppID: "github", ResourceID: "org-admin", Status: status,
+			StartsAt: ago(30 * time.Minute), ExpiresAt: ago(30 * time.Minute).Add(8 * time.Hour), TaskID: 12}
+	}
+	revoked := grant(workflow.GrantRevoked)
+	revoked.EndedAt, revoked.EndTaskID = ago(5*time.Minute), 30
+	expired := grant(workflow.GrantExpired)
+	expired.ExpiresAt, expired.EndedAt, expired.EndTaskID = ago(10*time.Minute), ago(9*time.Minute), 41
+	extended := grant(workflow.GrantActive)
+	extended.TaskID = 20
+
 	return []cardCase{
+		{name: "requester_revoked", in: withGrant(requester(done), &workflow.GrantOutcome{Grant: revoked, Ended: revokeTask()}),
+			has: []string{"*Access revoked* by <@U0OWNER> at <!date^1741614900^", ", T-30.", "Provisioned by <@U0PROV1>"}},
+		{name: "provisioning_done_expired", in: withGrant(assignee(done, prov1, 2), &workflow.GrantOutcome{Grant: expired}),
+			has: []string{"*Access expired at <!date^1741614600^", "its removal by hand is T-41."}},
+		{name: "requester_extended_later", in: withGrant(requester(done), &workflow.GrantOutcome{Grant: extended}),
+			has: []string{"*Access granted*; later extended by T-20."}},
 		{name: "review_pending", in: assignee(grantTask(), mgr, 0), buttons: reviewButtons,
 			has: []string{"T-12 · Access request", `"12:3"`, "approve_comment|12:3", "edit_duration|12:3", "remind|12:3", "1 of 3 · review · policy _two-step_", "&lt;release-2025.03&gt; &amp; fix CI"}},
 		{name: "review_delegated", in: assignee(delegated, deputy, 0), buttons: reviewButtons,

@@ -26,6 +26,9 @@ type DetailsInput struct {
 	// Insights are what a reviewer should know; all of them are shown,
 	// each with its explanation.
 	Insights []workflow.Insight
+	// Grant is what became of the access a finished grant task gave; nil
+	// when unknown.
+	Grant *workflow.GrantOutcome
 }
 
 // Bounds of the Details modal, chosen so that it stays well inside Slack's
@@ -48,7 +51,7 @@ const (
 // latest audit events.
 func DetailsModal(in DetailsInput) slack.ModalViewRequest {
 	t := in.Task
-	w := words{dir: in.Dir, now: in.Now}
+	w := words{dir: in.Dir, now: in.Now, grant: in.Grant}
 	bs := []slack.Block{section(summary(w, t, in.Ent, bold))}
 	if t.Emergency {
 		bs = append(bs, section(":rotating_light: *Emergency* — asked for through the emergency policy."))

@@ -121,8 +121,11 @@ type HomeInput struct {
 	// Notice is a line at the top: the answer to the person's last click.
 	Notice string
 	Ent    func(*workflow.Task) workflow.Entitlement
-	Dir    Directory
-	Now    time.Time
+	// Grant says what became of the access a finished grant task gave
+	// (optional; nil, or a nil answer, draws the task alone).
+	Grant func(*workflow.Task) *workflow.GrantOutcome
+	Dir   Directory
+	Now   time.Time
 }
 
 // Pages is how many pages a tab of total rows has (at least one).
@@ -141,7 +144,7 @@ func Home(in HomeInput) slack.HomeTabViewRequest {
 	page := min(max(in.Meta.Page, 0), pages-1)
 	bs := []slack.Block{header("Access requests"), homeTabs(tab, in.Counts)}
 	if n := strings.TrimSpace(in.Notice); n != "" {
-		bs = append(bs, section(":information_source: "+escape(n)))
+		bs = append(bs, section(":information_source: "+Mentions(in.Dir, escape(n))))
 	}
 	bs = append(bs, delegateSection(w, in.Delegation), slack.NewDividerBlock())
 	heading := fmt.Sprintf("*%s* · %d", tab.Title(), in.Total)
@@ -157,7 +160,11 @@ func Home(in HomeInput) slack.HomeTabViewRequest {
 			if in.Ent != nil {
 				ent = in.Ent(t)
 			}
-			bs = append(bs, homeRow(w, tab, t, ent, in.Viewer)...)
+			rw := w
+			if in.Grant != nil {
+				rw.grant = in.Grant(t)
+			}
+			bs = append(bs, homeRow(rw, tab, t, ent, in.Viewer)...)
 		}
 	}
 	if pages > 1 {
@@ -270,6 +277,27 @@ func BulkVerb(a workflow.Action) string {
 		return "Won't deprovision"
 	}
 	return string(a)
+}
+
+// DecidedNotice says, at the top of the App Home, what the person just did
+// on one of its rows: "T-12 (GitHub / org-admin): you approved it."
+func DecidedNotice(t *workflow.Task, a workflow.Action, ent workflow.Entitlement) string {
+	did := map[workflow.Action]string{
+		workflow.ActionApprove:         "you approved it",
+		workflow.ActionConfirm:         "you confirmed the revocation",
+		workflow.ActionDeny:            "you denied it",
+		workflow.ActionProvisioned:     "you marked it provisioned",
+		workflow.ActionWontProvision:   "you marked it won't provision",
+		workflow.ActionDeprovisioned:   "you marked it deprovisioned",
+		workflow.ActionWontDeprovision: "you marked it won't deprovision",
+	}[a]
+	if did == "" {
+		did = "you chose " + strings.ToLower(BulkVerb(a))
+	}
+	if t == nil {
+		return capitalize(did) + "."
+	}
+	return t.Number() + " (" + entLabel(t, ent) + "): " + did + "."
 }
 
 func bulkBar(tab HomeTab, kinds map[workflow.Kind]bool, total int) slack.Block {

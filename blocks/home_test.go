@@ -143,3 +143,34 @@ func BenchmarkHome(b *testing.B) {
 		}
 	}
 }
+
+// The notice after a row's button says what the person did, not an order.
+func TestDecidedNotice(t *testing.T) {
+	t.Parallel()
+	task := grantTask()
+	for a, want := range map[workflow.Action]string{
+		workflow.ActionApprove:         "T-12 (GitHub / Org admin): you approved it.",
+		workflow.ActionDeny:            "T-12 (GitHub / Org admin): you denied it.",
+		workflow.ActionConfirm:         "T-12 (GitHub / Org admin): you confirmed the revocation.",
+		workflow.ActionProvisioned:     "T-12 (GitHub / Org admin): you marked it provisioned.",
+		workflow.ActionWontDeprovision: "T-12 (GitHub / Org admin): you marked it won't deprovision.",
+	} {
+		assert.Equal(t, want, DecidedNotice(task, a, github()), string(a))
+	}
+	assert.Equal(t, "You approved it.", DecidedNotice(nil, workflow.ActionApprove, workflow.Entitlement{}))
+}
+
+// A finished request on the Home says what became of its access.
+func TestHomeRowSaysTheAccessEnded(t *testing.T) {
+	t.Parallel()
+	task := provisioned()
+	task.GrantID = 7
+	g := &workflow.Grant{ID: 7, Subject: alice, AppID: "github", Status: workflow.GrantRevoked, TaskID: task.ID, EndedAt: ago(time.Minute), EndTaskID: 30}
+	in := HomeInput{Viewer: alice, Meta: HomeMeta{Tab: TabCompleted}, Tasks: []*workflow.Task{task}, Total: 1, Dir: dir, Now: now,
+		Grant: func(*workflow.Task) *workflow.GrantOutcome {
+			return &workflow.GrantOutcome{Grant: g, Ended: revokeTask()}
+		}}
+	raw := string(render(t, Home(in)))
+	assert.Contains(t, raw, "*Access revoked* by <@U0OWNER>")
+	assert.NotContains(t, raw, "Access active until")
+}

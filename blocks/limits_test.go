@@ -134,11 +134,11 @@ func TestLimitsHoldForHugeTasks(t *testing.T) {
 				for _, m := range []slack.ModalViewRequest{
 					DetailsModal(DetailsInput{Task: task, Ent: hugeEnt(), Events: events, Viewer: pending, IsAdmin: true, Dir: dir, Now: now}),
 					DetailsModal(DetailsInput{Task: task, Events: events, Viewer: "nobody@example.com", Dir: dir, Now: now}),
-					ReassignModal(task, hugeEnt(), meta, long(10_000)),
-					EditDurationModal(task, hugeEnt(), meta),
-					CommentModal(task, meta),
-					DecisionModal(task, OptWontDeprovisionComment, meta),
-					DecisionModal(task, long(500), meta),
+					ReassignModal(nil, task, hugeEnt(), meta, long(10_000)),
+					EditDurationModal(nil, task, hugeEnt(), meta),
+					CommentModal(nil, task, meta),
+					DecisionModal(nil, task, OptWontDeprovisionComment, meta),
+					DecisionModal(nil, task, long(500), meta),
 				} {
 					checkLimits(t, name+" modal "+m.CallbackID, m, surfaceModal)
 				}

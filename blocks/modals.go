@@ -46,9 +46,10 @@ func modalTitle(verb string, t *workflow.Task) string {
 	return truncate(verb+" "+t.Number(), maxViewTitle)
 }
 
-// about is the section at the top of a modal: which task it acts on.
-func about(t *workflow.Task, ent workflow.Entitlement, lead string) slack.Block {
-	s := summary(words{}, t, ent, bold)
+// about is the section at the top of a modal: which task it acts on, its
+// people named by mention where dir knows them.
+func about(dir Directory, t *workflow.Task, ent workflow.Entitlement, lead string) slack.Block {
+	s := summary(words{dir: dir}, t, ent, bold)
 	if lead != "" {
 		s = lead + "\n" + s
 	}
@@ -75,7 +76,7 @@ func textInput(blockID, actionID, label, placeholder, hint, initial string, mult
 // the current step. allowedHint says who may take it ("" when anyone may).
 // On submission: state.values[BlockReassignTo][ActionReassignTo].selected_user
 // and state.values[BlockReason][ActionReason].value.
-func ReassignModal(task *workflow.Task, ent workflow.Entitlement, meta ModalMeta, allowedHint string) slack.ModalViewRequest {
+func ReassignModal(dir Directory, task *workflow.Task, ent workflow.Entitlement, meta ModalMeta, allowedHint string) slack.ModalViewRequest {
 	t := task
 	lead := fmt.Sprintf("Hand your part of *%s* to someone else.", t.Number())
 	if typ := stepTypeOf(t, t.Step); typ != "" {
@@ -87,7 +88,7 @@ func ReassignModal(task *workflow.Task, ent workflow.Entitlement, meta ModalMeta
 		hint = plain(h, maxHint)
 	}
 	bs := []slack.Block{
-		about(t, ent, lead),
+		about(dir, t, ent, lead),
 		slack.NewInputBlock(BlockReassignTo, plain("Reassign to", maxLabel), hint, to),
 		textInput(BlockReason, ActionReason, "Reason", "Why are you handing it over?",
 			"The new assignee sees it, and it is kept in the task's history.", "", true, workflow.MaxTextLen),
@@ -98,7 +99,7 @@ func ReassignModal(task *workflow.Task, ent workflow.Entitlement, meta ModalMeta
 // EditDurationModal lets a reviewer change how long the access lasts. On
 // submission: state.values[BlockDuration][ActionDuration].value, to be read
 // with workflow.ParseDuration.
-func EditDurationModal(task *workflow.Task, ent workflow.Entitlement, meta ModalMeta) slack.ModalViewRequest {
+func EditDurationModal(dir Directory, task *workflow.Task, ent workflow.Entitlement, meta ModalMeta) slack.ModalViewRequest {
 	t := task
 	label := entLabel(t, ent)
 	hint := "Like 30m, 8h, 2d or 1w, or permanent. " + label + " has no maximum."
@@ -111,7 +112,7 @@ func EditDurationModal(task *workflow.Task, ent workflow.Entitlement, meta Modal
 	}
 	lead := fmt.Sprintf("How long should the access of *%s* last? It asks for *%s*.", t.Number(), workflow.FormatDuration(t.Duration))
 	bs := []slack.Block{
-		about(t, ent, lead),
+		about(dir, t, ent, lead),
 		textInput(BlockDuration, ActionDuration, "Duration", "8h", hint, initial, false, 20),
 	}
 	return modal(CbEditDuration, modalTitle("Duration of", t), "Save", "Cancel", withDefaults(meta, t, OptEditDuration), bs)
@@ -119,10 +120,10 @@ func EditDurationModal(task *workflow.Task, ent workflow.Entitlement, meta Modal
 
 // CommentModal adds a comment to a task. On submission:
 // state.values[BlockComment][ActionComment].value.
-func CommentModal(task *workflow.Task, meta ModalMeta) slack.ModalViewRequest {
+func CommentModal(dir Directory, task *workflow.Task, meta ModalMeta) slack.ModalViewRequest {
 	t := task
 	bs := []slack.Block{
-		about(t, workflow.Entitlement{}, fmt.Sprintf("Comment on *%s*.", t.Number())),
+		about(dir, t, workflow.Entitlement{}, fmt.Sprintf("Comment on *%s*.", t.Number())),
 		textInput(BlockComment, ActionComment, "Comment", "What should everyone on this task know?",
 			"Everyone on the task sees it, in its history and its Slack threads.", "", true, workflow.MaxTextLen),
 	}
@@ -150,7 +151,7 @@ var decisions = map[workflow.Action]decision{
 // comment is required: the person chose to give one. The metadata's Action
 // is set to the workflow.Action to decide. On submission:
 // state.values[BlockComment][ActionComment].value.
-func DecisionModal(task *workflow.Task, action string, meta ModalMeta) slack.ModalViewRequest {
+func DecisionModal(dir Directory, task *workflow.Task, action string, meta ModalMeta) slack.ModalViewRequest {
 	t := task
 	act := workflow.Action(action)
 	if a, ok := CommentOptionAction(action); ok {
@@ -163,7 +164,7 @@ func DecisionModal(task *workflow.Task, action string, meta ModalMeta) slack.Mod
 	meta = withDefaults(meta, t, string(act))
 	meta.Action = string(act)
 	bs := []slack.Block{
-		about(t, workflow.Entitlement{}, fmt.Sprintf("You are about to *%s* *%s*.", d.verb, t.Number())),
+		about(dir, t, workflow.Entitlement{}, fmt.Sprintf("You are about to *%s* *%s*.", d.verb, t.Number())),
 		textInput(BlockComment, ActionComment, d.label, "Say why in a sentence.",
 			"Everyone on the task sees it, and it is kept in the task's history.", "", true, workflow.MaxTextLen),
 	}

@@ -37,25 +37,25 @@ func TestModals(t *testing.T) {
 			modal: DetailsModal(DetailsInput{Task: provisioned(), Ent: github(), Events: events(), Viewer: admin, IsAdmin: true, Dir: dir, Now: now}),
 			has:   []string{"you are an admin", "`#8`", "audit chain head `9f2c1e0d8b7a6f5e`", "*Closed*"}},
 		{name: "reassign", callback: CbReassign, action: ActReassign, inputs: []string{BlockReassignTo, BlockReason},
-			modal: ReassignModal(grantTask(), github(), cardMeta, "Only members of group security can take this step."),
+			modal: ReassignModal(dir, grantTask(), github(), cardMeta, "Only members of group security can take this step."),
 			has:   []string{"Reassign T-12", "users_select", "Only members of group security", "step 1 of 3 (review)"}},
 		{name: "edit_duration", callback: CbEditDuration, action: OptEditDuration, inputs: []string{BlockDuration},
-			modal: EditDurationModal(grantTask(), github(), cardMeta),
+			modal: EditDurationModal(dir, grantTask(), github(), cardMeta),
 			has:   []string{`"initial_value": "8h"`, "The maximum for GitHub / Org admin is 1w."}},
 		{name: "edit_duration_no_max", callback: CbEditDuration, action: OptEditDuration, inputs: []string{BlockDuration},
-			modal: EditDurationModal(grantTask(), noMax, cardMeta),
+			modal: EditDurationModal(dir, grantTask(), noMax, cardMeta),
 			has:   []string{"or permanent. GitHub / Org admin has no maximum."}},
 		{name: "comment", callback: CbComment, action: OptComment, inputs: []string{BlockComment},
-			modal: CommentModal(grantTask(), cardMeta),
+			modal: CommentModal(dir, grantTask(), cardMeta),
 			has:   []string{"Comment on T-12", `"multiline": true`}},
 		{name: "decision_approve", callback: CbDecision, action: string(workflow.ActionApprove), inputs: []string{BlockComment},
-			modal: DecisionModal(grantTask(), OptApproveComment, cardMeta),
+			modal: DecisionModal(dir, grantTask(), OptApproveComment, cardMeta),
 			has:   []string{"Approve with comment", "You are about to *approve* *T-12*."}},
 		{name: "decision_deny", callback: CbDecision, action: string(workflow.ActionDeny), inputs: []string{BlockComment},
-			modal: DecisionModal(grantTask(), ActDeny, cardMeta),
+			modal: DecisionModal(dir, grantTask(), ActDeny, cardMeta),
 			has:   []string{"Deny with comment", `"text": "Reason"`}},
 		{name: "decision_wont_provision", callback: CbDecision, action: string(workflow.ActionWontProvision), inputs: []string{BlockComment},
-			modal: DecisionModal(atProvisioning(), OptWontProvisionComment, ModalMeta{}),
+			modal: DecisionModal(dir, atProvisioning(), OptWontProvisionComment, ModalMeta{}),
 			has:   []string{"Won't provision", "decline to provision"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -87,12 +87,12 @@ func TestModals(t *testing.T) {
 // in from the task.
 func TestModalMetaRoundTrip(t *testing.T) {
 	t.Parallel()
-	m := DecisionModal(grantTask(), OptDenyComment, cardMeta)
+	m := DecisionModal(dir, grantTask(), OptDenyComment, cardMeta)
 	got, err := DecodeMeta(m.PrivateMetadata)
 	require.NoError(t, err)
 	assert.Equal(t, ModalMeta{TaskID: 12, Revision: 3, Action: "deny", Channel: "D0MGR", MessageTS: "1741615200.000100"}, got)
 
-	m = CommentModal(atProvisioning(), ModalMeta{})
+	m = CommentModal(dir, atProvisioning(), ModalMeta{})
 	got, err = DecodeMeta(m.PrivateMetadata)
 	require.NoError(t, err)
 	assert.Equal(t, ModalMeta{TaskID: 12, Revision: 7, Action: OptComment}, got)
@@ -104,11 +104,11 @@ func TestModalTitlesFit(t *testing.T) {
 	task := grantTask()
 	task.ID = 9_223_372_036_854_775_807
 	for _, m := range []slack.ModalViewRequest{
-		ReassignModal(task, github(), ModalMeta{}, ""),
-		EditDurationModal(task, github(), ModalMeta{}),
-		CommentModal(task, ModalMeta{}),
-		DecisionModal(task, "approve", ModalMeta{}),
-		DecisionModal(task, "nonsense", ModalMeta{}),
+		ReassignModal(dir, task, github(), ModalMeta{}, ""),
+		EditDurationModal(dir, task, github(), ModalMeta{}),
+		CommentModal(dir, task, ModalMeta{}),
+		DecisionModal(dir, task, "approve", ModalMeta{}),
+		DecisionModal(dir, task, "nonsense", ModalMeta{}),
 		DetailsModal(DetailsInput{Task: task, Dir: dir, Now: now}),
 	} {
 		assert.LessOrEqual(t, len([]rune(m.Title.Text)), maxViewTitle, m.Title.Text)

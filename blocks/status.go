@@ -47,7 +47,13 @@ func headlineWith(w words, t *workflow.Task, b func(string) string, icons bool) 
 		}
 		return icon(":warning:") + b("Stopped:") + " " + truncate(reason, 1500) + "; admins have been told."
 	case workflow.StatusDone:
-		return icon(":white_check_mark:") + doneLine(w, t, b)
+		mark := ":white_check_mark:"
+		if o := w.outcome(t); o != nil && o.Grant.Status == workflow.GrantRevoked {
+			mark = ":no_entry:"
+		} else if o != nil && o.Grant.Status == workflow.GrantExpired {
+			mark = ":hourglass:"
+		}
+		return icon(mark) + doneLine(w, t, b)
 	case workflow.StatusDenied:
 		what := "Denied"
 		if t.Kind == workflow.KindRevoke {
@@ -147,6 +153,9 @@ func doneLine(w words, t *workflow.Task, b func(string) string) string {
 	}
 	if t.Kind == workflow.KindRevoke {
 		return b("Access removed.") + done
+	}
+	if g := w.outcome(t); g != nil {
+		return grantLine(w, t, g, b) + done
 	}
 	switch {
 	case t.Duration == workflow.Permanent:
@@ -251,4 +260,57 @@ func stepState(w words, t *workflow.Task, i int) (icon, phrase string) {
 		return ":heavy_multiplication_x:", "canceled by " + by + at + withComment(run.Comment)
 	}
 	return ":grey_question:", escape(string(run.Status))
+}
+
+// outcome is what became of the grant t made, when the reader knows it.
+func (w words) outcome(t *workflow.Task) *workflow.GrantOutcome {
+	if g := w.grant; g != nil && g.Grant != nil && t.Kind == workflow.KindGrant && g.Grant.ID == t.GrantID {
+		return g
+	}
+	return nil
+}
+
+// grantLine says where the access a finished grant task gave stands now:
+// active until when, extended by a later task, expired, or revoked.
+func grantLine(w words, t *workflow.Task, o *workflow.GrantOutcome, b func(string) string) string {
+	g := o.Grant
+	end := ""
+	if o.Ended != nil {
+		end = o.Ended.Number()
+	} else if g.EndTaskID != 0 {
+		end = fmt.Sprintf("T-%d", g.EndTaskID)
+	}
+	switch g.Status {
+	case workflow.GrantRevoked:
+		s := b("Access revoked")
+		if o.Ended != nil && o.Ended.Requester != "" && o.Ended.Requester != workflow.SystemActor {
+			s += " by " + w.who(o.Ended.Requester)
+		}
+		s += atDate(g.EndedAt)
+		if end != "" {
+			s += ", " + end
+		}
+		return s + "."
+	case workflow.GrantExpired:
+		at := g.ExpiresAt
+		if at.IsZero() {
+			at = g.EndedAt
+		}
+		s := b("Access expired at " + date(at))
+		if end != "" {
+			s += "; its removal by hand is " + end
+		}
+		return s + "."
+	}
+	if g.TaskID > t.ID {
+		// A later request extended the grant; its cards say how long for.
+		return b("Access granted") + fmt.Sprintf("; later extended by T-%d.", g.TaskID)
+	}
+	if g.Permanent() {
+		return b("Access granted") + ", permanently."
+	}
+	if !w.now.IsZero() && !w.now.Before(g.ExpiresAt) {
+		return b("Access granted") + "; it expired at " + date(g.ExpiresAt) + "."
+	}
+	return b("Access active until "+date(g.ExpiresAt)) + "."
 }

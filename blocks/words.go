@@ -2,6 +2,7 @@ package blocks
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -19,6 +20,9 @@ type Directory interface {
 type words struct {
 	dir Directory
 	now time.Time
+	// grant is what became of the access the task being drawn gave (cards
+	// and details of a finished grant task); nil when unknown.
+	grant *workflow.GrantOutcome
 }
 
 // who is how a person appears in mrkdwn: a mention when the directory knows
@@ -179,3 +183,25 @@ func inline(s string) string {
 }
 
 func sameEmail(a, b string) bool { return a != "" && strings.EqualFold(a, b) }
+
+// emailRE finds email addresses in a text the engine wrote.
+var emailRE = regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)+`)
+
+// Mentions replaces the emails in text (mrkdwn the engine wrote, such as a
+// refusal: "it waits on bob@example.com") by mentions where dir knows the
+// person, leaving `code` spans alone (a mention does not render there).
+func Mentions(dir Directory, text string) string {
+	if dir == nil || !strings.Contains(text, "@") {
+		return text
+	}
+	parts := strings.Split(text, "`")
+	for i := 0; i < len(parts); i += 2 {
+		parts[i] = emailRE.ReplaceAllStringFunc(parts[i], func(e string) string {
+			if m := dir.Mention(e); m != "" {
+				return m
+			}
+			return e
+		})
+	}
+	return strings.Join(parts, "`")
+}

@@ -97,6 +97,8 @@ type Bot struct {
 	opening singleflight.Group // conversations.open calls under way, by user id
 	reg     registry
 
+	unnamed unnamedCards // cards that named someone by email (names.go)
+
 	home homes          // App Homes to refresh (home.go)
 	bg   sync.WaitGroup // background work after an ack (bulk actions)
 

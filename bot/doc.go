@@ -16,6 +16,15 @@
 // card of the task up to date. A view_submission is the one envelope acked
 // after the engine call, because its ack carries the field errors.
 //
+// People are named by Slack mention (names.go): a card looks up the people
+// it names before it is drawn, and one that still had to name someone by
+// email is drawn again once the bot learns who that is; engine texts
+// (refusals, direct messages) get mentions for the people the bot knows.
+// Cards of a finished request show what became of its access (revoked,
+// expired, extended), read with Engine.GrantOutcome. A 429's Retry-After
+// holds back every call of the method (per channel for chat.postMessage)
+// until it has passed (limits.go).
+//
 // The App Home (home.go) is published on app_home_opened and after each
 // click in it, and refreshed, debounced, when the outbox delivers a change
 // to a task of someone whose Home is open. Bulk actions (bulk.go) decide

@@ -122,7 +122,7 @@ func TestDelegateCommandForms(t *testing.T) {
 	out = h.command("mgr", "/delegate", "off")
 	assert.Contains(t, out, "You have no delegate, so there is nothing to remove")
 	h.drained()
-	assert.Equal(t, 1, h.dmsWith("sec2", "mgr@example.com no longer delegates"))
+	assert.Equal(t, 1, h.dmsWith("sec2", h.mention("mgr")+" no longer delegates"))
 
 	out = h.command("mgr", "/delegate", "help")
 	assert.Contains(t, out, "/delegate off")
@@ -185,8 +185,8 @@ func TestAdminDelegate(t *testing.T) {
 	assert.Equal(t, email("admin"), d.SetBy)
 	assert.True(t, d.Active, "a start today takes effect on save")
 	h.drained()
-	assert.Equal(t, 1, h.dmsWith("mgr", "set by an admin, admin@example.com"))
-	assert.Equal(t, 1, h.dmsWith("sec1", "mgr@example.com made you their accessbot delegate"))
+	assert.Equal(t, 1, h.dmsWith("mgr", "set by an admin, "+h.mention("admin")))
+	assert.Equal(t, 1, h.dmsWith("sec1", h.mention("mgr")+" made you their accessbot delegate"))
 
 	task := h.request("alice", "github")
 	assert.Equal(t, []string{email("sec1")}, task.PendingAssignees(), "new tasks go to the delegate")
@@ -194,7 +194,7 @@ func TestAdminDelegate(t *testing.T) {
 
 	for _, c := range []struct{ text, want string }{
 		{"delegate " + h.mention("mgr"), "Say whose delegate to set, and to whom"},
-		{"delegate " + h.mention("mgr") + " " + h.mention("mgr"), "mgr@example.com cannot be their own delegate"},
+		{"delegate " + h.mention("mgr") + " " + h.mention("mgr"), h.mention("mgr") + " cannot be their own delegate"},
 		{"delegate " + h.mention("mgr") + " " + h.mention("deploybot"), "is a bot"},
 		{"delegate mgr " + h.mention("eve"), "is not a mention of a person"},
 		{"delegate " + h.mention("mgr") + " " + h.mention("eve") + " 2026-12-15 2026-12-01", "before the start date"},
@@ -323,8 +323,8 @@ func TestDelegationWindowEndToEnd(t *testing.T) {
 
 	clk.Set(time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC))
 	sweep(workflow.SwitchResult{Started: 1})
-	assert.Equal(t, 1, h.dmsWith("mgr", "Your accessbot delegation to sec1@example.com has started"))
-	assert.Equal(t, 1, h.dmsWith("sec1", "mgr@example.com's accessbot delegation to you has started"))
+	assert.Equal(t, 1, h.dmsWith("mgr", "Your accessbot delegation to "+h.mention("sec1")+" has started"))
+	assert.Equal(t, 1, h.dmsWith("sec1", h.mention("mgr")+"'s accessbot delegation to you has started"))
 	assert.Equal(t, []string{email("mgr")}, h.task(before.ID).PendingAssignees(), "the earlier task did not move")
 	// alice may have one open request per app: mgr, still its reviewer, closes it.
 	h.click("mgr", h.card(before.ID, workflow.CardAssignee, "mgr", 0), "deny")

@@ -237,7 +237,7 @@ func TestHomeRowButtonActsLikeTheCard(t *testing.T) {
 	assert.Equal(t, []int64{t1.ID}, rows(t, v))
 
 	h.homeClickRow("mgr", t1, blocks.ActApprove)
-	v = h.home("mgr", "the approval answered", has("T-1: approve."))
+	v = h.home("mgr", "the approval answered", has("T-1 (github): you approved it."))
 	assert.Empty(t, rows(t, v), "the task left Assigned to me")
 	assert.Equal(t, 1, h.task(t1.ID).Step, "approved: on to provisioning")
 	h.card(t1.ID, workflow.CardAssignee, "prov", 1)
@@ -249,7 +249,7 @@ func TestHomeRowButtonActsLikeTheCard(t *testing.T) {
 	require.NoError(t, err)
 	before := h.task(t2.ID)
 	h.homeClickRow("sec1", t2, blocks.ActApprove)
-	v = h.home("sec1", "the stale click answered", has("already approved by sec2@example.com"))
+	v = h.home("sec1", "the stale click answered", has("already approved by <@"+h.ids["sec2"]+">"))
 	assert.Empty(t, rows(t, v), "the Home shows where things are")
 	assert.Equal(t, before.Version, h.task(t2.ID).Version, "nothing changed")
 }

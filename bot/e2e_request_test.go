@@ -462,8 +462,8 @@ func TestRevokeCommand(t *testing.T) {
 		{name: "owner", who: "sec1", text: "revoke <@%s|alice> vpn no longer needed", allowed: true},
 		{name: "admin", who: "admin", text: "revoke <@%s> vpn audit", allowed: true},
 		{name: "name with a space", who: "mgr", text: "revoke <@%s|Alice Liddell> vpn a name with a space", allowed: true},
-		{name: "anyone else", who: "eve", text: "revoke <@%s> vpn I do not like her", want: "Only alice@example.com's manager, an owner of Office VPN or an admin can propose revoking it."},
-		{name: "the holder", who: "alice", text: "revoke <@%s> vpn mine", want: "Only alice@example.com's manager"},
+		{name: "anyone else", who: "eve", text: "revoke <@%s> vpn I do not like her", want: "Only <@U0000000A>'s manager, an owner of Office VPN or an admin can propose revoking it."},
+		{name: "the holder", who: "alice", text: "revoke <@%s> vpn mine", want: "Only <@U0000000A>'s manager"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -496,7 +496,7 @@ func TestRevokeWithoutTheGrantIsRefused(t *testing.T) {
 	t.Parallel()
 	h := setupWith(t, harnessOptions{config: requestConfig})
 	out := h.command("mgr", "/access", "revoke <@"+h.ids["carol"]+"> vpn moved teams")
-	assert.Contains(t, out, "carol@example.com has no active access to Office VPN, so there is nothing to revoke.")
+	assert.Contains(t, out, h.mention("carol")+" has no active access to Office VPN, so there is nothing to revoke.")
 	out = h.command("prov", "/access", "revoke <@"+h.ids["alice"]+"> github/org-admin gone")
 	assert.Contains(t, out, "has no active access to GitHub / Org admin")
 	revokes, err := h.engine.Tasks(h.ctx, workflow.TaskQuery{Kind: workflow.KindRevoke})

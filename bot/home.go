@@ -261,8 +261,9 @@ func (b *Bot) homeDecide(ctx context.Context, cb slack.InteractionCallback, a *s
 		return
 	}
 	log := b.log.With().Str("slack_user", cb.User.ID).Int64("task", taskID).Str("action", a.ActionID).Logger()
-	notice := fmt.Sprintf("T-%d: %s.", taskID, strings.ToLower(blocks.BulkVerb(action)))
-	if _, err := b.decideAs(ctx, cb.User.ID, action, workflow.Decision{TaskID: taskID, Revision: rev}); err != nil {
+	t, err := b.decideAs(ctx, cb.User.ID, action, workflow.Decision{TaskID: taskID, Revision: rev})
+	var notice string
+	if err != nil {
 		lvl := log.Info()
 		if workflow.ErrorCode(err) == workflow.EINTERNAL {
 			lvl = log.Error()
@@ -270,6 +271,7 @@ func (b *Bot) homeDecide(ctx context.Context, cb slack.InteractionCallback, a *s
 		lvl.AnErr("reason", err).Msg("refused (App Home)")
 		notice = workflow.ErrorMessage(err)
 	} else {
+		notice = blocks.DecidedNotice(t, action, entitlement(b.engine.Catalog(), t))
 		log.Info().Msg("decided (App Home)")
 	}
 	b.republish(ctx, cb, meta, notice)
@@ -369,7 +371,8 @@ func (b *Bot) buildHome(ctx context.Context, email string, meta blocks.HomeMeta,
 	return blocks.Home(blocks.HomeInput{
 		Viewer: email, Meta: meta, Tasks: tasks, Total: total, Counts: counts, Kinds: kinds,
 		Delegation: d, Notice: notice, Dir: b.namer(ctx), Now: b.now(),
-		Ent: func(t *workflow.Task) workflow.Entitlement { return entitlement(cat, t) },
+		Ent:   func(t *workflow.Task) workflow.Entitlement { return entitlement(cat, t) },
+		Grant: func(t *workflow.Task) *workflow.GrantOutcome { return b.grantOutcome(ctx, t) },
 	}), nil
 }
 

@@ -47,6 +47,8 @@ func (b *Bot) emailOf(ctx context.Context, slackID string) (string, error) {
 	}
 	if err := b.store.SaveChatUser(ctx, chatUser(email, info, b.now())); err != nil {
 		b.logger(ctx).Warn().Err(err).Str("chat_user", slackID).Msg("cache chat user")
+	} else {
+		b.identityLearned(ctx, email)
 	}
 	return email, nil
 }
@@ -76,6 +78,8 @@ func (b *Bot) slackIDOf(ctx context.Context, email string) (string, error) {
 	}
 	if err := b.store.SaveChatUser(ctx, chatUser(email, info, b.now())); err != nil {
 		b.logger(ctx).Warn().Err(err).Str("email", email).Msg("cache chat user")
+	} else {
+		b.identityLearned(ctx, email)
 	}
 	if info.Deleted {
 		return "", fmt.Errorf("%s: %w (the account is deactivated)", email, errNotInSlack)

@@ -143,6 +143,7 @@ func (b *Bot) ephemeral(ctx context.Context, channel, user, msg string) {
 	if channel == "" {
 		channel = user
 	}
+	msg = mentionEmails(msg, b.namer(ctx))
 	err := b.call(ctx, "chat.postEphemeral", channel, func() error {
 		_, err := b.api.PostEphemeralContext(ctx, channel, user, slack.MsgOptionText(cut(msg, 3000), false))
 		return err
@@ -194,15 +195,15 @@ func (b *Bot) openModal(ctx context.Context, c click, what string, taskID, rev i
 	ent := entitlement(b.engine.Catalog(), t)
 	var view slack.ModalViewRequest
 	if _, ok := blocks.CommentOptionAction(what); ok {
-		view = blocks.DecisionModal(t, what, meta)
+		view = blocks.DecisionModal(b.namer(ctx), t, what, meta)
 	} else {
 		switch what {
 		case blocks.ActReassign:
-			view = blocks.ReassignModal(t, ent, meta, reassignHint(t))
+			view = blocks.ReassignModal(b.namer(ctx), t, ent, meta, reassignHint(t))
 		case blocks.OptEditDuration:
-			view = blocks.EditDurationModal(t, ent, meta)
+			view = blocks.EditDurationModal(b.namer(ctx), t, ent, meta)
 		case blocks.OptComment:
-			view = blocks.CommentModal(t, meta)
+			view = blocks.CommentModal(b.namer(ctx), t, meta)
 		case blocks.OptDetails:
 			email, err := b.emailOf(ctx, c.cb.User.ID)
 			if err != nil {
@@ -243,7 +244,7 @@ func (b *Bot) detailsView(ctx context.Context, viewer string, taskID int64) (sla
 	}
 	cat := b.engine.Catalog()
 	return blocks.DetailsModal(blocks.DetailsInput{Task: t, Ent: entitlement(cat, t), Events: evs, Viewer: viewer,
-		IsAdmin: cat.IsAdmin(viewer), Dir: b.namer(ctx), Now: b.now(), Insights: b.detailInsights(ctx, t, viewer)}), nil
+		IsAdmin: cat.IsAdmin(viewer), Dir: b.namer(ctx), Now: b.now(), Insights: b.detailInsights(ctx, t, viewer), Grant: b.grantOutcome(ctx, t)}), nil
 }
 
 // viewSubmission applies a submitted modal and returns the ack payload: nil

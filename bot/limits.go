@@ -29,30 +29,87 @@ var tiers = map[string]struct {
 }
 
 // limiter keeps one token bucket per method (and per channel for
-// chat.postMessage).
+// chat.postMessage), and the time until which Slack asked, with a 429's
+// Retry-After, that the method (or the method in that channel) is not
+// called: every caller honours it, not only the one that got the 429.
 type limiter struct {
 	scale float64
 	mu    sync.Mutex
 	m     map[string]*rate.Limiter
+	until map[string]time.Time
+	clock func() time.Time
 }
 
 func newLimiter(scale float64) *limiter {
 	if scale <= 0 {
 		scale = 1
 	}
-	return &limiter{scale: scale, m: map[string]*rate.Limiter{}}
+	return &limiter{scale: scale, m: map[string]*rate.Limiter{}, until: map[string]time.Time{}, clock: time.Now}
 }
 
-// wait blocks until a call of method (to channel, for postMessage) may go.
+// limitKey is what Slack limits a call by: the method, and the channel for
+// chat.postMessage (about one a second per channel).
+func limitKey(method, channel string) string {
+	if method == "chat.postMessage" && channel != "" {
+		return method + "/" + channel
+	}
+	return method
+}
+
+// maxRetryWait is the longest Retry-After a call waits out in place; a
+// longer one is returned to the caller (the outbox reschedules the notice).
+const maxRetryWait = 3 * time.Second
+
+// rateLimited records a 429 of method (in channel): no call of it goes
+// before retryAfter has passed.
+func (l *limiter) rateLimited(method, channel string, retryAfter time.Duration) {
+	key := limitKey(method, channel)
+	until := l.clock().Add(retryAfter)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if until.After(l.until[key]) {
+		l.until[key] = until
+	}
+}
+
+// blockedFor is how long method (in channel) must still wait after a 429
+// (0 when it may go).
+func (l *limiter) blockedFor(method, channel string) time.Duration {
+	key := limitKey(method, channel)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	until, ok := l.until[key]
+	if !ok {
+		return 0
+	}
+	left := until.Sub(l.clock())
+	if left <= 0 {
+		delete(l.until, key)
+		return 0
+	}
+	return left
+}
+
+// wait blocks until a call of method (to channel, for postMessage) may go:
+// a Retry-After still running is waited out when it is short, and
+// otherwise returned as the *slack.RateLimitedError Slack would answer,
+// without calling it.
 func (l *limiter) wait(ctx context.Context, method, channel string) error {
+	if left := l.blockedFor(method, channel); left > 0 {
+		if left > maxRetryWait {
+			return &slack.RateLimitedError{RetryAfter: left}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(left):
+		}
+	}
 	t, ok := tiers[method]
 	if !ok {
 		return nil
 	}
-	key := method
-	if method == "chat.postMessage" {
-		key += "/" + channel
-	}
+	key := limitKey(method, channel)
 	l.mu.Lock()
 	lim := l.m[key]
 	if lim == nil {
@@ -63,9 +120,10 @@ func (l *limiter) wait(ctx context.Context, method, channel string) error {
 	return lim.Wait(ctx)
 }
 
-// call runs fn under method's limit. A 429 whose Retry-After is short is
-// waited out and retried once; a longer one is returned (the outbox
-// reschedules).
+// call runs fn under method's limit. A 429's Retry-After holds back every
+// call of the method (in that channel, for chat.postMessage) until it has
+// passed; a short one is waited out and the call retried once, a longer
+// one is returned (the outbox reschedules).
 func (b *Bot) call(ctx context.Context, method, channel string, fn func() error) error {
 	for attempt := 0; ; attempt++ {
 		if err := b.limits.wait(ctx, method, channel); err != nil {
@@ -74,14 +132,13 @@ func (b *Bot) call(ctx context.Context, method, channel string, fn func() error)
 		err := scrubURL(method, fn())
 		b.metrics().APICall(method, apiResult(err))
 		var rl *slack.RateLimitedError
-		if !errors.As(err, &rl) || attempt > 0 || rl.RetryAfter > 3*time.Second {
+		if !errors.As(err, &rl) {
 			return err
 		}
+		b.limits.rateLimited(method, channel, rl.RetryAfter)
 		b.logger(ctx).Warn().Str("method", method).Dur("retry_after", rl.RetryAfter).Msg("rate limited by Slack")
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(rl.RetryAfter):
+		if attempt > 0 || rl.RetryAfter > maxRetryWait {
+			return err
 		}
 	}
 }

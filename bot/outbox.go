@@ -242,7 +242,7 @@ func (b *Bot) postCard(ctx context.Context, t *workflow.Task, c workflow.Card) e
 		}
 		c.Channel = ch
 	}
-	text, bl, final := renderCard(b.engine.Catalog(), t, c, b.namer(ctx), b.now(), b.cardInsights(ctx, t, c)...)
+	text, bl, final := b.renderCard(ctx, t, c)
 	var channel, ts string
 	err := b.call(ctx, "chat.postMessage", c.Channel, func() (err error) {
 		channel, ts, err = b.api.PostMessageContext(ctx, c.Channel, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionBlocks(bl...))
@@ -261,7 +261,7 @@ func (b *Bot) postCard(ctx context.Context, t *workflow.Task, c workflow.Card) e
 
 // updateCard re-renders a card in place and records the revision it shows.
 func (b *Bot) updateCard(ctx context.Context, t *workflow.Task, c *workflow.Card) error {
-	text, bl, final := renderCard(b.engine.Catalog(), t, *c, b.namer(ctx), b.now(), b.cardInsights(ctx, t, *c)...)
+	text, bl, final := b.renderCard(ctx, t, *c)
 	err := b.call(ctx, "chat.update", c.Channel, func() error {
 		_, _, _, err := b.api.UpdateMessageContext(ctx, c.Channel, c.TS, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionBlocks(bl...))
 		return err
@@ -316,6 +316,7 @@ func (b *Bot) dm(ctx context.Context, email, text string) error {
 	if err != nil {
 		return err
 	}
+	text = mentionEmails(text, b.cardNamer(ctx, 0))
 	return b.call(ctx, "chat.postMessage", ch, func() error {
 		_, _, err := b.api.PostMessageContext(ctx, ch, slack.MsgOptionText(cut(text, 3900), false))
 		return err

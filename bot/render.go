@@ -1,8 +1,8 @@
 package bot
 
 import (
+	"context"
 	"strings"
-	"time"
 
 	"github.com/slack-go/slack"
 
@@ -46,10 +46,25 @@ func entitlement(cat *workflow.Catalog, t *workflow.Task) workflow.Entitlement {
 }
 
 // renderCard returns a card's fallback text and blocks, and whether it is
-// final (no buttons left). Insights, when given, make a line on the card.
-func renderCard(cat *workflow.Catalog, t *workflow.Task, c workflow.Card, name namer, now time.Time, insights ...workflow.Insight) (string, []slack.Block, bool) {
-	text, bl := blocks.Card(blocks.CardInput{Task: t, Role: c.Role, Viewer: c.Email, Step: c.Step, Ent: entitlement(cat, t), Dir: name, Now: now, Insights: insights})
+// final (no buttons left): with the reviewer insights the card shows and,
+// for a finished grant task, what became of its access.
+func (b *Bot) renderCard(ctx context.Context, t *workflow.Task, c workflow.Card) (string, []slack.Block, bool) {
+	in := blocks.CardInput{Task: t, Role: c.Role, Viewer: c.Email, Step: c.Step, Ent: entitlement(b.engine.Catalog(), t),
+		Dir: b.cardNamer(ctx, t.ID), Now: b.now(), Insights: b.cardInsights(ctx, t, c), Grant: b.grantOutcome(ctx, t)}
+	text, bl := blocks.Card(in)
 	return text, bl, !actionable(t, c)
+}
+
+// grantOutcome is what became of the access a finished grant task gave,
+// or nil (not such a task, or the store could not say: the card is then
+// drawn from the task alone, as before the grant ended).
+func (b *Bot) grantOutcome(ctx context.Context, t *workflow.Task) *workflow.GrantOutcome {
+	o, err := b.engine.GrantOutcome(ctx, t)
+	if err != nil {
+		b.logger(ctx).Warn().Err(err).Int64("task", t.ID).Msg("read the grant of a task")
+		return nil
+	}
+	return o
 }
 
 func accessLabel(cat *workflow.Catalog, t *workflow.Task) string {

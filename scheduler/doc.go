@@ -1,10 +1,11 @@
 // Package scheduler runs the engine's periodic jobs (expire grants, warn of
 // expiring grants, remind and escalate, switch temporary delegations on and
-// off) on robfig/cron.
+// off) on robfig/cron, and, when cmd adds it, the audit digest job on its
+// own interval (Job.Spec).
 //
-// Each job is its own cron entry on the same spec, so at a tick the jobs run
-// side by side, and a slow one delays only its own next run. No job depends
-// on another having run first.
+// Each job is its own cron entry on the same spec (unless it has its own),
+// so at a tick the jobs run side by side, and a slow one delays only its
+// own next run. No job depends on another having run first.
 //
 // Every job decides from stored state and records what it did, so a run
 // that comes late, a skipped minute, a restart or a second replica sends

@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"time"
 
 	"accessbot/workflow"
 )
@@ -11,6 +12,8 @@ import (
 type Job struct {
 	Name string
 	Run  func(ctx context.Context) (any, error)
+	// Spec, when set, is the job's own schedule instead of Options.Spec.
+	Spec string
 }
 
 // Job names.
@@ -21,7 +24,17 @@ const (
 	// JobSwitchDelegations turns temporary delegations on at their start
 	// and off after their end.
 	JobSwitchDelegations = "switch_delegations"
+	// JobAuditDigest writes a signed digest of the audit chain heads that
+	// changed (workflow.Digester), on its own interval.
+	JobAuditDigest = "audit_digest"
 )
+
+// DigestJob is the audit digest job, run every interval.
+func DigestJob(d *workflow.Digester, every time.Duration) Job {
+	return Job{Name: JobAuditDigest, Spec: "@every " + every.String(), Run: func(ctx context.Context) (any, error) {
+		return d.Run(ctx)
+	}}
+}
 
 // Jobs returns the engine's periodic jobs. RunOnce runs them in this order;
 // the cron loop runs them side by side, which is safe because none relies

@@ -82,8 +82,12 @@ func (s *Scheduler) Start() error {
 		return nil
 	}
 	for _, j := range s.jobs {
-		if _, err := s.cron.AddFunc(s.opts.Spec, func() { s.run(s.ctx, j) }); err != nil {
-			return fmt.Errorf("scheduler: schedule %s with %q: %w", j.Name, s.opts.Spec, err)
+		spec := j.Spec
+		if spec == "" {
+			spec = s.opts.Spec
+		}
+		if _, err := s.cron.AddFunc(spec, func() { s.run(s.ctx, j) }); err != nil {
+			return fmt.Errorf("scheduler: schedule %s with %q: %w", j.Name, spec, err)
 		}
 	}
 	s.cron.Start()

@@ -6,6 +6,9 @@
 // Open picks the dialect from the DSN and applies the embedded migrations
 // (migrations/sqlite and migrations/postgres, the same version numbers in
 // both), each in one transaction recorded in schema_migrations.
+// OpenReadOnly, for audit verify and export, opens an existing database
+// without migrating or writing (SQLite mode=ro; PostgreSQL sessions in
+// read-only transactions) and refuses a SQLite path that does not exist.
 //
 // # Transactions
 //

@@ -20,6 +20,7 @@ var releasedMigrations = map[string]string{
 	"sqlite/0006_sweep_keyset.sql":      "d91bdfcc2efa0af597a304e80c8052a7f40eaad17833f7cd86af41b1b0dab221",
 	"sqlite/0010_task_reminders.sql":    "365efb5cc6ef2094fe250e204f3047d9a2080c1aef28212d07140c8858eb7f78",
 	"sqlite/0011_reminder_rev.sql":      "208b3129fcab9658ccd04130e263a92e199606bc4f7d4e772ece8770c0878960",
+	"sqlite/0015_audit_digests.sql":     "e13f3137895472daa354b57b3b451f8cc159100c30e0c0cbe84974b0386776e8",
 	"postgres/0001_init.sql":            "5255e2526f0322f576db2181b6b8ce03275f544f1c2a0e781f67a9b4c0366dcd",
 	"postgres/0002_sweeps.sql":          "6085ab228b6c2b9c641de79db60b5b0e3b0c94d677e1821182245a959938aa21",
 	"postgres/0003_indexes.sql":         "38f1d9bb0296a948ca7cf2e7935b70bc637466bfc4e76d83b0ad47052815b7bd",
@@ -27,6 +28,7 @@ var releasedMigrations = map[string]string{
 	"postgres/0006_sweep_keyset.sql":    "65be1a5247ccdb81233fdad1679e7034fa5d7c8cb6838dc846db45a16e877971",
 	"postgres/0010_task_reminders.sql":  "aaecaeee4fcd3e36d61c52fd666b444ed240eec1056e26c201f7709b772d6645",
 	"postgres/0011_reminder_rev.sql":    "1530780ee7d0752a4129c8f516aafb4e50b54596a5cf4ddbb36a6be0899a776e",
+	"postgres/0015_audit_digests.sql":   "4b0b3df2e0bb7534e4178582a97a3fbcd4878be49afa9280500f4d9fb13ffc84",
 }
 
 func TestReleasedMigrationsAreNeverEdited(t *testing.T) {

@@ -222,9 +222,14 @@ func (o *op) grant(t *Task) error {
 			t.GrantID = g.ID
 			return o.audit(t, SystemActor, ActExtended, "", map[string]string{"grant": fmt.Sprint(g.ID), "expires": formatExpiry(g.ExpiresAt), "note": "existing access already lasts as long"})
 		}
+		prev := g.TaskID
 		g.ExpiresAt, g.TaskID, g.GrantedBy, g.WarnedAt, g.UpdatedAt = expires, t.ID, by, timeZero, o.now
 		if err := o.tx.SaveGrant(g); err != nil {
 			return err
+		}
+		if prev != 0 && prev != t.ID {
+			// The task that held the grant until now says it was extended.
+			o.notify(&Notice{Kind: NoticeTaskChanged, TaskID: prev, Data: map[string]string{"resend": "true", "grant": fmt.Sprint(g.ID), "event": "extended"}})
 		}
 		t.GrantID = g.ID
 		return o.audit(t, SystemActor, ActExtended, "", map[string]string{"grant": fmt.Sprint(g.ID), "expires": formatExpiry(expires)})
@@ -243,16 +248,62 @@ func (o *op) revoke(t *Task) error {
 	if err != nil {
 		return err
 	}
-	if g.Status == GrantActive {
-		g.Status, g.EndedAt, g.EndTaskID, g.UpdatedAt = GrantRevoked, o.now, t.ID, o.now
-		if err := o.tx.SaveGrant(g); err != nil {
-			return err
-		}
-		return o.audit(t, SystemActor, ActRevoked, "", map[string]string{"grant": fmt.Sprint(g.ID)})
+	if g.Status != GrantActive {
+		// An expired grant whose access was removed by hand: nothing more to
+		// record on the grant, the task's own events say it, and its holder
+		// was told at expiry.
+		return nil
 	}
-	// An expired grant whose access was removed by hand: nothing more to record
-	// on the grant, the task's own events say it.
+	g.Status, g.EndedAt, g.EndTaskID, g.UpdatedAt = GrantRevoked, o.now, t.ID, o.now
+	if err := o.tx.SaveGrant(g); err != nil {
+		return err
+	}
+	if err := o.audit(t, SystemActor, ActRevoked, "", map[string]string{"grant": fmt.Sprint(g.ID)}); err != nil {
+		return err
+	}
+	if !strings.EqualFold(g.Subject, t.Requester) {
+		text := fmt.Sprintf("Your access to %s was revoked (%s, proposed by %s)", o.accessLabel(g.AppID, g.ResourceID), t.Number(), t.Requester)
+		if r := strings.Join(strings.Fields(t.Justification), " "); r != "" {
+			text += ": “" + r + "”"
+		} else {
+			text += "."
+		}
+		o.notify(&Notice{Kind: NoticeDirect, Recipient: g.Subject, Text: text,
+			Data: map[string]string{"grant": fmt.Sprint(g.ID), "event": "revoked", "task": t.Number()}})
+	}
+	o.grantEnded(g)
+	// An extension that added nothing also shows the grant; its cards
+	// follow too (a handful of tasks: one revocation at a time).
+	others, err := o.tx.FindTasks(TaskQuery{Kind: KindGrant, GrantID: g.ID, Statuses: []Status{StatusDone}, Lean: true, Limit: 50})
+	if err != nil {
+		return err
+	}
+	for _, other := range others {
+		if other.ID != g.TaskID {
+			o.notify(&Notice{Kind: NoticeTaskChanged, TaskID: other.ID, Data: map[string]string{"resend": "true", "grant": fmt.Sprint(g.ID), "event": string(g.Status)}})
+		}
+	}
 	return nil
+}
+
+// grantEnded asks for the cards of the grant task that made (or last
+// extended) g to be drawn again: they say what became of the access.
+func (o *op) grantEnded(g *Grant) {
+	if g.TaskID != 0 {
+		o.notify(&Notice{Kind: NoticeTaskChanged, TaskID: g.TaskID, Data: map[string]string{"resend": "true", "grant": fmt.Sprint(g.ID), "event": string(g.Status)}})
+	}
+}
+
+// accessLabel names an app or resource as people know it ("GitHub /
+// org-admin"), or by its ids once it left the configuration.
+func (o *op) accessLabel(appID, resourceID string) string {
+	if ent, err := o.cat.Entitlement(appID, resourceID); err == nil {
+		return ent.Label()
+	}
+	if resourceID != "" {
+		return appID + "/" + resourceID
+	}
+	return appID
 }
 
 var timeZero time.Time

@@ -149,6 +149,13 @@ func (e *Engine) Decide(ctx context.Context, action Action, d Decision) (*Task, 
 			return o.end(t, run, d.Actor, comment, tr.status, stepStatusFor(tr.status))
 		}
 		if step.Mode == ModeAll && len(t.PendingAssignees()) > 0 {
+			// The step still waits on others, but every card must show
+			// this approval: the revision moves.
+			if run.ApprovedTo != t.Revision {
+				run.ApprovedFrom = t.Revision
+			}
+			t.Revision++
+			run.ApprovedTo = t.Revision
 			return o.save(t)
 		}
 		o.closeStep(run, d.Actor, comment, passedStatus(step.Type))
@@ -166,7 +173,7 @@ func (e *Engine) Decide(ctx context.Context, action Action, d Decision) (*Task, 
 // checkActor refuses a decision on a task that moved on, or by someone who
 // is not a pending assignee of its current step.
 func checkActor(t *Task, actor string, revision int64) (*Assignment, error) {
-	if t.Status.Closed() || (revision != 0 && revision != t.Revision) {
+	if t.Status.Closed() || (revision != 0 && revision != t.Revision && !onlyApprovedSince(t, revision)) {
 		return nil, staleError(t)
 	}
 	if t.Status == StatusError {
@@ -185,6 +192,14 @@ func checkActor(t *Task, actor string, revision int64) (*Assignment, error) {
 		return nil, Errorf(EFORBIDDEN, "You cannot act on your own request %s; it waits on %s.", t.Number(), strings.Join(t.PendingAssignees(), ", "))
 	}
 	return nil, Errorf(EFORBIDDEN, "You are not assigned to the current step of %s; it waits on %s.", t.Number(), strings.Join(t.PendingAssignees(), ", "))
+}
+
+// onlyApprovedSince reports whether every revision t moved through since
+// revision was an approval in its current step of mode all: a card of that
+// revision still asks what the step asks.
+func onlyApprovedSince(t *Task, revision int64) bool {
+	run, ok := t.currentRun()
+	return ok && run.ApprovedTo == t.Revision && run.ApprovedFrom <= revision && revision < t.Revision
 }
 
 func stepWant(t *Task, s *Step) string {

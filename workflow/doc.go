@@ -7,4 +7,9 @@
 // delivers the Notices the engine writes to the outbox. Everything an engine
 // operation decides is written in one store transaction together with its
 // audit events and notices, so a crash loses nothing a person was told.
+//
+// The audit chains are hash chains (audit.go); the Digester writes signed
+// digests of their heads (digest.go), and VerifyAudit checks chains, digests
+// and task numbers together (verify.go), so that an insider with database
+// access cannot remove or re-hash history unnoticed.
 package workflow

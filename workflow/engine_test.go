@@ -302,14 +302,29 @@ func TestTwoStepAllModeCardsStayValid(t *testing.T) {
 	f.request(bob, "github", "repo")
 	task := f.decide(workflow.ActionApprove, 1, mgr)
 	rev := task.Revision
-	_, err := f.e.Approve(f.ctx, workflow.Decision{TaskID: 1, Actor: sec1, Revision: rev})
+	task, err := f.e.Approve(f.ctx, workflow.Decision{TaskID: 1, Actor: sec1, Revision: rev})
 	require.NoError(t, err)
+	assert.Equal(t, rev+1, task.Revision, "a partial approval moves the revision, so every card shows it")
+	assert.Equal(t, rev+1, f.task(1).Revision)
 	// sec2's card still shows rev: a partial approval does not make it stale.
-	_, err = f.e.Approve(f.ctx, workflow.Decision{TaskID: 1, Actor: sec2, Revision: rev})
+	task, err = f.e.Approve(f.ctx, workflow.Decision{TaskID: 1, Actor: sec2, Revision: rev})
 	require.NoError(t, err)
+	assert.Equal(t, rev+2, task.Revision)
 	_, err = f.e.Approve(f.ctx, workflow.Decision{TaskID: 1, Actor: sec1, Revision: rev})
 	assert.Equal(t, workflow.ECONFLICT, workflow.ErrorCode(err))
 	assert.Contains(t, err.Error(), "You already approved")
+	_, err = f.e.Approve(f.ctx, workflow.Decision{TaskID: 1, Actor: alice, Revision: rev + 3})
+	assert.Equal(t, workflow.ECONFLICT, workflow.ErrorCode(err), "a revision the task never had is stale")
+
+	// Anything but an approval ends the tolerance: a card drawn before a
+	// reassignment is stale.
+	task, err = f.e.Reassign(f.ctx, workflow.ReassignInput{TaskID: 1, Actor: alice, To: dave, Reason: "away", Revision: rev + 2})
+	require.NoError(t, err)
+	_, err = f.e.Approve(f.ctx, workflow.Decision{TaskID: 1, Actor: dave, Revision: rev + 2})
+	assert.Equal(t, workflow.ECONFLICT, workflow.ErrorCode(err), "a card from before the reassignment is stale")
+	task, err = f.e.Approve(f.ctx, workflow.Decision{TaskID: 1, Actor: dave, Revision: task.Revision})
+	require.NoError(t, err)
+	assert.Equal(t, 2, task.Step, "every approver approved: the step passed")
 }
 
 func TestRevocation(t *testing.T) {
@@ -532,4 +547,64 @@ func TestReminder(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 2, n)
+}
+
+// A revocation tells the holder and asks for the granting task's cards to
+// be drawn again; GrantOutcome says what they show.
+func TestRevocationTellsTheHolderAndTheGrantTask(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	grant := f.request(bob, "github", "admin")
+	f.decide(workflow.ActionApprove, grant.ID, mgr)
+	grant = f.decide(workflow.ActionProvisioned, grant.ID, prov1)
+	out, err := f.e.GrantOutcome(f.ctx, grant)
+	require.NoError(t, err)
+	require.NotNil(t, out)
+	assert.Equal(t, workflow.GrantActive, out.Grant.Status)
+	assert.Nil(t, out.Ended)
+
+	rev, err := f.e.ProposeRevocation(f.ctx, workflow.RevocationInput{Actor: mgr, Subject: bob, AppID: "github", ResourceID: "admin", Reason: "left the team"})
+	require.NoError(t, err)
+	f.decide(workflow.ActionConfirm, rev.ID, owner)
+	// drain delivers every notice queued (the outbox gives the oldest of
+	// each task at a time).
+	drain := func() []workflow.Notice {
+		var all []workflow.Notice
+		for {
+			ns, err := f.db.DueNotices(f.ctx, f.clock.Now().Add(time.Hour), 1000)
+			require.NoError(t, err)
+			if len(ns) == 0 {
+				return all
+			}
+			for _, n := range ns {
+				require.NoError(t, f.db.NoticeDelivered(f.ctx, n.ID, f.clock.Now()))
+			}
+			all = append(all, ns...)
+		}
+	}
+	drain()
+	f.decide(workflow.ActionDeprovisioned, rev.ID, prov2)
+	all := drain()
+	var told []string
+	resent := false
+	for _, n := range all {
+		switch {
+		case n.Kind == workflow.NoticeDirect:
+			told = append(told, n.Recipient+": "+n.Text)
+		case n.Kind == workflow.NoticeTaskChanged && n.TaskID == grant.ID:
+			resent = n.Data["resend"] == "true" && n.Data["event"] == "revoked"
+		}
+	}
+	assert.Equal(t, []string{bob + ": Your access to GitHub / org-admin was revoked (" + rev.Number() + ", proposed by " + mgr + "): “left the team”"}, told)
+	assert.True(t, resent, "the granting task's cards are drawn again")
+
+	out, err = f.e.GrantOutcome(f.ctx, f.task(grant.ID))
+	require.NoError(t, err)
+	assert.Equal(t, workflow.GrantRevoked, out.Grant.Status)
+	require.NotNil(t, out.Ended)
+	assert.Equal(t, rev.ID, out.Ended.ID)
+
+	none, err := f.e.GrantOutcome(f.ctx, f.task(rev.ID))
+	require.NoError(t, err)
+	assert.Nil(t, none, "a revoke task has no grant outcome")
 }

@@ -1,6 +1,9 @@
 package workflow
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // NoticeKind says what the bot must show in Slack.
 type NoticeKind string
@@ -35,4 +38,20 @@ type Notice struct {
 	Attempts   int
 	NextAt     time.Time
 	LastError  string
+}
+
+// RefreshCards asks for every card of the tasks to be drawn again, when
+// something the cards show changed outside the tasks (why says what, for
+// the logs: a person's chat identity became known). Tasks gone since are
+// skipped by the bot.
+func (e *Engine) RefreshCards(ctx context.Context, ids []int64, why string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	return e.update(ctx, func(o *op) error {
+		for _, id := range ids {
+			o.notify(&Notice{Kind: NoticeTaskChanged, TaskID: id, Data: map[string]string{"resend": "true", "why": why}})
+		}
+		return nil
+	})
 }

@@ -614,10 +614,18 @@ func (o *op) warnExpiring(g *Grant) {
 	if ent, err := o.cat.Entitlement(g.AppID, g.ResourceID); err == nil {
 		label = ent.Label()
 	}
-	left := g.ExpiresAt.Sub(o.now).Round(time.Minute)
 	o.notify(&Notice{
 		Kind: NoticeExpiryWarning, Recipient: g.Subject,
-		Text: fmt.Sprintf("Your access to %s ends at %s (in %s). Request an extension if you still need it.", label, g.ExpiresAt.UTC().Format("2006-01-02 15:04 MST"), FormatDuration(left)),
+		Text: fmt.Sprintf("Your access to %s ends at %s (%s). Request an extension if you still need it.", label, g.ExpiresAt.UTC().Format("2006-01-02 15:04 MST"), inTime(g.ExpiresAt.Sub(o.now))),
 		Data: map[string]string{"grant": strconv.FormatInt(g.ID, 10), "app": g.AppID, "resource": g.ResourceID, "expires_at": g.ExpiresAt.UTC().Format(time.RFC3339)},
 	})
+}
+
+// inTime says how soon something happens: "in 1h", "in 45m", or "in less
+// than a minute" (never "in none").
+func inTime(left time.Duration) string {
+	if left = left.Round(time.Minute); left < time.Minute {
+		return "in less than a minute"
+	}
+	return "in " + FormatDuration(left)
 }

@@ -631,3 +631,20 @@ func TestRemindSweepMovedButStillDue(t *testing.T) {
 	require.NoError(t, err)
 	assert.Zero(t, res.Reminded)
 }
+
+// A grant warned of with under 30 s left says so, not "(in none)".
+func TestWarnExpiringWithSecondsLeft(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	f.e.SetCatalog(reminderCatalog(0))
+	require.NoError(t, f.db.Update(f.ctx, func(tx workflow.Tx) error {
+		return tx.CreateGrant(&workflow.Grant{Subject: eve, AppID: "snowflake", Status: workflow.GrantActive, StartsAt: t0, ExpiresAt: t0.Add(20 * time.Second)})
+	}))
+	n, err := f.e.WarnExpiring(f.ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	ns := f.takeNotices(workflow.NoticeExpiryWarning)
+	require.Len(t, ns, 1)
+	assert.Equal(t, "Your access to Snowflake ends at 2026-11-23 10:00 UTC (in less than a minute). Request an extension if you still need it.", ns[0].Text)
+	assert.NotContains(t, ns[0].Text, "none")
+}

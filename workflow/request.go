@@ -319,6 +319,7 @@ func (o *op) expire(g *Grant, src *Task) error {
 		if err := o.audit(src, SystemActor, ActExpired, "", map[string]string{"grant": fmt.Sprint(g.ID)}); err != nil {
 			return err
 		}
+		o.grantEnded(g)
 	}
 	o.notify(&Notice{Kind: NoticeDirect, Recipient: g.Subject, Text: fmt.Sprintf("Your access to %s has expired.", label), Data: map[string]string{"grant": fmt.Sprint(g.ID), "event": "expired"}})
 	if !manual {

@@ -115,6 +115,12 @@ type StepRun struct {
 	Assignees []Assignment `json:"assignees,omitempty"`
 	DecidedBy string       `json:"decided_by,omitempty"`
 	Comment   string       `json:"comment,omitempty"`
+	// ApprovedFrom and ApprovedTo bound the revisions that approvals in a
+	// step of mode all moved the task through, one each, so cards show who
+	// approved: a card drawn from ApprovedFrom on decides the same thing
+	// while the task is at ApprovedTo (checkActor). Zero when none.
+	ApprovedFrom int64 `json:"approved_from,omitempty"`
+	ApprovedTo   int64 `json:"approved_to,omitempty"`
 }
 
 // Task is one run of a policy.

@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"accessbot/config"
-	"accessbot/store"
-	"accessbot/workflow"
 )
 
 // Env is what Main takes from the process, so tests can boot it.
@@ -32,9 +30,12 @@ Usage:
                                       (defaults: examples/config.yaml, ./sandbox.db,
                                       127.0.0.1:3000)
   accessbot check-config FILE         check a configuration file
-  accessbot audit verify [--db DSN]   recompute every audit hash chain
+  accessbot audit verify [--db DSN] [--digests FILE]... [--public-key FILE]
+                                      check every audit chain against the signed
+                                      digests; reads the database only
   accessbot audit export [--db DSN] [--since DATE] [--until DATE] [--format csv|json]
                                       write every audit event to stdout (DATE: YYYY-MM-DD or RFC 3339)
+  accessbot audit keygen              print a new key pair for signing audit digests
   accessbot healthcheck [--ready] [--http ADDR]
                                       ask a running accessbot's /healthz
                                       (/readyz with --ready); exit 0 or 1
@@ -46,11 +47,15 @@ Environment of serve:
   SLACK_API_URL         Slack's Web API base (default https://slack.com/api/)
   ACCESSBOT_LOG_LEVEL   trace, debug, info (default), warn, error
   ACCESSBOT_LOG_FORMAT  json (default) or console (default on a terminal)
+  ACCESSBOT_AUDIT_KEY   Ed25519 private key (PEM) that signs audit digests
 
 Flags and environment:
   --config FILE   ACCESSBOT_CONFIG     configuration file (default ./accessbot.yaml)
   --db DSN        ACCESSBOT_DB         SQLite file (default ./accessbot.db) or postgres:// URL
   --http ADDR     ACCESSBOT_HTTP_ADDR  /healthz, /readyz, /metrics (default 127.0.0.1:8080; "off")
+  --audit-digests SINK        ACCESSBOT_AUDIT_DIGESTS       stdout (default), a file, or off
+  --audit-key-file FILE       ACCESSBOT_AUDIT_KEY_FILE      the signing key, from a file
+  --audit-digest-every DUR    ACCESSBOT_AUDIT_DIGEST_EVERY  digest interval (default 5m)
 `
 
 // Main runs the command line and returns the exit code.
@@ -147,29 +152,15 @@ func checkConfig(args []string, env Env) int {
 }
 
 func runAudit(ctx context.Context, args []string, env Env) error {
-	if len(args) > 0 && args[0] == "export" {
-		return runAuditExport(ctx, args[1:], env)
+	if len(args) > 0 {
+		switch args[0] {
+		case "export":
+			return runAuditExport(ctx, args[1:], env)
+		case "verify":
+			return runAuditVerify(ctx, args[1:], env)
+		case "keygen":
+			return runAuditKeygen(args[1:], env)
+		}
 	}
-	if len(args) == 0 || args[0] != "verify" {
-		return usageError{"usage: accessbot audit verify [--db DSN]\n" + exportUsage}
-	}
-	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
-	var c common
-	c.register(fs, env)
-	if err := parseFlags(fs, args[1:], env); err != nil {
-		return err
-	}
-	db, err := store.Open(ctx, c.dsn, env.Clock)
-	if err != nil {
-		return fmt.Errorf("open database: %w", err)
-	}
-	defer db.Close()
-	var v workflow.ChainVerifier
-	err = db.View(ctx, func(tx workflow.ReadTx) error { return tx.WalkAudit(v.Check) })
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "audit chain broken: %v\n", err)
-		return errReported
-	}
-	fmt.Fprintf(env.Stdout, "audit OK: %d events verified\n", v.Count)
-	return nil
+	return usageError{verifyUsage + exportUsage + "\nusage: accessbot audit keygen"}
 }

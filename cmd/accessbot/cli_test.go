@@ -106,3 +106,26 @@ func exampleRequest(t *testing.T, requester string) (dbPath string, db *store.DB
 	require.NoError(t, err)
 	return dbPath, db, e, task
 }
+
+// serve without a configuration file says how to give one, in one line.
+func TestServeWithoutConfigSaysHowToFixIt(t *testing.T) {
+	t.Parallel()
+	missing := filepath.Join(t.TempDir(), "accessbot.yaml")
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		args []string
+	}{
+		{"environment", map[string]string{"ACCESSBOT_CONFIG": missing}, []string{"serve"}},
+		{"flag", nil, []string{"serve", "--config", missing}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, errOut := run(t, tc.env, tc.args...)
+			assert.Equal(t, 1, code)
+			assert.Equal(t, 1, strings.Count(errOut, "\n"), "one line: %s", errOut)
+			for _, s := range []string{"no configuration file at " + missing, "--config", "ACCESSBOT_CONFIG", "examples/config.yaml"} {
+				assert.Contains(t, errOut, s)
+			}
+		})
+	}
+}

@@ -18,15 +18,17 @@ import (
 
 const exportUsage = "usage: accessbot audit export [--db DSN] [--since DATE] [--until DATE] [--format csv|json]\n" +
 	"  DATE is YYYY-MM-DD (UTC; --until includes that whole day) or RFC 3339 (2026-11-23T15:04:05Z)\n" +
-	"  In CSV, a comment that begins with = + - @ or a tab gets a leading ' so spreadsheets do not run it; JSON keeps it exact."
+	"  In CSV, a comment that begins with = + - @ ' or a tab gets a leading ' so spreadsheets do not run it; JSON keeps it exact.\n" +
+	"  chain is the hash chain an event is on (admin, or T-<n>); task the task it is about. docs/AUDIT.md says how to re-verify."
 
 // exportColumns are the CSV header and the JSON keys, in order.
-var exportColumns = []string{"task", "seq", "time", "kind", "app", "resource", "subject", "actor", "action", "step", "comment", "details", "hash", "prev_hash"}
+var exportColumns = []string{"chain", "seq", "task", "time", "kind", "app", "resource", "subject", "actor", "action", "step", "comment", "details", "hash", "prev_hash"}
 
 // exportRow is one audit event with what its task was about.
 type exportRow struct {
-	Task     string            `json:"task"`
+	Chain    string            `json:"chain"` // "admin" or "T-<n>": the chain the event is on
 	Seq      int64             `json:"seq"`
+	Task     string            `json:"task"` // the task it is about (on the admin chain, the one acted on)
 	Time     string            `json:"time"`
 	Kind     string            `json:"kind"`
 	App      string            `json:"app"`
@@ -111,7 +113,8 @@ func runAuditExport(ctx context.Context, args []string, env Env) error {
 	default:
 		return usageError{fmt.Sprintf("--format %q: use csv or json", *format)}
 	}
-	db, err := store.Open(ctx, c.dsn, env.Clock)
+	// Read-only, as verify: a mistyped path is refused, not created.
+	db, err := store.OpenReadOnly(ctx, c.dsn)
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
 	}
@@ -170,11 +173,14 @@ func (c *taskCache) get(id int64) (*workflow.Task, error) {
 // row joins an event with its task. Events of the admin chain name their
 // task in Details; a deleted task's facts are in its delete event.
 func (c *taskCache) row(ev workflow.AuditEvent) (exportRow, error) {
-	r := exportRow{Seq: ev.Seq, Time: ev.At.UTC().Format(time.RFC3339Nano), Actor: ev.Actor, Action: ev.Action,
+	r := exportRow{Chain: workflow.ChainLabel(ev.TaskID), Seq: ev.Seq, Time: ev.At.UTC().Format(time.RFC3339Nano), Actor: ev.Actor, Action: ev.Action,
 		Comment: ev.Comment, Details: ev.Details, Hash: ev.Hash, PrevHash: ev.PrevHash}
 	id := ev.TaskID
 	if id == 0 {
 		r.Task = ev.Details["task"]
+		if ev.Step != 0 {
+			r.Step = strconv.Itoa(ev.Step + 1)
+		}
 		r.Kind, r.App, r.Resource, r.Subject = ev.Details["kind"], ev.Details["app"], ev.Details["resource"], ev.Details["subject"]
 		if r.Kind != "" {
 			return r, nil
@@ -224,14 +230,16 @@ func (e *csvExport) write(r exportRow) error {
 		}
 		details = string(b)
 	}
-	return e.w.Write([]string{r.Task, strconv.FormatInt(r.Seq, 10), r.Time, r.Kind, r.App, r.Resource, r.Subject,
+	return e.w.Write([]string{r.Chain, strconv.FormatInt(r.Seq, 10), r.Task, r.Time, r.Kind, r.App, r.Resource, r.Subject,
 		r.Actor, r.Action, r.Step, csvSafe(r.Comment), details, r.Hash, r.PrevHash})
 }
 
 // csvSafe keeps a comment people typed from being read as a formula by a
 // spreadsheet (CSV injection): a leading =, +, - or @ gets a quote mark.
+// So that the mark can be taken off again exactly (to re-verify the hash),
+// a comment that already starts with one gets one more.
 func csvSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+	if s != "" && strings.ContainsRune("=+-@\t\r'", rune(s[0])) {
 		return "'" + s
 	}
 	return s

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	iofs "io/fs"
 	"net"
 	"sort"
 	"strings"
@@ -51,6 +52,9 @@ func runSandbox(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	cat, err := config.Load(*configPath)
+	if errors.Is(err, iofs.ErrNotExist) {
+		return fmt.Errorf("no configuration file at %s: run the sandbox from the repository's root (it uses examples/config.yaml) or give one with --config FILE", *configPath)
+	}
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "%s: configuration is not valid:\n%v\n", *configPath, err)
 		return errReported
@@ -100,6 +104,8 @@ func runSandbox(ctx context.Context, args []string, env Env) error {
 		configPath: *configPath, cat: cat, dsn: *dsn, httpAddr: "off",
 		botToken: ws.BotToken(), appToken: ws.AppToken(), apiURL: ws.APIURL(),
 		clock: clock.Now, log: log,
+		// Unsigned digests, kept in the database, as serve does by default.
+		digests: &digestSetup{every: time.Hour, close: func() error { return nil }, desc: "the database only"},
 		started: func(s *scheduler.Scheduler) { sb.SetJobs(s.RunOnce) },
 	})
 	if errors.Is(err, context.Canceled) {

@@ -259,7 +259,7 @@ func TestSandboxFlags(t *testing.T) {
 	assert.Equal(t, 2, Main(context.Background(), []string{"sandbox", "extra"}, env))
 	assert.Contains(t, stderr.String(), "sandbox takes no arguments")
 	assert.Equal(t, 1, Main(context.Background(), []string{"sandbox", "--config", "nope.yaml"}, env))
-	assert.Contains(t, stderr.String(), "nope.yaml")
+	assert.Contains(t, stderr.String(), "no configuration file at nope.yaml: run the sandbox from the repository's root")
 }
 
 // pick chooses an option of a <select> (by its text) as a person does.

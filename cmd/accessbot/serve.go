@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	iofs "io/fs"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -27,12 +29,20 @@ var (
 	_ bot.Metrics  = (*ops.Metrics)(nil)
 )
 
+// noConfigError says there is no configuration file where serve looked,
+// and how to give one.
+func noConfigError(path string) error {
+	return fmt.Errorf("no configuration file at %s: give its path with --config FILE or the ACCESSBOT_CONFIG variable; examples/config.yaml is a commented example to start from (check yours with `accessbot check-config FILE`)", path)
+}
+
 // runServe runs the Slack bot until ctx ends.
 func runServe(ctx context.Context, args []string, env Env) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	var c common
 	c.register(fs, env)
 	httpAddr := registerHTTP(fs, env)
+	var df digestFlags
+	df.register(fs, env)
 	if err := parseFlags(fs, args, env); err != nil {
 		return err
 	}
@@ -44,6 +54,9 @@ func runServe(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	cat, err := config.Load(c.configPath)
+	if errors.Is(err, iofs.ErrNotExist) {
+		return noConfigError(c.configPath)
+	}
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "%s: configuration is not valid:\n%v\n", c.configPath, err)
 		return errReported
@@ -52,15 +65,21 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	if err := bot.CheckSettings(botToken, appToken, apiURL); err != nil {
 		return err // before anything opens
 	}
+	digests, err := setupDigests(df, env, log)
+	if err != nil {
+		return err
+	}
+	defer digests.close()
 	return runBot(ctx, botRun{
 		configPath: c.configPath, cat: cat, dsn: c.dsn, httpAddr: *httpAddr,
 		botToken: botToken, appToken: appToken, apiURL: apiURL,
-		clock: env.Clock, log: log,
+		clock: env.Clock, log: log, digests: digests,
 	})
 }
 
 // botRun is what serve and sandbox share: one configuration, one database,
-// the engine, the bot, the scheduler and the endpoints.
+// the engine, the bot, the scheduler (audit digests included) and the
+// endpoints.
 type botRun struct {
 	configPath string
 	cat        *workflow.Catalog
@@ -71,6 +90,7 @@ type botRun struct {
 	apiURL     string
 	clock      func() time.Time
 	log        zerolog.Logger
+	digests    *digestSetup
 	// started, when set, is called once the scheduler runs, before the bot
 	// connects (the sandbox runs the scheduler's jobs when its clock moves).
 	started func(*scheduler.Scheduler)
@@ -78,7 +98,7 @@ type botRun struct {
 
 // runBot runs the bot, the scheduler and the endpoints until ctx ends.
 func runBot(ctx context.Context, r botRun) error {
-	log, cat, c := r.log, r.cat, common{configPath: r.configPath, dsn: r.dsn}
+	log, cat, c, digests := r.log, r.cat, common{configPath: r.configPath, dsn: r.dsn}, r.digests
 	db, err := store.Open(ctx, c.dsn, r.clock)
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
@@ -120,7 +140,21 @@ func runBot(ctx context.Context, r botRun) error {
 		// and the scheduler have stopped.
 		defer func() { stopHTTP(); <-httpDone }()
 	}
-	sched := scheduler.New(engine, log, scheduler.Options{Observe: metrics.JobRun})
+	digester := &workflow.Digester{Store: db, Key: digests.key, Sink: digests.sink}
+	// Deferred before the scheduler's Stop, so it runs after it: the last
+	// digest covers everything this process wrote.
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		res, err := digester.Run(dctx)
+		if err != nil {
+			log.Error().Err(err).Msg("audit digest at shutdown failed")
+			return
+		}
+		log.Info().Interface("result", res).Msg("audit digest at shutdown")
+	}()
+	jobs := append(scheduler.Jobs(engine), scheduler.DigestJob(digester, digests.every))
+	sched := scheduler.New(engine, log, scheduler.Options{Observe: metrics.JobRun, Jobs: jobs})
 	if err := sched.Start(); err != nil {
 		return fmt.Errorf("start the scheduler: %w", err)
 	}
