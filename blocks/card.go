@@ -183,6 +183,9 @@ func (c *card) blocks() []slack.Block {
 	} else {
 		bs = append(bs, section(c.outcome()))
 	}
+	if c.in.Role == workflow.CardRequester && t.Kind == workflow.KindGrant && !t.Emergency && !t.Status.Closed() && c.in.Ent.EmergencyPolicy != "" {
+		bs = append(bs, actions(button(ActDeclareEmergency, "Declare an emergency…", ref, slack.StyleDanger)))
+	}
 	return append(bs, contextBlock(c.footer()))
 }
 
@@ -194,6 +197,9 @@ func summary(w words, t *workflow.Task, ent workflow.Entitlement, b func(string)
 	label := b(escape(entLabel(t, ent)))
 	req, subj := w.who(t.Requester), w.who(t.Subject)
 	if t.Kind == workflow.KindRevoke {
+		if t.Origin == workflow.OriginEmergencyReview {
+			return fmt.Sprintf("%s got emergency access to %s: review it. Confirm removes the access now; Deny keeps it until it expires.", subj, label)
+		}
 		if t.Origin == workflow.OriginExpiry || t.Requester == workflow.SystemActor {
 			return fmt.Sprintf("%s's access to %s expired; it must be removed by hand.", subj, label)
 		}
@@ -221,7 +227,10 @@ func factsBlock(w words, t *workflow.Task, ent workflow.Entitlement, step int) s
 	fs := []string{"*Requester*\n" + w.who(t.Requester)}
 	if t.Kind == workflow.KindRevoke {
 		fs[0] = "*Proposed by*\n" + w.who(t.Requester)
-		if t.Origin == workflow.OriginExpiry || t.Requester == workflow.SystemActor {
+		switch {
+		case t.Origin == workflow.OriginEmergencyReview:
+			fs[0] = "*Opened by*\naccessbot, after an emergency grant"
+		case t.Origin == workflow.OriginExpiry || t.Requester == workflow.SystemActor:
 			fs[0] = "*Opened by*\naccessbot, at expiry"
 		}
 		fs = append(fs, "*Whose access*\n"+w.who(t.Subject))
@@ -233,7 +242,13 @@ func factsBlock(w words, t *workflow.Task, ent workflow.Entitlement, step int) s
 		fs = append(fs, "*Resource*\n"+escape(res))
 	}
 	if t.Kind == workflow.KindGrant {
-		fs = append(fs, "*Duration*\n"+workflow.FormatDuration(t.Duration))
+		d := "*Duration*\n" + workflow.FormatDuration(t.Duration)
+		if cur, _, ok := t.Current(); ok && cur.Type == workflow.StepReview {
+			if _, by := workflow.ApprovedDuration(t); by != "" {
+				d += "\n_approved: it can be lowered, not raised_"
+			}
+		}
+		fs = append(fs, d)
 	}
 	if n := len(t.Policy.Steps); n > 0 && step >= 0 {
 		fs = append(fs, fmt.Sprintf("*Step*\n%d of %d · %s · policy _%s_", step+1, n, stepName(t.Kind, t.Policy.Steps[step].Type), inline(t.Policy.Name)))

@@ -91,7 +91,10 @@ func detailFacts(w words, t *workflow.Task, ent workflow.Entitlement) slack.Bloc
 	}
 	if t.Kind == workflow.KindRevoke {
 		by := "*Proposed by*\n" + w.who(t.Requester)
-		if t.Origin == workflow.OriginExpiry || t.Requester == workflow.SystemActor {
+		switch {
+		case t.Origin == workflow.OriginEmergencyReview:
+			by = "*Opened by*\naccessbot, after an emergency grant"
+		case t.Origin == workflow.OriginExpiry || t.Requester == workflow.SystemActor:
 			by = "*Opened by*\naccessbot, at expiry"
 		}
 		fs = append(fs, by, "*Whose access*\n"+w.who(t.Subject))

@@ -24,6 +24,9 @@ const (
 	ActReassign        = "reassign" // opens ReassignModal
 	ActMore            = "more"     // the overflow menu; its option values are EncodeOption(Opt…)
 	ActDetails         = "details"  // the task-number button; opens DetailsModal
+	// ActDeclareEmergency is the requester card's button that opens
+	// EmergencyModal (only where the access has an emergency policy).
+	ActDeclareEmergency = "declare_emergency"
 
 	// ActDelegateEdit is the App Home's Delegate tasks "Edit" button; it
 	// opens the delegation modal.
@@ -53,6 +56,7 @@ const (
 	CbComment      = "comment"
 	CbDecision     = "decision" // a decision with a comment
 	CbDetails      = "details"
+	CbEmergency    = "emergency" // the requester declares an emergency
 )
 
 // Block IDs and action IDs of the modals' inputs. A view_submission carries
@@ -117,7 +121,9 @@ func EncodeRef(taskID, revision int64) string {
 }
 
 // DecodeRef reads EncodeRef's "12:3". It rejects anything else: signs,
-// spaces, a task number that is not positive, a negative revision.
+// spaces, a task number or a revision that is not positive (every task has
+// revision 1 or later, and a revision of 0 would tell the engine to skip
+// the stale-card check).
 func DecodeRef(s string) (taskID, revision int64, err error) {
 	if len(s) > maxRefLen {
 		return 0, 0, fmt.Errorf("task reference is %d bytes long; want TASK:REVISION", len(s))
@@ -131,8 +137,8 @@ func DecodeRef(s string) (taskID, revision int64, err error) {
 		return 0, 0, fmt.Errorf("task reference %q: the task number must be a positive whole number", s)
 	}
 	revision, err = parseDigits(b)
-	if err != nil {
-		return 0, 0, fmt.Errorf("task reference %q: the revision must be a whole number", s)
+	if err != nil || revision <= 0 {
+		return 0, 0, fmt.Errorf("task reference %q: the revision must be a positive whole number", s)
 	}
 	return taskID, revision, nil
 }

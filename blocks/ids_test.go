@@ -12,7 +12,7 @@ import (
 
 func TestRefRoundTrip(t *testing.T) {
 	t.Parallel()
-	for _, c := range [][2]int64{{1, 0}, {12, 3}, {9_223_372_036_854_775_807, 9_223_372_036_854_775_807}} {
+	for _, c := range [][2]int64{{1, 1}, {12, 3}, {9_223_372_036_854_775_807, 9_223_372_036_854_775_807}} {
 		s := EncodeRef(c[0], c[1])
 		id, rev, err := DecodeRef(s)
 		require.NoError(t, err, s)
@@ -27,6 +27,9 @@ func TestDecodeRefRejectsGarbage(t *testing.T) {
 		"", ":", "12", "12:", ":3", "12:3:4", "T-12:3", "0:3", "-1:3", "12:-3", "+12:3", "12:+3",
 		" 12:3", "12:3 ", "12 :3", "1e3:1", "0x1f:2", "12:3\n", "99999999999999999999:1", "12:99999999999999999999",
 		strings.Repeat("1", 100) + ":1", "١٢:٣",
+		// Revision 0 would skip the engine's stale-card check: a forged
+		// button must not get that.
+		"12:0", "12:00",
 	} {
 		_, _, err := DecodeRef(s)
 		assert.Error(t, err, "%q", s)

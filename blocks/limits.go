@@ -1,6 +1,7 @@
 package blocks
 
 import (
+	"fmt"
 	"strings"
 	"unicode/utf8"
 
@@ -77,8 +78,46 @@ func truncateMrkdwn(s string, max int) string {
 var mrkdwnEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
 // escape makes text people typed safe for mrkdwn: no mention, link or
-// broadcast (<!channel>) can be smuggled in.
-func escape(s string) string { return mrkdwnEscaper.Replace(s) }
+// broadcast (<!channel>) can be smuggled in, and no control or bidi
+// character can reorder or hide what a card shows (see visible).
+func escape(s string) string { return mrkdwnEscaper.Replace(visible(s)) }
+
+// Escape is escape for the bot's own plain messages (comment mirrors,
+// thread answers): every piece of user text it posts goes through it.
+func Escape(s string) string { return escape(s) }
+
+// visible shows control characters (but newline and tab) and the Unicode
+// bidi and invisible formatting characters as "[U+202E]", so that text
+// people typed cannot spoof what a card displays (right-to-left overrides
+// that reverse a duration, zero-width characters that hide a word).
+func visible(s string) string {
+	if !strings.ContainsFunc(s, hiddenRune) {
+		return s
+	}
+	var sb strings.Builder
+	for _, r := range s {
+		if hiddenRune(r) {
+			fmt.Fprintf(&sb, "[U+%04X]", r)
+			continue
+		}
+		sb.WriteRune(r)
+	}
+	return sb.String()
+}
+
+func hiddenRune(r rune) bool {
+	switch {
+	case r == '\n' || r == '\t':
+		return false
+	case r < 0x20 || (r >= 0x7f && r <= 0x9f):
+		return true
+	case r == 0x061c || r == 0x200e || r == 0x200f || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069):
+		return true // bidi marks, embeddings, overrides and isolates
+	case (r >= 0x200b && r <= 0x200d) || r == 0x2060 || r == 0xfeff || r == utf8.RuneError:
+		return true // zero-width and invalid
+	}
+	return false
+}
 
 // nonEmpty stands in for an empty text, which Slack rejects.
 func nonEmpty(s string) string {
@@ -90,7 +129,7 @@ func nonEmpty(s string) string {
 
 // plain is a plain_text object cut to max.
 func plain(s string, max int) *slack.TextBlockObject {
-	return slack.NewTextBlockObject(slack.PlainTextType, nonEmpty(truncate(s, max)), true, false)
+	return slack.NewTextBlockObject(slack.PlainTextType, nonEmpty(truncate(visible(s), max)), true, false)
 }
 
 // md is a mrkdwn object cut to max.

@@ -111,11 +111,28 @@ func EditDurationModal(dir Directory, task *workflow.Task, ent workflow.Entitlem
 		initial = workflow.FormatDuration(t.Duration)
 	}
 	lead := fmt.Sprintf("How long should the access of *%s* last? It asks for *%s*.", t.Number(), workflow.FormatDuration(t.Duration))
+	if limit, by := workflow.ApprovedDuration(t); by != "" {
+		lead += fmt.Sprintf(" %s approved it for *%s*: lowering the duration keeps the approvals; raising it past %s is refused.", words{dir: dir}.who(by), workflow.FormatDuration(limit), workflow.FormatDuration(limit))
+	}
 	bs := []slack.Block{
 		about(dir, t, ent, lead),
 		textInput(BlockDuration, ActionDuration, "Duration", "8h", hint, initial, false, 20),
 	}
 	return modal(CbEditDuration, modalTitle("Duration of", t), "Save", "Cancel", withDefaults(meta, t, OptEditDuration), bs)
+}
+
+// EmergencyModal lets the requester of an open request declare it an
+// emergency. On submission: state.values[BlockReason][ActionReason].value.
+func EmergencyModal(dir Directory, task *workflow.Task, ent workflow.Entitlement, meta ModalMeta) slack.ModalViewRequest {
+	t := task
+	lead := fmt.Sprintf("Declare *%s* an emergency? It starts again under the emergency policy _%s_, its access lasts at most *%s*, and the admins are told at once. Your reason is recorded.",
+		t.Number(), inline(ent.EmergencyPolicy), workflow.FormatDuration(ent.EmergencyCap()))
+	bs := []slack.Block{
+		about(dir, t, ent, lead),
+		textInput(BlockReason, ActionReason, "Why is it an emergency?", "What is down, and why it cannot wait",
+			"Everyone on the task and the admins see it.", "", true, workflow.MaxTextLen),
+	}
+	return modal(CbEmergency, modalTitle("Emergency:", t), "Declare", "Cancel", withDefaults(meta, t, ActDeclareEmergency), bs)
 }
 
 // CommentModal adds a comment to a task. On submission:

@@ -204,7 +204,7 @@ func RequestModal(f RequestForm) slack.ModalViewRequest {
 	bs = append(bs, just)
 	if f.Ent != nil && f.Ent.EmergencyPolicy != "" {
 		opt := option("This is an emergency", OptReqEmergency)
-		opt.Description = plain("Uses the emergency policy; every card shows the request as an emergency.", maxOptionText)
+		opt.Description = plain("Emergency access lasts at most "+workflow.FormatDuration(f.Ent.EmergencyCap())+"; the admins are told at once.", maxOptionText)
 		el := slack.NewCheckboxGroupsBlockElement(ActionReqEmergency, opt)
 		if f.Emergency {
 			el.InitialOptions = []*slack.OptionBlockObject{opt}

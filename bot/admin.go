@@ -193,7 +193,7 @@ func (b *Bot) adminConfirmSubmit(ctx context.Context, cb slack.InteractionCallba
 		lvl.AnErr("reason", err).Msg("admin confirmation refused")
 		return slack.NewErrorsViewSubmissionResponse(map[string]string{block: cut(workflow.ErrorMessage(err)+" Nothing was changed.", 2000)})
 	}
-	email, err := b.emailOf(ctx, cb.User.ID)
+	email, err := b.actorEmail(ctx, cb.User.ID)
 	if err != nil {
 		return fail(err)
 	}
@@ -269,7 +269,7 @@ func (b *Bot) adminMenu(ctx context.Context, cb slack.InteractionCallback, actio
 		log.Info().AnErr("reason", err).Msg("admin operation refused")
 		push(blocks.AdminResultModal(taskID, fmt.Sprintf("Not done: T-%d", taskID), workflow.ErrorMessage(err)+" Nothing was changed."))
 	}
-	email, err := b.emailOf(ctx, cb.User.ID)
+	email, err := b.actorEmail(ctx, cb.User.ID)
 	if err != nil {
 		refused(err)
 		return
@@ -346,7 +346,7 @@ func (b *Bot) stuckProcessNow(ctx context.Context, c click) {
 		b.refuse(ctx, c, "That button does not name a task accessbot knows.", err)
 		return
 	}
-	email, err := b.emailOf(ctx, c.cb.User.ID)
+	email, err := b.actorEmail(ctx, c.cb.User.ID)
 	if err != nil {
 		b.refuse(ctx, c, workflow.ErrorMessage(err), err)
 		return

@@ -126,7 +126,7 @@ func (b *Bot) submitBulk(ctx context.Context, cb slack.InteractionCallback) any 
 	if len([]rune(comment)) > workflow.MaxTextLen {
 		return fail(fmt.Sprintf("The comment is too long: at most %d characters.", workflow.MaxTextLen))
 	}
-	email, err := b.emailOf(ctx, cb.User.ID)
+	email, err := b.actorEmail(ctx, cb.User.ID)
 	if err != nil {
 		return fail(workflow.ErrorMessage(err))
 	}

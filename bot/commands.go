@@ -63,7 +63,7 @@ func (b *Bot) accessCommands() []subcommand {
 // channel, also where the bot is not a member).
 func (b *Bot) slashCommand(ctx context.Context, sc slack.SlashCommand) {
 	c := &command{sc: sc, log: b.logger(ctx).With().Str("command", sc.Command).Logger()}
-	email, err := b.emailOf(ctx, sc.UserID)
+	email, err := b.actorEmail(ctx, sc.UserID)
 	if err != nil {
 		c.log.Info().AnErr("reason", err).Msg("command from an unknown person")
 		b.respond(ctx, c, workflow.ErrorMessage(err))
@@ -100,7 +100,7 @@ func (b *Bot) accessCommand(ctx context.Context, c *command) {
 			continue
 		}
 		if s.admin && !c.admin {
-			c.log.Warn().Str("sub", s.name).Str("text", cut(c.sc.Text, 200)).Msg("admin command refused: not an admin")
+			c.log.Warn().Str("sub", s.name).Int("text_len", len(c.sc.Text)).Msg("admin command refused: not an admin")
 			b.respond(ctx, c, fmt.Sprintf("`/access %s` is for accessbot admins only, and you are not one; nothing was changed. Ask an admin (listed under `admins` in the configuration).", s.name))
 			return
 		}

@@ -353,7 +353,7 @@ func (b *Bot) submitDelegate(ctx context.Context, cb slack.InteractionCallback) 
 		lvl.AnErr("reason", err).Msg("delegation refused")
 		return slack.NewErrorsViewSubmissionResponse(map[string]string{block: cut(workflow.ErrorMessage(err), 2000)})
 	}
-	email, err := b.emailOf(ctx, cb.User.ID)
+	email, err := b.actorEmail(ctx, cb.User.ID)
 	if err != nil {
 		return fail(err)
 	}

@@ -15,7 +15,7 @@ import (
 )
 
 // requestConfig: github is requested through its resources (org-admin has
-// a short maximum; both have an emergency policy through the app, reviewed
+// a short maximum; both set the emergency policy glass, reviewed
 // by security); vpn has no resources, no emergency policy and no maximum.
 // prov owns github; security owns vpn; mgr is alice's manager.
 const requestConfig = `
@@ -55,16 +55,17 @@ apps:
     provisioners: [group:sre]
     request_policy: std
     revocation_policy: revoke
-    emergency_policy: glass
     default_duration: 1w
     max_duration: 4w
     resources:
       - id: org-admin
         name: Org admin
+        emergency_policy: glass
         default_duration: 8h
         max_duration: 1d
       - id: repo-write
         name: Repo write
+        emergency_policy: glass
   - id: vpn
     name: Office VPN
     provisioning: none
@@ -210,8 +211,15 @@ func TestRequestEmergencyIsBadgedOnEveryCard(t *testing.T) {
 	assert.Equal(t, "1w", initialOf(dur), "the default of the app, inherited by the resource")
 	assert.Contains(t, blockHint(t, v, dur.BlockID), "The maximum for GitHub / Repo write is 4w")
 
+	// The form's 1w default is past the emergency cap (24h by default):
+	// refused with the cap named, nothing created.
 	sub, err := h.slack.Submit(h.ctx, h.ids["alice"], v.ID, fakeslack.Inputs{
 		"req_justification": {"prod is down"}, "req_emergency": {"emergency"}})
+	require.NoError(t, err)
+	assert.Contains(t, sub.Errors[dur.BlockID], "Emergency access to GitHub / Repo write lasts at most 1d")
+	assert.Empty(t, h.requestedBy("alice"))
+	sub, err = h.slack.Submit(h.ctx, h.ids["alice"], v.ID, fakeslack.Inputs{
+		"req_justification": {"prod is down"}, "req_emergency": {"emergency"}, dur.BlockID: {"8h"}})
 	require.NoError(t, err)
 	require.Empty(t, sub.Errors)
 	ts := h.requestedBy("alice")

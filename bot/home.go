@@ -295,7 +295,7 @@ func (b *Bot) homeCancel(ctx context.Context, cb slack.InteractionCallback, a *s
 		b.republish(ctx, cb, meta, "That button does not name a task accessbot knows; nothing was changed.")
 		return
 	}
-	email, err := b.emailOf(ctx, cb.User.ID)
+	email, err := b.actorEmail(ctx, cb.User.ID)
 	if err == nil {
 		_, err = b.engine.Cancel(ctx, workflow.AdminInput{TaskID: taskID, Actor: email, Reason: "Canceled by the requester from the App Home."})
 	}

@@ -16,6 +16,11 @@ import (
 // looked up again (emails and accounts change hands).
 const identityTTL = 24 * time.Hour
 
+// identityStale bounds how old a cached identity may be when users.info
+// fails and a read (a Home, a Details modal) falls back to it. A decision
+// never does: actorEmail fails closed once identityTTL has passed.
+const identityStale = 72 * time.Hour
+
 // errNotInSlack is returned when an email has no Slack account.
 var errNotInSlack = errors.New("not found in Slack")
 
@@ -23,6 +28,19 @@ var errNotInSlack = errors.New("not found in Slack")
 // the cached chat user, else users.info (profile.email), cached. A Slack
 // user whose email is not an assignee's is not that assignee.
 func (b *Bot) emailOf(ctx context.Context, slackID string) (string, error) {
+	return b.identify(ctx, slackID, identityStale)
+}
+
+// actorEmail is emailOf for someone about to change a task (a decision, a
+// reassignment, an admin operation): when Slack cannot confirm an identity
+// older than identityTTL, it refuses rather than trust the old one.
+func (b *Bot) actorEmail(ctx context.Context, slackID string) (string, error) {
+	return b.identify(ctx, slackID, 0)
+}
+
+// identify is emailOf with the age up to which a cached identity stands in
+// for a failed users.info (0: none past identityTTL).
+func (b *Bot) identify(ctx context.Context, slackID string, stale time.Duration) (string, error) {
 	cached, err := b.store.ChatUserByID(ctx, slackID)
 	switch {
 	case err == nil && cached.Email != "" && b.now().Sub(cached.ResolvedAt) < identityTTL:
@@ -36,10 +54,17 @@ func (b *Bot) emailOf(ctx context.Context, slackID string) (string, error) {
 		return err
 	})
 	if err != nil {
+		if cached != nil && cached.Email != "" && b.now().Sub(cached.ResolvedAt) < stale {
+			return cached.Email, nil // stale but Slack is unreachable, and only for reading
+		}
 		if cached != nil && cached.Email != "" {
-			return cached.Email, nil // stale but Slack is unreachable: better than refusing
+			b.logger(ctx).Warn().Err(err).Str("chat_user", slackID).Msg("identity not confirmed by Slack; refused")
+			return "", workflow.Errorf(workflow.ECONFLICT, "accessbot cannot confirm who you are with Slack right now, so nothing was changed. Please try again in a few minutes.")
 		}
 		return "", fmt.Errorf("users.info %s: %w", slackID, err)
+	}
+	if info.Deleted {
+		return "", workflow.Errorf(workflow.EFORBIDDEN, "This Slack account is deactivated, so accessbot does not act for it.")
 	}
 	email := strings.ToLower(strings.TrimSpace(info.Profile.Email))
 	if email == "" {

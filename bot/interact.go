@@ -54,6 +54,13 @@ func (b *Bot) interaction(ctx context.Context, cb slack.InteractionCallback) {
 			return
 		}
 		b.openModal(ctx, c, blocks.ActReassign, taskID, rev)
+	case blocks.ActDeclareEmergency:
+		taskID, rev, err := blocks.DecodeRef(c.action.Value)
+		if err != nil {
+			b.refuse(ctx, c, "That button does not name a task accessbot knows.", err)
+			return
+		}
+		b.openModal(ctx, c, blocks.ActDeclareEmergency, taskID, rev)
 	case blocks.ActDetails:
 		taskID, rev, err := blocks.DecodeRef(c.action.Value)
 		if err != nil {
@@ -106,7 +113,7 @@ func (b *Bot) decide(ctx context.Context, c click, action workflow.Action, taskI
 // decideAs applies a decision as the person with Slack id slackUser: the
 // path of every decision button, on a card or in the App Home.
 func (b *Bot) decideAs(ctx context.Context, slackUser string, action workflow.Action, d workflow.Decision) (*workflow.Task, error) {
-	email, err := b.emailOf(ctx, slackUser)
+	email, err := b.actorEmail(ctx, slackUser)
 	if err != nil {
 		return nil, err
 	}
@@ -193,6 +200,18 @@ func (b *Bot) openModal(ctx context.Context, c click, what string, taskID, rev i
 	}
 	meta := blocks.ModalMeta{TaskID: taskID, Revision: rev, Action: what, Channel: c.channel, MessageTS: c.ts}
 	ent := entitlement(b.engine.Catalog(), t)
+	if what != blocks.OptDetails {
+		// Every modal shows the task (requester, app, duration): the same
+		// who-may-see rule as Details applies before it opens.
+		email, err := b.emailOf(ctx, c.cb.User.ID)
+		if err == nil {
+			t, _, err = b.engine.TaskFor(ctx, email, taskID)
+		}
+		if err != nil {
+			b.refuse(ctx, c, workflow.ErrorMessage(err), err)
+			return
+		}
+	}
 	var view slack.ModalViewRequest
 	if _, ok := blocks.CommentOptionAction(what); ok {
 		view = blocks.DecisionModal(b.namer(ctx), t, what, meta)
@@ -204,6 +223,8 @@ func (b *Bot) openModal(ctx context.Context, c click, what string, taskID, rev i
 			view = blocks.EditDurationModal(b.namer(ctx), t, ent, meta)
 		case blocks.OptComment:
 			view = blocks.CommentModal(b.namer(ctx), t, meta)
+		case blocks.ActDeclareEmergency:
+			view = blocks.EmergencyModal(b.namer(ctx), t, ent, meta)
 		case blocks.OptDetails:
 			email, err := b.emailOf(ctx, c.cb.User.ID)
 			if err != nil {
@@ -264,6 +285,7 @@ func (b *Bot) viewSubmission(ctx context.Context, cb slack.InteractionCallback) 
 	mainBlock := map[string]string{
 		blocks.CbReassign: blocks.BlockReassignTo, blocks.CbComment: blocks.BlockComment,
 		blocks.CbDecision: blocks.BlockComment, blocks.CbEditDuration: blocks.BlockDuration,
+		blocks.CbEmergency: blocks.BlockReason,
 	}[cb.View.CallbackID]
 	if mainBlock == "" {
 		return nil // details: nothing to submit
@@ -296,7 +318,12 @@ func (b *Bot) viewSubmission(ctx context.Context, cb slack.InteractionCallback) 
 		}
 		return slack.NewErrorsViewSubmissionResponse(map[string]string{block: cut(workflow.ErrorMessage(err), 2000)})
 	}
-	email, err := b.emailOf(ctx, cb.User.ID)
+	if meta.Revision <= 0 && cb.View.CallbackID != blocks.CbComment {
+		// Every modal that acts on a step names the revision it showed; 0
+		// would skip the stale-card check.
+		return fail(workflow.Errorf(workflow.EINVALID, "This form does not say which version of T-%d it showed; open it again from the card.", meta.TaskID))
+	}
+	email, err := b.actorEmail(ctx, cb.User.ID)
 	if err != nil {
 		return fail(err)
 	}
@@ -306,9 +333,10 @@ func (b *Bot) viewSubmission(ctx context.Context, cb slack.InteractionCallback) 
 		if toID == "" {
 			return fail(workflow.FieldError("to", "Choose a person to reassign to."))
 		}
-		to, err := b.emailOf(ctx, toID)
+		// Bots and deactivated accounts are refused: the task would stall.
+		to, err := b.personByID(ctx, toID)
 		if err != nil {
-			return fail(workflow.FieldError("to", "accessbot cannot tell who that is in Slack (%s).", workflow.ErrorMessage(err)))
+			return fail(workflow.FieldError("to", "%s", workflow.ErrorMessage(err)))
 		}
 		_, err = b.engine.Reassign(ctx, workflow.ReassignInput{TaskID: meta.TaskID, Actor: email, To: to,
 			Reason: value(blocks.BlockReason, blocks.ActionReason).Value, Revision: meta.Revision})
@@ -324,6 +352,12 @@ func (b *Bot) viewSubmission(ctx context.Context, cb slack.InteractionCallback) 
 	case blocks.CbDecision:
 		_, err = b.engine.Decide(ctx, workflow.Action(meta.Action), workflow.Decision{TaskID: meta.TaskID, Actor: email,
 			Revision: meta.Revision, Comment: value(blocks.BlockComment, blocks.ActionComment).Value})
+		if err != nil {
+			return fail(err)
+		}
+	case blocks.CbEmergency:
+		_, err = b.engine.DeclareEmergency(ctx, workflow.EmergencyInput{TaskID: meta.TaskID, Actor: email,
+			Reason: value(blocks.BlockReason, blocks.ActionReason).Value, Revision: meta.Revision})
 		if err != nil {
 			return fail(err)
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"accessbot/blocks"
 	"accessbot/workflow"
 )
 
@@ -133,7 +134,8 @@ func (b *Bot) mirrorText(ctx context.Context, n workflow.Notice) string {
 	return text
 }
 
-// quoteLines shows text as a block quote.
+// quoteLines shows text people typed as a block quote, escaped: a mention,
+// a broadcast or a masked link in it never goes live under the bot's name.
 func quoteLines(s string) string {
-	return "> " + strings.ReplaceAll(strings.TrimSpace(s), "\n", "\n> ")
+	return "> " + strings.ReplaceAll(blocks.Escape(strings.TrimSpace(s)), "\n", "\n> ")
 }

@@ -134,6 +134,8 @@ func (b *Bot) deliver(ctx context.Context, n workflow.Notice) error {
 			return nil
 		}
 		return b.dm(ctx, n.Recipient, n.Text)
+	case workflow.NoticeChannel:
+		return b.postToChannel(ctx, n.Data["channel"], n.Text)
 	}
 	b.log.Warn().Str("kind", string(n.Kind)).Msg("unknown notice kind skipped")
 	return nil
@@ -321,6 +323,25 @@ func (b *Bot) dm(ctx context.Context, email, text string) error {
 		_, _, err := b.api.PostMessageContext(ctx, ch, slack.MsgOptionText(cut(text, 3900), false))
 		return err
 	})
+}
+
+// postToChannel posts a plain message to a configured channel (the
+// emergency channel). A channel the bot cannot post to is logged and
+// skipped: retrying would not fix it.
+func (b *Bot) postToChannel(ctx context.Context, ch, text string) error {
+	if ch == "" || text == "" {
+		return nil
+	}
+	err := b.call(ctx, "chat.postMessage", ch, func() error {
+		_, _, err := b.api.PostMessageContext(ctx, ch, slack.MsgOptionText(cut(text, 3900), false))
+		return err
+	})
+	switch slackCode(err) {
+	case "channel_not_found", "not_in_channel", "is_archived":
+		b.logger(ctx).Warn().Err(err).Str("channel", ch).Msg("cannot post to the configured channel; invite the bot")
+		return nil
+	}
+	return err
 }
 
 // markDeleted replaces every card of a deleted task with a one-line notice.

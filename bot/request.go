@@ -364,7 +364,7 @@ func (b *Bot) submitRequest(ctx context.Context, cb slack.InteractionCallback) a
 		log.Warn().Err(err).Msg("request modal with bad metadata")
 		return fail(workflow.Errorf(workflow.EINVALID, "This form is damaged; close it and type `/access request` again."))
 	}
-	email, err := b.emailOf(ctx, cb.User.ID)
+	email, err := b.actorEmail(ctx, cb.User.ID)
 	if err != nil {
 		return fail(err)
 	}

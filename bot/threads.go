@@ -10,6 +10,7 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 
+	"accessbot/blocks"
 	"accessbot/workflow"
 )
 
@@ -111,11 +112,11 @@ func (b *Bot) threadMessage(ctx context.Context, inner slackevents.EventsAPIInne
 		return
 	}
 	log = log.With().Int64("task", card.TaskID).Logger()
-	email, err := b.emailOf(ctx, te.user)
+	email, err := b.actorEmail(ctx, te.user)
 	if err != nil {
 		log.Warn().Err(err).Msg("thread reply by someone accessbot cannot identify")
 		if te.op == "" {
-			b.threadAnswer(ctx, log, te, workflow.ErrorMessage(err)+" Your reply was not added to the task.")
+			b.threadAnswer(ctx, log, te, blocks.Escape(workflow.ErrorMessage(err))+" Your reply was not added to the task.")
 		}
 		return
 	}
@@ -203,7 +204,7 @@ func (b *Bot) threadReply(ctx context.Context, log zerolog.Logger, te threadEven
 	_, err = b.engine.Comment(ctx, workflow.CommentInput{TaskID: t.ID, Actor: email, Text: te.text, Source: workflow.SourceThread, Message: ref})
 	switch {
 	case err == nil && why != "":
-		b.threadAnswer(ctx, log, te, why+" Your reply was kept as a comment on "+t.Number()+".")
+		b.threadAnswer(ctx, log, te, why+" Your reply was kept as a comment on "+t.Number()+".") // why is escaped by acknowledge
 	case err == nil:
 		log.Info().Msg("thread reply added as a comment")
 	case workflow.ErrorCode(err) == workflow.EINTERNAL:
@@ -212,7 +213,7 @@ func (b *Bot) threadReply(ctx context.Context, log zerolog.Logger, te threadEven
 		return
 	default:
 		log.Info().AnErr("reason", err).Msg("thread comment refused")
-		msg := workflow.ErrorMessage(err) + " Your reply was not added to " + t.Number() + "."
+		msg := blocks.Escape(workflow.ErrorMessage(err)) + " Your reply was not added to " + t.Number() + "."
 		if why != "" {
 			msg = why + " " + msg
 		}
@@ -251,7 +252,7 @@ func (b *Bot) acknowledge(ctx context.Context, t *workflow.Task, card *workflow.
 			b.log.Error().Err(err).Int64("task", t.ID).Msg("acknowledge in a thread")
 			return fmt.Sprintf("accessbot could not mark %s because of an internal error; use the card's buttons or try again later.", t.Number()), false
 		}
-		return workflow.ErrorMessage(err) + " Nothing was marked.", false
+		return blocks.Escape(workflow.ErrorMessage(err)) + " Nothing was marked.", false
 	}
 	what := map[workflow.Action]string{
 		workflow.ActionProvisioned:     "provisioned",
@@ -264,7 +265,7 @@ func (b *Bot) acknowledge(ctx context.Context, t *workflow.Task, card *workflow.
 		msg = fmt.Sprintf(":no_entry_sign: %s marked %s %s (%s).", b.namer(ctx)(email), t.Number(), what, accessLabel(b.engine.Catalog(), t))
 	}
 	if rest != "" {
-		msg += " Comment: “" + cut(rest, 300) + "”"
+		msg += " Comment: “" + blocks.Escape(cut(rest, 300)) + "”"
 	}
 	return msg, true
 }

@@ -223,7 +223,7 @@ func (c *checker) typeError(msg string) {
 // allowedFields lists, by raw type name as the decoder writes it, the fields
 // a mapping of that type may hold.
 var allowedFields = map[string]string{
-	"config.rawConfig":    "admins, people, groups, policies, apps, reminders, threads",
+	"config.rawConfig":    "admins, people, groups, policies, apps, reminders, threads, emergency_channel",
 	"config.rawPerson":    "email, manager, groups",
 	"config.rawPolicy":    "steps",
 	"config.rawStep":      "type, approvers, mode, delegation, reassign, fallback",
@@ -233,4 +233,4 @@ var allowedFields = map[string]string{
 	"config.rawThreads":   "provisioned, deprovisioned, wont",
 }
 
-const settingsFields = "owners, provisioners, deprovisioners, channel, instructions, provisioning, request_policy, revocation_policy, emergency_policy, default_duration, max_duration"
+const settingsFields = "owners, provisioners, deprovisioners, channel, instructions, provisioning, request_policy, revocation_policy, emergency_policy, default_duration, max_duration, emergency_max_duration"

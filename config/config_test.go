@@ -48,7 +48,14 @@ func TestExampleLoads(t *testing.T) {
 	assert.Equal(t, 24*time.Hour, gh.MaxDuration)
 	assert.Equal(t, "#access-github", gh.Channel)
 	assert.Equal(t, "sensitive", gh.RequestPolicy)
-	assert.Equal(t, "break-glass", gh.EmergencyPolicy)
+	assert.Equal(t, "break-glass", gh.EmergencyPolicy, "set on the resource itself")
+	repo, err := cat.Entitlement("github", "repo-write")
+	require.NoError(t, err)
+	assert.Empty(t, repo.EmergencyPolicy, "a resource never inherits an emergency policy")
+	prod, err := cat.Entitlement("aws", "prod")
+	require.NoError(t, err)
+	assert.Equal(t, 4*time.Hour, prod.EmergencyCap())
+	assert.Equal(t, "#access-emergencies", cat.EmergencyChannel)
 
 	staging, err := cat.Entitlement("aws", "staging")
 	require.NoError(t, err)
@@ -130,17 +137,23 @@ func TestProblems(t *testing.T) {
 		name, yaml, path, message string
 	}{
 		{
+			name:    "emergency policy on an app with resources",
+			yaml:    okPeople + okPolicies + "apps:\n  - id: gh\n    provisioners: [ann@x.io]\n    request_policy: std\n    revocation_policy: revoke\n    emergency_policy: std\n    default_duration: 1d\n    resources:\n      - id: admin\n",
+			path:    "apps[0].emergency_policy",
+			message: "an app with resources is requested through them, and resources do not inherit the app's emergency_policy: set emergency_policy on each resource that may be requested as an emergency, and remove it here",
+		},
+		{
 			name: "unknown field",
 			yaml: okPeople + okPolicies + okApps + "    colour: red\n",
 			path: "apps[0].colour",
 			message: `unknown field "colour" (allowed here: id, name, owners, provisioners, deprovisioners, channel, instructions, ` +
-				`provisioning, request_policy, revocation_policy, emergency_policy, default_duration, max_duration, resources)`,
+				`provisioning, request_policy, revocation_policy, emergency_policy, default_duration, max_duration, emergency_max_duration, resources)`,
 		},
 		{
 			name:    "unknown top-level field",
 			yaml:    okPeople + okPolicies + okApps + "slack_token: xoxb\n",
 			path:    "slack_token",
-			message: `unknown field "slack_token" (allowed here: admins, people, groups, policies, apps, reminders, threads)`,
+			message: `unknown field "slack_token" (allowed here: admins, people, groups, policies, apps, reminders, threads, emergency_channel)`,
 		},
 		{
 			name: "nested step syntax is not the one chosen",

@@ -14,6 +14,8 @@ type rawConfig struct {
 	Apps      []rawApp             `yaml:"apps"`
 	Reminders *rawReminders        `yaml:"reminders"`
 	Threads   *rawThreads          `yaml:"threads"`
+	// EmergencyChannel is told of every emergency request at once.
+	EmergencyChannel string `yaml:"emergency_channel"`
 }
 
 type rawPerson struct {
@@ -83,6 +85,8 @@ type rawSettings struct {
 	EmergencyPolicy  string   `yaml:"emergency_policy"`
 	DefaultDuration  string   `yaml:"default_duration"`
 	MaxDuration      string   `yaml:"max_duration"`
+	// EmergencyMaxDuration caps emergency access (default 24h).
+	EmergencyMaxDuration string `yaml:"emergency_max_duration"`
 }
 
 type rawApp struct {

@@ -69,6 +69,13 @@ func (c *checker) build(raw *rawConfig) *workflow.Catalog {
 	b.apps(raw.Apps)
 	b.reminders(raw.Reminders)
 	b.threads(raw.Threads)
+	if ch := strings.TrimSpace(raw.EmergencyChannel); ch != "" {
+		if channelID.MatchString(ch) || channelName.MatchString(ch) {
+			b.cat.EmergencyChannel = ch
+		} else {
+			b.add("emergency_channel", "%q is not a Slack channel: use a channel id like C0123ABCD or a name like #access-emergencies", raw.EmergencyChannel)
+		}
+	}
 	return b.cat
 }
 
@@ -473,6 +480,11 @@ func (b *builder) apps(raw []rawApp) {
 		if len(ra.Resources) == 0 || appLacks {
 			b.provisioners(path, app.Settings)
 		}
+		if len(ra.Resources) > 0 && ra.EmergencyPolicy != "" {
+			// Resources never inherit it (a stricter request policy of a
+			// resource would be bypassed): say so rather than drop it.
+			b.add(path+".emergency_policy", "an app with resources is requested through them, and resources do not inherit the app's emergency_policy: set emergency_policy on each resource that may be requested as an emergency, and remove it here")
+		}
 		b.cat.Apps = append(b.cat.Apps, app)
 	}
 }
@@ -585,6 +597,11 @@ func (b *builder) settings(path string, raw rawSettings) workflow.Settings {
 	if s.MaxDuration == workflow.Permanent {
 		b.add(path+".max_duration", "max_duration cannot be permanent: leave max_duration out for no maximum")
 		s.MaxDuration = 0
+	}
+	s.EmergencyMaxDuration = b.duration(path+".emergency_max_duration", raw.EmergencyMaxDuration)
+	if s.EmergencyMaxDuration == workflow.Permanent {
+		b.add(path+".emergency_max_duration", "emergency_max_duration cannot be permanent: emergency access always ends; leave it out for the default of %s", workflow.FormatDuration(workflow.DefaultEmergencyMaxDuration))
+		s.EmergencyMaxDuration = 0
 	}
 	return s
 }

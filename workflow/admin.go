@@ -17,12 +17,25 @@ type AdminInput struct {
 	Revision int64
 }
 
+// ActAdminRefused records, on the admin chain, an admin operation refused
+// because the admin asked for the task or is its subject.
+const ActAdminRefused = "admin_refused"
+
 // admin runs fn on a task after checking that the actor is an admin, and
-// records the action on the global admin chain as well as the task's.
+// records the action on the global admin chain as well as the task's. An
+// operation that would move the task on (pass a step, finish it) is refused
+// when the admin asked for the task or is its subject, and the refusal is
+// recorded on the admin chain.
 func (e *Engine) admin(ctx context.Context, in AdminInput, action string, fn func(o *op, t *Task) error) (*Task, error) {
 	actor := normEmail(in.Actor)
+	reason, err := text("reason", in.Reason, false)
+	if err != nil {
+		return nil, err
+	}
+	in.Reason = reason
 	var task *Task
-	err := e.update(ctx, func(o *op) error {
+	var self *Error
+	err = e.update(ctx, func(o *op) error {
 		if !o.cat.IsAdmin(actor) {
 			return Errorf(EFORBIDDEN, "Only an accessbot admin can %s a task.", strings.ReplaceAll(action, "_", " "))
 		}
@@ -34,15 +47,74 @@ func (e *Engine) admin(ctx context.Context, in AdminInput, action string, fn fun
 		if in.Revision != 0 && in.Revision != t.Revision {
 			return staleError(t)
 		}
+		before := *t
 		if err := fn(o, t); err != nil {
 			return err
 		}
+		if selfServing(&before, t, actor) {
+			self = o.selfRepairError(&before, actor, action)
+			return self
+		}
 		return o.adminAudit(actor, action, in.Reason, map[string]string{"task": t.Number()})
 	})
+	if self != nil {
+		// The operation was rolled back; its refusal is on record.
+		if rerr := e.recordRefusal(ctx, actor, action, in.Reason, task, self); rerr != nil {
+			return nil, rerr
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
 	return task, nil
+}
+
+// selfServing reports whether actor, who asked for the task or is its
+// subject, moved it on from before to after: a later step, or finished where
+// it was not. The subject ending their own revocation early (it keeps their
+// access) counts too.
+func selfServing(before, after *Task, actor string) bool {
+	subject := actor == normEmail(before.Subject)
+	requester := actor == normEmail(before.Requester) && before.Requester != SystemActor
+	switch {
+	case !subject && !requester:
+		return false
+	case after.Status == StatusDone && before.Status != StatusDone:
+		return true
+	case after.Step > before.Step && !after.Status.Closed():
+		return true
+	}
+	return subject && before.Kind == KindRevoke && !before.Status.Closed() && after.Status.Closed()
+}
+
+// adminVerbs say what an admin action does to a task, for refusals.
+var adminVerbs = map[string]string{
+	ActStepSkipped: "skip its step", ActRestarted: "restart it", ActHardReset: "hard reset it",
+	ActPolicyChanged: "change its policy", ActProcessedNow: "process it now", ActCanceled: "cancel it", ActDeleted: "delete it",
+}
+
+// selfRepairError refuses an admin operation on the admin's own task and
+// names the admins who may do it instead.
+func (o *op) selfRepairError(t *Task, actor, action string) *Error {
+	var others []string
+	for _, a := range o.cat.Admins {
+		if a = normEmail(a); a != actor && a != normEmail(t.Subject) {
+			others = append(others, a)
+		}
+	}
+	sortStrings(others)
+	whose := "You asked for " + t.Number()
+	if actor == normEmail(t.Subject) && t.Kind == KindRevoke {
+		whose = t.Number() + " is about your own access"
+	}
+	verb := adminVerbs[action]
+	if verb == "" {
+		verb = strings.ReplaceAll(action, "_", " ")
+	}
+	if len(others) == 0 {
+		return Errorf(EFORBIDDEN, "%s, so you cannot %s: an admin never moves their own task on. accessbot has no other admin; add one to the configuration's admins.", whose, verb)
+	}
+	return Errorf(EFORBIDDEN, "%s, so you cannot %s: an admin never moves their own task on. Ask another admin: %s.", whose, verb, strings.Join(others, ", "))
 }
 
 // Cancel ends an open task, keeping it and its history. Admins may cancel
@@ -87,8 +159,14 @@ func (o *op) cancel(t *Task, actor, reason string) error {
 // chain's last hash.
 func (e *Engine) Delete(ctx context.Context, in AdminInput) (*Task, error) {
 	actor := normEmail(in.Actor)
+	reason, err := text("reason", in.Reason, false)
+	if err != nil {
+		return nil, err
+	}
+	in.Reason = reason
 	var task *Task
-	err := e.update(ctx, func(o *op) error {
+	var self *Error
+	err = e.update(ctx, func(o *op) error {
 		if !o.cat.IsAdmin(actor) {
 			return Errorf(EFORBIDDEN, "Only an accessbot admin can delete a task.")
 		}
@@ -99,6 +177,10 @@ func (e *Engine) Delete(ctx context.Context, in AdminInput) (*Task, error) {
 		task = t
 		if in.Revision != 0 && in.Revision != t.Revision {
 			return staleError(t)
+		}
+		if actor == normEmail(t.Subject) && t.Kind == KindRevoke && !t.Status.Closed() {
+			self = o.selfRepairError(t, actor, ActDeleted)
+			return self
 		}
 		seq, hash, err := o.tx.AuditHead(t.ID)
 		if err != nil {
@@ -113,10 +195,25 @@ func (e *Engine) Delete(ctx context.Context, in AdminInput) (*Task, error) {
 			"status": string(t.Status), "events": fmt.Sprint(seq), "last_hash": hash,
 		})
 	})
+	if self != nil {
+		if rerr := e.recordRefusal(ctx, actor, ActDeleted, in.Reason, task, self); rerr != nil {
+			return nil, rerr
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
 	return task, nil
+}
+
+// recordRefusal writes, on the admin chain, an admin operation refused on
+// the admin's own task (the operation itself was rolled back). A preview's
+// refusal is recorded too: it is where an admin's attempt is refused first.
+func (e *Engine) recordRefusal(ctx context.Context, actor, action, reason string, t *Task, why *Error) error {
+	ctx = context.WithValue(ctx, dryRunKey{}, (*dryRun)(nil))
+	return e.update(ctx, func(o *op) error {
+		return o.adminAudit(actor, ActAdminRefused, reason, map[string]string{"task": t.Number(), "action": action, "why": why.Message})
+	})
 }
 
 // Restart sends a task back to its first step with its own policy; its

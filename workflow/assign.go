@@ -6,6 +6,10 @@ import (
 	"time"
 )
 
+// ActDelegationSkipped records a delegation not followed because its
+// delegate is already on a step in all mode (see assign).
+const ActDelegationSkipped = "delegation_skipped"
+
 // advance moves t to the step after the current one (t.Step = -1 starts the
 // first) and completes the task after the last step.
 func (o *op) advance(t *Task) error {
@@ -44,7 +48,7 @@ func (o *op) startStep(t *Task) (bool, error) {
 		return false, o.fail(t, reason)
 	}
 	for _, p := range people {
-		if err := o.assign(t, step, run, Assignment{Email: p, Via: via, State: AssignPending}); err != nil {
+		if err := o.assign(t, step, run, Assignment{Email: p, Via: via, State: AssignPending}, people...); err != nil {
 			return false, err
 		}
 	}
@@ -58,8 +62,9 @@ func (o *op) startStep(t *Task) (bool, error) {
 }
 
 // candidates resolves who should act on step: its approvers (or the app's
-// provisioners), else its fallback. The requester is never a candidate for a
-// review, nor for provisioning their own access.
+// provisioners), else its fallback. The subject is never a candidate, nor is
+// the requester for a review or for provisioning their own access
+// (Task.barred).
 func (o *op) candidates(t *Task, step *Step) ([]string, Via, string) {
 	ent, err := o.cat.Entitlement(t.AppID, t.ResourceID)
 	if err != nil {
@@ -76,7 +81,7 @@ func (o *op) candidates(t *Task, step *Step) ([]string, Via, string) {
 	exclude := func(list []string) []string {
 		var out []string
 		for _, p := range list {
-			if p == normEmail(t.Requester) && (step.Type == StepReview || t.Kind == KindGrant) {
+			if t.barred(p, step) {
 				continue
 			}
 			out = append(out, p)
@@ -93,7 +98,7 @@ func (o *op) candidates(t *Task, step *Step) ([]string, Via, string) {
 	if step.Type != StepReview {
 		what = string(step.Type) + "ers"
 	}
-	reason := fmt.Sprintf("step %d (%s) has nobody to act: its %s (%s) resolve to nobody other than the requester, and it has no fallback that does", t.Step+1, step.Type, what, principalList(principals))
+	reason := fmt.Sprintf("step %d (%s) has nobody to act: its %s (%s) resolve to nobody other than the requester or the subject, and it has no fallback that does", t.Step+1, step.Type, what, principalList(principals))
 	if len(principals) == 0 {
 		reason = fmt.Sprintf("step %d (%s) has nobody to act: %s has no %s configured and the step has no fallback", t.Step+1, step.Type, ent.Label(), what)
 	}
@@ -109,12 +114,26 @@ func principalList(ps []Principal) string {
 }
 
 // assign adds a to the step, following delegation where the step allows it.
-// A person already pending on the step is not added twice.
-func (o *op) assign(t *Task, step *Step, run *StepRun, a Assignment) error {
+// A person already pending on the step is not added twice. In a step in all
+// mode, which needs as many distinct people as it has assignees, a
+// delegation to someone already on the step (pending or decided) or among
+// others (the people being assigned with a) falls back to a.Email, and
+// someone who already decided on it is not added again.
+func (o *op) assign(t *Task, step *Step, run *StepRun, a Assignment, others ...string) error {
+	distinct := step.Mode == ModeAll
 	if step.Delegate {
-		final, chain, rules, err := o.delegateOf(a.Email, t.Requester)
+		final, chain, rules, err := o.delegateOf(a.Email, func(p string) bool { return t.barred(p, step) })
 		if err != nil {
 			return err
+		}
+		if final != a.Email && distinct && (onStep(run, final) || slicesContains(others, final)) {
+			if err := o.audit(t, SystemActor, ActDelegationSkipped, "", map[string]string{
+				"from": a.Email, "to": final, "chain": strings.Join(chain, " -> "), "rule": strings.Join(rules, "; "),
+				"reason": final + " is already on this step, which needs distinct people: it stays with " + a.Email,
+			}); err != nil {
+				return err
+			}
+			final = a.Email
 		}
 		if final != a.Email {
 			if err := o.audit(t, SystemActor, ActDelegated, "", map[string]string{
@@ -132,7 +151,7 @@ func (o *op) assign(t *Task, step *Step, run *StepRun, a Assignment) error {
 		}
 	}
 	for _, x := range run.Assignees {
-		if x.Email == a.Email && x.State == AssignPending {
+		if x.Email == a.Email && (x.State == AssignPending || (distinct && onStep(run, x.Email))) {
 			return nil
 		}
 	}
@@ -140,10 +159,20 @@ func (o *op) assign(t *Task, step *Step, run *StepRun, a Assignment) error {
 	return nil
 }
 
+func slicesContains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
 // delegateOf follows email's chain of active delegations and says which
-// delegation each hop followed. A cycle, or a chain that reaches the
-// requester, falls back to email itself.
-func (o *op) delegateOf(email, requester string) (string, []string, []string, error) {
+// delegation each hop followed. A cycle, or a chain that reaches someone
+// barred from the step (the requester, the subject), falls back to email
+// itself.
+func (o *op) delegateOf(email string, barred func(string) bool) (string, []string, []string, error) {
 	chain := []string{email}
 	var rules []string
 	seen := map[string]bool{email: true}
@@ -160,7 +189,7 @@ func (o *op) delegateOf(email, requester string) (string, []string, []string, er
 			break
 		}
 		next := normEmail(d.Delegate)
-		if seen[next] || next == normEmail(requester) {
+		if seen[next] || barred(next) {
 			return email, []string{email}, nil, nil
 		}
 		seen[next] = true
@@ -232,7 +261,13 @@ func (o *op) grant(t *Task) error {
 			o.notify(&Notice{Kind: NoticeTaskChanged, TaskID: prev, Data: map[string]string{"resend": "true", "grant": fmt.Sprint(g.ID), "event": "extended"}})
 		}
 		t.GrantID = g.ID
-		return o.audit(t, SystemActor, ActExtended, "", map[string]string{"grant": fmt.Sprint(g.ID), "expires": formatExpiry(expires)})
+		if err := o.audit(t, SystemActor, ActExtended, "", map[string]string{"grant": fmt.Sprint(g.ID), "expires": formatExpiry(expires)}); err != nil {
+			return err
+		}
+		if t.Emergency {
+			return o.followUpEmergency(t, g)
+		}
+		return nil
 	}
 	g := &Grant{Subject: t.Subject, AppID: t.AppID, ResourceID: t.ResourceID, Status: GrantActive,
 		StartsAt: o.now, ExpiresAt: expires, TaskID: t.ID, GrantedBy: by, UpdatedAt: o.now}
@@ -240,7 +275,13 @@ func (o *op) grant(t *Task) error {
 		return err
 	}
 	t.GrantID = g.ID
-	return o.audit(t, SystemActor, ActGranted, "", map[string]string{"grant": fmt.Sprint(g.ID), "expires": formatExpiry(expires)})
+	if err := o.audit(t, SystemActor, ActGranted, "", map[string]string{"grant": fmt.Sprint(g.ID), "expires": formatExpiry(expires)}); err != nil {
+		return err
+	}
+	if t.Emergency {
+		return o.followUpEmergency(t, g)
+	}
+	return nil
 }
 
 func (o *op) revoke(t *Task) error {

@@ -19,6 +19,9 @@ type Catalog struct {
 	Apps      []*App
 	Reminders Reminders
 	Threads   Threads // acknowledgment words in task threads; see ThreadsOrDefault
+	// EmergencyChannel, when set, is told of every emergency request at
+	// once, as every admin is by DM.
+	EmergencyChannel string
 }
 
 // Person is someone the config knows. People not in the config may still
@@ -51,6 +54,25 @@ type Settings struct {
 	EmergencyPolicy  string
 	DefaultDuration  time.Duration // Permanent or > 0; 0 = inherit
 	MaxDuration      time.Duration // 0 = no maximum (or inherit, on a resource)
+	// EmergencyMaxDuration caps emergency access; 0 = inherit, else
+	// DefaultEmergencyMaxDuration. MaxDuration, when shorter, still caps.
+	EmergencyMaxDuration time.Duration
+}
+
+// DefaultEmergencyMaxDuration caps emergency access where the configuration
+// sets no emergency_max_duration.
+const DefaultEmergencyMaxDuration = 24 * time.Hour
+
+// EmergencyCap is the longest emergency access the entitlement allows.
+func (e Entitlement) EmergencyCap() time.Duration {
+	c := e.EmergencyMaxDuration
+	if c <= 0 {
+		c = DefaultEmergencyMaxDuration
+	}
+	if e.MaxDuration > 0 && e.MaxDuration < c {
+		c = e.MaxDuration
+	}
+	return c
 }
 
 // App is something access is granted to.
@@ -133,6 +155,9 @@ func (c *Catalog) Entitlement(appID, resourceID string) (Entitlement, error) {
 		if strings.EqualFold(r.ID, resourceID) {
 			ent.Resource = r
 			ent.Settings = mergeSettings(app.Settings, r.Settings)
+			// A resource has an emergency policy only when it sets one: the
+			// app's would bypass a stricter request policy of the resource.
+			ent.EmergencyPolicy = r.EmergencyPolicy
 			return ent, nil
 		}
 	}
@@ -168,7 +193,7 @@ func mergeSettings(app, res Settings) Settings {
 	str(&out.Instructions, res.Instructions)
 	str(&out.RequestPolicy, res.RequestPolicy)
 	str(&out.RevocationPolicy, res.RevocationPolicy)
-	str(&out.EmergencyPolicy, res.EmergencyPolicy)
+
 	if res.Provisioning != "" {
 		out.Provisioning = res.Provisioning
 	}
@@ -177,6 +202,9 @@ func mergeSettings(app, res Settings) Settings {
 	}
 	if res.MaxDuration != 0 {
 		out.MaxDuration = res.MaxDuration
+	}
+	if res.EmergencyMaxDuration != 0 {
+		out.EmergencyMaxDuration = res.EmergencyMaxDuration
 	}
 	return out
 }

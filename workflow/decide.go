@@ -124,12 +124,30 @@ func (e *Engine) Decide(ctx context.Context, action Action, d Decision) (*Task, 
 		if step.Type == StepReview && d.Actor == normEmail(t.Requester) {
 			return Errorf(EFORBIDDEN, "You cannot review your own request %s.", t.Number())
 		}
+		if step.Mode == ModeAll && tr.passes {
+			// A step in all mode passes on as many distinct people as it
+			// has assignees: one person's second assignment does not count.
+			for _, x := range run.Assignees {
+				if x.Email == d.Actor && x.State == tr.state {
+					return &Error{Code: ECONFLICT, Message: fmt.Sprintf("You already %s step %d of %s at %s; it needs a different person for each approval.", stateVerb(x.State), t.Step+1, t.Number(), x.DecidedAt.UTC().Format("2006-01-02 15:04 MST")), Stale: &LastAction{Actor: d.Actor, Action: string(x.State), At: x.DecidedAt}}
+				}
+			}
+		}
 		var details map[string]string
 		if step.Type == StepReview && len(seen) > 0 {
 			// What the reviewer was shown, recorded with their decision.
 			details = maps.Clone(seen)
 		}
 		a.State, a.DecidedAt = tr.state, o.now
+		if t.Kind == KindGrant && step.Type == StepReview && tr.passes {
+			// What the approval was for: a later raise of the duration
+			// must not stretch it (EditDuration).
+			a.Duration = t.Duration
+			if details == nil {
+				details = map[string]string{}
+			}
+			details["duration"] = FormatDuration(t.Duration)
+		}
 		src := SourceDecision
 		if !d.Message.IsZero() {
 			src = SourceThread
@@ -180,6 +198,10 @@ func checkActor(t *Task, actor string, revision int64) (*Assignment, error) {
 		return nil, Errorf(ECONFLICT, "%s is stopped with an error (%s); an admin must repair it first.", t.Number(), t.ErrorReason)
 	}
 	if a := t.pending(actor); a != nil {
+		if step, _, _ := t.Current(); t.barred(actor, step) {
+			// Assigned before the rule that bars them (an older task).
+			return nil, Errorf(EFORBIDDEN, "%s; an admin can restart it to assign someone else.", t.barredWhy(actor))
+		}
 		return a, nil
 	}
 	_, run, _ := t.Current()
@@ -190,6 +212,9 @@ func checkActor(t *Task, actor string, revision int64) (*Assignment, error) {
 	}
 	if actor == normEmail(t.Requester) && t.Kind == KindGrant {
 		return nil, Errorf(EFORBIDDEN, "You cannot act on your own request %s; it waits on %s.", t.Number(), strings.Join(t.PendingAssignees(), ", "))
+	}
+	if actor == normEmail(t.Subject) {
+		return nil, Errorf(EFORBIDDEN, "%s is about your own access, so you cannot act on it; it waits on %s.", t.Number(), strings.Join(t.PendingAssignees(), ", "))
 	}
 	return nil, Errorf(EFORBIDDEN, "You are not assigned to the current step of %s; it waits on %s.", t.Number(), strings.Join(t.PendingAssignees(), ", "))
 }
@@ -331,13 +356,18 @@ func (o *op) checkReassignTarget(t *Task, step *Step, actor, to string) error {
 		return FieldError("to", "Choose a person to reassign to.")
 	case to == actor:
 		return FieldError("to", "Choose someone other than yourself.")
-	case to == normEmail(t.Requester) && (step.Type == StepReview || t.Kind == KindGrant):
+	case to == normEmail(t.Subject) && t.Kind == KindRevoke:
+		return FieldError("to", "%s is about %s's own access; they cannot act on it.", t.Number(), to)
+	case t.barred(to, step):
 		return FieldError("to", "%s asked for this; they cannot act on their own request.", to)
 	}
 	for _, p := range t.PendingAssignees() {
 		if p == to {
 			return FieldError("to", "%s is already assigned to this step.", to)
 		}
+	}
+	if _, run, ok := t.Current(); ok && step.Mode == ModeAll && onStep(run, to) {
+		return FieldError("to", "%s already decided on this step, which needs a different person for each approval: choose someone else.", to)
 	}
 	if step.Reassign.Anyone() {
 		return nil
@@ -388,12 +418,15 @@ func (e *Engine) EditDuration(ctx context.Context, in EditDurationInput) (*Task,
 		if err != nil {
 			return err
 		}
-		d, err := checkDuration(ent, in.Duration)
+		d, err := checkDuration(ent, in.Duration, t.Emergency)
 		if err != nil {
 			return err
 		}
 		if d == t.Duration {
 			return FieldError("duration", "%s already asks for %s.", t.Number(), FormatDuration(d))
+		}
+		if limit, by := ApprovedDuration(t); by != "" && longer(d, limit) {
+			return FieldError("duration", "%s approved %s for %s, so it cannot be raised past that: an approval never stretches to a longer access. Choose %s or less, or deny it and ask for a new request.", by, t.Number(), FormatDuration(limit), FormatDuration(limit))
 		}
 		if err := o.audit(t, in.Actor, ActDurationEdited, "", map[string]string{"from": FormatDuration(t.Duration), "to": FormatDuration(d)}); err != nil {
 			return err
@@ -406,6 +439,34 @@ func (e *Engine) EditDuration(ctx context.Context, in EditDurationInput) (*Task,
 		return nil, err
 	}
 	return task, nil
+}
+
+// ApprovedDuration is the shortest duration an approval of t was given
+// for, and who gave it ("" when nobody approved yet). Lowering the duration
+// keeps the approvals; raising it past this is refused (EditDuration). An
+// approval recorded without its duration counts as the duration t asks for
+// now.
+func ApprovedDuration(t *Task) (time.Duration, string) {
+	var limit time.Duration
+	by := ""
+	for i, r := range t.Steps {
+		if i >= len(t.Policy.Steps) || t.Policy.Steps[i].Type != StepReview || t.Kind != KindGrant {
+			continue
+		}
+		for _, a := range r.Assignees {
+			if a.State != AssignApproved {
+				continue
+			}
+			saw := a.Duration
+			if saw == 0 {
+				saw = t.Duration
+			}
+			if by == "" || longer(limit, saw) {
+				limit, by = saw, a.Email
+			}
+		}
+	}
+	return limit, by
 }
 
 // CommentInput adds a comment to a task.

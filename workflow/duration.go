@@ -27,7 +27,7 @@ func ParseDuration(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("%q is not a duration: use a number and a unit, like 30m, 8h, 2d or 1w, or \"permanent\"", s)
 	}
 	n, err := strconv.Atoi(s[:len(s)-1])
-	if err != nil || n <= 0 || n > 100000 {
+	if err != nil || n <= 0 {
 		return 0, fmt.Errorf("%q is not a duration: use a positive whole number and a unit, like 30m, 8h, 2d or 1w, or \"permanent\"", s)
 	}
 	var unit time.Duration
@@ -43,8 +43,16 @@ func ParseDuration(s string) (time.Duration, error) {
 	default:
 		return 0, fmt.Errorf("%q has an unknown unit: use m (minutes), h (hours), d (days) or w (weeks), like 8h or 2d", s)
 	}
+	// Bounded before multiplying: 30501w overflows int64 into a few days.
+	if int64(n) > int64(MaxParsedDuration/unit) {
+		return 0, fmt.Errorf("%q is longer than accessbot handles (at most %s, about 100 years): ask for \"permanent\" access instead", s, FormatDuration(MaxParsedDuration))
+	}
 	return time.Duration(n) * unit, nil
 }
+
+// MaxParsedDuration is the longest duration ParseDuration reads: 5200
+// weeks, about 100 years. Longer access is "permanent".
+const MaxParsedDuration = 5200 * week
 
 // FormatDuration writes d the way ParseDuration reads it, in the largest
 // unit that divides it.

@@ -20,6 +20,8 @@ const (
 	NoticeReminder NoticeKind = "reminder"
 	// NoticeDirect: a plain direct message to Recipient.
 	NoticeDirect NoticeKind = "direct"
+	// NoticeChannel: a plain message Text to the channel Data["channel"].
+	NoticeChannel NoticeKind = "channel"
 	// NoticeExpiryWarning: tell the holder a grant ends soon.
 	NoticeExpiryWarning NoticeKind = "expiry_warning"
 )

@@ -505,11 +505,11 @@ func (o *op) escalate(t *Task, cfg Reminders) (bool, error) {
 	if !ok || t.Status != StatusOpen || !t.EscalatedAt.IsZero() || o.now.Sub(run.StartedAt) <= cfg.EscalateAfter {
 		return false, nil
 	}
-	people, source := o.escalationTargets(t, step)
+	people, source := o.escalationTargets(t, step, run)
 	reason := fmt.Sprintf("step %d waited longer than %s (since %s)", t.Step+1, FormatDuration(cfg.EscalateAfter), run.StartedAt.UTC().Format("2006-01-02 15:04 MST"))
 	before := len(run.Assignees)
 	for _, p := range people {
-		if err := o.assign(t, step, run, Assignment{Email: p, Via: ViaEscalated, Reason: reason, State: AssignPending}); err != nil {
+		if err := o.assign(t, step, run, Assignment{Email: p, Via: ViaEscalated, Reason: reason, State: AssignPending}, people...); err != nil {
 			return false, err
 		}
 	}
@@ -537,9 +537,10 @@ func (o *op) escalate(t *Task, cfg Reminders) (bool, error) {
 }
 
 // escalationTargets are the step's fallback approvers, else the subject's
-// manager, else the admins; never the requester of their own request, and
-// not people already pending.
-func (o *op) escalationTargets(t *Task, step *Step) ([]string, string) {
+// manager, else the admins; never anyone barred from the step (the subject,
+// the requester of a review), not people already pending, and in all mode
+// not people who already decided on it.
+func (o *op) escalationTargets(t *Task, step *Step, run *StepRun) ([]string, string) {
 	ent, err := o.cat.Entitlement(t.AppID, t.ResourceID)
 	if err != nil {
 		ent = Entitlement{}
@@ -552,7 +553,7 @@ func (o *op) escalationTargets(t *Task, step *Step) ([]string, string) {
 		var out []string
 		for _, p := range list {
 			p = normEmail(p)
-			if p == "" || pending[p] || (p == normEmail(t.Requester) && (step.Type == StepReview || t.Kind == KindGrant)) {
+			if p == "" || pending[p] || t.barred(p, step) || (step.Mode == ModeAll && onStep(run, p)) {
 				continue
 			}
 			out = append(out, p)

@@ -47,7 +47,7 @@ func (e *Engine) Request(ctx context.Context, in RequestInput) (*Task, error) {
 			}
 			polName = ent.EmergencyPolicy
 		}
-		dur, err := checkDuration(ent, in.Duration)
+		dur, err := checkDuration(ent, in.Duration, in.Emergency)
 		if err != nil {
 			return err
 		}
@@ -72,9 +72,152 @@ func (e *Engine) Request(ctx context.Context, in RequestInput) (*Task, error) {
 			return err
 		}
 		task = t
+		if in.Emergency {
+			o.emergencyAlert(t, ent, "asks for")
+		}
 		return o.create(t)
 	})
 	return task, err
+}
+
+// emergencyAlert tells every admin (but the requester) by DM, and the
+// emergency channel when one is configured, of an emergency request at
+// once. The requester's own words stay on the task (its cards escape them).
+func (o *op) emergencyAlert(t *Task, ent Entitlement, verb string) {
+	msg := fmt.Sprintf(":rotating_light: Emergency request %s: %s %s %s for %s, under the emergency policy %q. Its reviewers are %s. Open the task (Details) to see why.",
+		t.Number(), normEmail(t.Requester), verb, ent.Label(), FormatDuration(t.Duration), t.Policy.Name, strings.Join(t.PendingAssignees(), ", "))
+	data := map[string]string{"event": "emergency", "task": t.Number()}
+	for _, a := range o.cat.Admins {
+		if a = normEmail(a); a != "" && a != normEmail(t.Requester) {
+			o.notify(&Notice{Kind: NoticeDirect, Recipient: a, Text: msg, Data: data})
+		}
+	}
+	if ch := o.cat.EmergencyChannel; ch != "" {
+		o.notify(&Notice{Kind: NoticeChannel, Text: msg, Data: map[string]string{"event": "emergency", "task": t.Number(), "channel": ch}})
+	}
+}
+
+// OriginEmergencyReview is the origin of the follow-up review the owners of
+// an app get after an emergency grant.
+const OriginEmergencyReview = "emergency_review"
+
+// emergencyReviewPolicy is the policy of that follow-up: the app's and the
+// resource's owners (else the admins) confirm to revoke the access or deny
+// to keep it.
+func (o *op) emergencyReviewPolicy(ent Entitlement) Policy {
+	var admins []Principal
+	for _, a := range o.cat.Admins {
+		admins = append(admins, Principal("user:"+normEmail(a)))
+	}
+	p := Policy{Name: "emergency-review", Steps: []Step{{
+		Type: StepReview, Approvers: []Principal{PrincipalResourceOwners, PrincipalAppOwners},
+		Mode: ModeAny, Delegate: true, Fallback: admins,
+	}}}
+	return p.snapshot(KindRevoke, ent.Provisioning)
+}
+
+// followUpEmergency opens the follow-up review of the emergency grant g
+// made by t, unless a revocation of g is open already.
+func (o *op) followUpEmergency(t *Task, g *Grant) error {
+	open, err := o.tx.FindTasks(TaskQuery{Kind: KindRevoke, GrantID: g.ID, Statuses: []Status{StatusOpen, StatusError}, Limit: 1})
+	if err != nil || len(open) > 0 {
+		return err
+	}
+	ent, err := o.cat.Entitlement(t.AppID, t.ResourceID)
+	if err != nil {
+		return nil // the app left the configuration: nobody to ask
+	}
+	id, err := o.tx.NextTaskID()
+	if err != nil {
+		return err
+	}
+	r := &Task{
+		ID: id, Kind: KindRevoke, Status: StatusOpen, Requester: SystemActor, Subject: t.Subject,
+		AppID: t.AppID, ResourceID: t.ResourceID, Origin: OriginEmergencyReview, GrantID: g.ID,
+		Justification: fmt.Sprintf("Follow-up review of the emergency access %s granted. Confirm to revoke it now; deny to keep it until it expires.", t.Number()),
+		Policy:        o.emergencyReviewPolicy(ent), CreatedAt: o.now,
+	}
+	if err := o.begin(r, SystemActor, map[string]string{"grant": fmt.Sprint(g.ID), "emergency_task": t.Number()}); err != nil {
+		return err
+	}
+	if err := o.audit(t, SystemActor, ActEmergencyFollowUp, "", map[string]string{"review": r.Number()}); err != nil {
+		return err
+	}
+	return o.create(r)
+}
+
+// Emergency audit actions: a requester declaring an open request an
+// emergency, and the follow-up review opened after an emergency grant.
+const (
+	ActEmergencyDeclared = "emergency_declared"
+	ActEmergencyFollowUp = "emergency_follow_up"
+)
+
+// EmergencyInput turns an open request into an emergency.
+type EmergencyInput struct {
+	TaskID   int64
+	Actor    string
+	Reason   string
+	Revision int64
+}
+
+// DeclareEmergency lets the requester of an open request escalate it to an
+// emergency: it restarts under the emergency policy of its app or resource,
+// its duration is capped to the emergency maximum, the admins are told at
+// once, and the task's audit chain records who declared it and why.
+func (e *Engine) DeclareEmergency(ctx context.Context, in EmergencyInput) (*Task, error) {
+	in.Actor = normEmail(in.Actor)
+	reason, err := text("reason", in.Reason, true)
+	if err != nil {
+		return nil, err
+	}
+	var task *Task
+	err = e.update(ctx, func(o *op) error {
+		t, err := o.tx.Task(in.TaskID)
+		if err != nil {
+			return err
+		}
+		task = t
+		switch {
+		case t.Kind != KindGrant || normEmail(t.Requester) != in.Actor:
+			return Errorf(EFORBIDDEN, "Only the requester of %s can declare it an emergency.", t.Number())
+		case t.Status.Closed():
+			return staleError(t)
+		case in.Revision != 0 && in.Revision != t.Revision:
+			return staleError(t)
+		case t.Emergency:
+			return Errorf(ECONFLICT, "%s is already an emergency request.", t.Number())
+		}
+		ent, err := o.cat.Entitlement(t.AppID, t.ResourceID)
+		if err != nil {
+			return err
+		}
+		if ent.EmergencyPolicy == "" {
+			return Errorf(EINVALID, "%s has no emergency policy, so %s cannot become an emergency; ask its reviewers or an admin instead.", ent.Label(), t.Number())
+		}
+		pol, ok := o.cat.Policies[ent.EmergencyPolicy]
+		if !ok {
+			return Errorf(EINTERNAL, "policy %q of %s is missing from the configuration", ent.EmergencyPolicy, ent.Label())
+		}
+		details := map[string]string{"policy": pol.Name, "from_policy": t.Policy.Name}
+		if longer(t.Duration, ent.EmergencyCap()) {
+			details["duration_from"], details["duration_to"] = FormatDuration(t.Duration), FormatDuration(ent.EmergencyCap())
+			t.Duration = ent.EmergencyCap()
+		}
+		if err := o.audit(t, in.Actor, ActEmergencyDeclared, reason, details); err != nil {
+			return err
+		}
+		t.Emergency = true
+		if err := o.reset(t, in.Actor, ActRestarted, "declared an emergency", pol.snapshot(KindGrant, ent.Provisioning)); err != nil {
+			return err
+		}
+		o.emergencyAlert(t, ent, "declared an emergency for")
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return task, nil
 }
 
 // begin records a new task's creation and starts its first step.
@@ -100,12 +243,21 @@ func (o *op) begin(t *Task, actor string, details map[string]string) error {
 }
 
 // checkDuration applies the default and refuses what the entitlement forbids.
-func checkDuration(ent Entitlement, d time.Duration) (time.Duration, error) {
+// Emergency access is capped by Entitlement.EmergencyCap: its default is
+// the usual default or the cap, whichever is shorter, and it is never
+// permanent.
+func checkDuration(ent Entitlement, d time.Duration, emergency bool) (time.Duration, error) {
 	if d == 0 {
 		d = ent.DefaultDuration
+		if emergency && (d == 0 || longer(d, ent.EmergencyCap())) {
+			d = ent.EmergencyCap()
+		}
 	}
 	if d == 0 {
 		d = Permanent
+	}
+	if emergency && longer(d, ent.EmergencyCap()) {
+		return 0, FieldError("duration", "Emergency access to %s lasts at most %s. Ask for %s or less; ask for longer access in a normal request.", ent.Label(), FormatDuration(ent.EmergencyCap()), FormatDuration(ent.EmergencyCap()))
 	}
 	if d < 0 && d != Permanent {
 		return 0, FieldError("duration", "a duration must be positive")
@@ -144,8 +296,18 @@ func (o *op) refuseDuplicate(subject string, ent Entitlement, extension bool) er
 	return nil
 }
 
-// text trims s and checks it against the limits of free text.
+// text trims s and checks it against the limits of free text: every
+// justification, reason and comment goes through it. Text that is not valid
+// UTF-8 or holds a NUL byte is refused (PostgreSQL cannot store it, and no
+// keyboard types it); other control and bidi characters are kept and shown
+// escaped by the renderers.
 func text(field, s string, required bool) (string, error) {
+	if !utf8.ValidString(s) {
+		return "", FieldError(field, "The %s is not valid UTF-8 text; type or paste it again as plain text.", field)
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		return "", FieldError(field, "The %s holds a NUL character, which accessbot does not store; remove it and try again.", field)
+	}
 	s = strings.TrimSpace(s)
 	if required && s == "" {
 		return "", FieldError(field, "A %s is required: say why in a sentence.", field)
@@ -155,6 +317,10 @@ func text(field, s string, required bool) (string, error) {
 	}
 	return s, nil
 }
+
+// CheckText applies the free-text rules of the engine (length, UTF-8, NUL)
+// to s, so an edge can refuse a field before it calls the engine.
+func CheckText(field, s string, required bool) (string, error) { return text(field, s, required) }
 
 // RevocationInput proposes to revoke someone's access.
 type RevocationInput struct {

@@ -103,6 +103,10 @@ type Assignment struct {
 	Reason    string          `json:"reason,omitempty"`
 	State     AssignmentState `json:"state"`
 	DecidedAt time.Time       `json:"decided_at,omitzero"`
+	// Duration is the access duration an approval of a grant review was
+	// given for (0 before it was recorded); EditDuration raises no
+	// duration past it.
+	Duration time.Duration `json:"duration,omitempty"`
 	// RemindedAt is when the reminder sweep last reminded this assignee.
 	RemindedAt time.Time `json:"reminded_at,omitzero"`
 }
@@ -239,6 +243,40 @@ func (t *Task) pending(actor string) *Assignment {
 		}
 	}
 	return nil
+}
+
+// barred reports whether email may never act on step of t: the subject of a
+// task (whose access it grants or removes) never acts on any of its steps,
+// and its requester never reviews it nor provisions their own access.
+func (t *Task) barred(email string, step *Step) bool {
+	email = normEmail(email)
+	switch {
+	case email == "" || email == SystemActor:
+		return false
+	case email == normEmail(t.Subject):
+		return true
+	}
+	return email == normEmail(t.Requester) && (step.Type == StepReview || t.Kind == KindGrant)
+}
+
+// barredWhy says why email may not act on t, for refusals; barred must hold.
+func (t *Task) barredWhy(email string) string {
+	if normEmail(email) == normEmail(t.Subject) && t.Kind == KindRevoke {
+		return fmt.Sprintf("%s is about %s's own access, so they cannot act on it", t.Number(), normEmail(email))
+	}
+	return fmt.Sprintf("%s asked for %s, so they cannot act on it", normEmail(email), t.Number())
+}
+
+// onStep reports whether email is pending on run or has decided on it:
+// someone who cannot be assigned to it again, so that a step in all mode
+// has as many distinct people as it has assignees.
+func onStep(run *StepRun, email string) bool {
+	for _, a := range run.Assignees {
+		if a.Email == email && a.State != AssignReplaced && a.State != AssignReleased {
+			return true
+		}
+	}
+	return false
 }
 
 // Involves reports whether email has a part in the task: requester, subject
