@@ -2,7 +2,7 @@
 GO ?= go
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: help build test lint bench check-config docker
+.PHONY: help build test lint bench check-config docker sandbox screenshot
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -25,6 +25,12 @@ BIG_BENCH = Sweeps|ExpiryWrites|CardUpdates|Insights|AuditExport
 bench: ## run the benchmarks (several minutes)
 	$(GO) test -run '^$$' -bench . -skip '$(BIG_BENCH)' -benchtime 2000x ./...
 	$(GO) test -run '^$$' -bench '$(BIG_BENCH)' -benchtime 1x ./...
+
+sandbox: ## try the bot in a browser at http://127.0.0.1:3000 (no Slack needed)
+	CGO_ENABLED=1 $(GO) run ./cmd/accessbot sandbox
+
+screenshot: ## rewrite docs/sandbox.png from the sandbox's browser test (needs Chromium)
+	CGO_ENABLED=1 SANDBOX_DOCS_PNG=$(CURDIR)/docs/sandbox.png $(GO) test -count=1 -run TestSandboxInABrowser ./cmd/accessbot
 
 check-config: ## check the example configuration
 	$(GO) run ./cmd/accessbot check-config examples/config.yaml

@@ -25,6 +25,10 @@ const usage = `accessbot: just-in-time access governance in Slack.
 Usage:
   accessbot [serve] [--config FILE] [--db DSN] [--http ADDR]
                                       run the Slack bot (the default command)
+  accessbot sandbox [--config FILE] [--db DSN] [--http ADDR]
+                                      try the bot in a browser, with no Slack workspace
+                                      (defaults: examples/config.yaml, ./sandbox.db,
+                                      127.0.0.1:3000)
   accessbot check-config FILE         check a configuration file
   accessbot audit verify [--db DSN] [--digests FILE]... [--public-key FILE]
                                       check every audit chain against the signed
@@ -73,6 +77,8 @@ func Main(ctx context.Context, args []string, env Env) int {
 	switch cmd {
 	case "serve":
 		err = runServe(ctx, args, env)
+	case "sandbox":
+		err = runSandbox(ctx, args, env)
 	case "check-config":
 		return checkConfig(args, env)
 	case "audit":
