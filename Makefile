@@ -2,7 +2,7 @@
 GO ?= go
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: help build test lint bench crash check-config docker
+.PHONY: help build test lint bench crash check-config docker sandbox screenshot
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -30,6 +30,12 @@ bench: ## run the benchmarks (several minutes)
 KILLS ?= 20
 crash: ## kill -9 the real binary KILLS times mid-burst (default 20; make test runs 3)
 	ACCESSBOT_CRASH_KILLS=$(KILLS) CGO_ENABLED=1 $(GO) test -count=1 -v -run 'TestCrash' ./cmd/accessbot
+
+sandbox: ## try the bot in a browser at http://127.0.0.1:3000 (no Slack needed)
+	CGO_ENABLED=1 $(GO) run ./cmd/accessbot sandbox
+
+screenshot: ## rewrite docs/sandbox.png from the sandbox's browser test (needs Chromium)
+	CGO_ENABLED=1 SANDBOX_DOCS_PNG=$(CURDIR)/docs/sandbox.png $(GO) test -count=1 -run TestSandboxInABrowser ./cmd/accessbot
 
 check-config: ## check the example configuration
 	$(GO) run ./cmd/accessbot check-config examples/config.yaml

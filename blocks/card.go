@@ -27,6 +27,9 @@ type CardInput struct {
 	Ent workflow.Entitlement
 	Dir Directory
 	Now time.Time
+	// Account is the subject's account in the app's system (the
+	// configuration's people[].accounts), "" when none is known.
+	Account string
 	// Insights are what the viewer should know to review the task; the
 	// strongest few make one line on the card. The bot passes them only
 	// for a reviewer's card while the review waits on them.
@@ -133,7 +136,7 @@ func (c *card) actionable() bool {
 		return c.mine != nil && c.mine.State == workflow.AssignPending
 	case workflow.CardChannel:
 		typ := c.def().Type
-		return typ == workflow.StepProvision || typ == workflow.StepDeprovision
+		return (typ == workflow.StepProvision || typ == workflow.StepDeprovision) && !ConnectorBusy(t)
 	}
 	return false
 }
@@ -157,7 +160,7 @@ func (c *card) blocks() []slack.Block {
 	if t.Emergency {
 		bs = append(bs, section(":rotating_light: *Emergency* — asked for through the emergency policy."))
 	}
-	bs = append(bs, factsBlock(c.w, t, c.in.Ent, c.step))
+	bs = append(bs, factsBlock(c.w, t, c.in.Ent, c.step, c.in.Account))
 	if j := justification(t); j != "" {
 		bs = append(bs, section(j))
 	}
@@ -169,6 +172,9 @@ func (c *card) blocks() []slack.Block {
 		if note := c.assignmentNote(); note != "" {
 			bs = append(bs, section(note))
 		}
+	}
+	if cr := c.connectorFailed(); act && cr != nil {
+		bs = append(bs, section(connectorFailedNote(t.Kind, cr)))
 	}
 	if act {
 		if ins := instructions(c.in.Ent, c.def().Type); ins != "" {
@@ -201,6 +207,9 @@ func summary(w words, t *workflow.Task, ent workflow.Entitlement, b func(string)
 			return fmt.Sprintf("%s got emergency access to %s: review it. Confirm removes the access now; Deny keeps it until it expires.", subj, label)
 		}
 		if t.Origin == workflow.OriginExpiry || t.Requester == workflow.SystemActor {
+			if n := len(t.Policy.Steps); n > 0 && t.Policy.Steps[n-1].Connector != "" {
+				return fmt.Sprintf("%s's access to %s expired; the %s connector removes it.", subj, label, escape(t.Policy.Steps[n-1].Connector))
+			}
 			return fmt.Sprintf("%s's access to %s expired; it must be removed by hand.", subj, label)
 		}
 		return fmt.Sprintf("%s proposes removing %s's access to %s.", req, subj, label)
@@ -222,7 +231,7 @@ func summary(w words, t *workflow.Task, ent workflow.Entitlement, b func(string)
 }
 
 // factsBlock is the fields section: people, app, duration, step.
-func factsBlock(w words, t *workflow.Task, ent workflow.Entitlement, step int) slack.Block {
+func factsBlock(w words, t *workflow.Task, ent workflow.Entitlement, step int, account string) slack.Block {
 	app, res := entLabels(t, ent)
 	fs := []string{"*Requester*\n" + w.who(t.Requester)}
 	if t.Kind == workflow.KindRevoke {
@@ -240,6 +249,9 @@ func factsBlock(w words, t *workflow.Task, ent workflow.Entitlement, step int) s
 	fs = append(fs, "*App*\n"+escape(app))
 	if res != "" {
 		fs = append(fs, "*Resource*\n"+escape(res))
+	}
+	if account != "" {
+		fs = append(fs, "*Account*\n"+escape(truncate(account, 200)))
 	}
 	if t.Kind == workflow.KindGrant {
 		d := "*Duration*\n" + workflow.FormatDuration(t.Duration)
@@ -395,6 +407,9 @@ func (c *card) actions() slack.Block {
 		els = append(els, button(ActDeprovisioned, "Deprovisioned", ref, slack.StylePrimary), button(ActWontDeprovision, "Won't deprovision", ref, slack.StyleDanger))
 		opts = append(opts, opt("Deprovisioned, with comment", OptDeprovisionedComment), opt("Won't deprovision, with comment", OptWontDeprovisionComment),
 			opt("Comment", OptComment), opt("Details", OptDetails), opt("Send reminder", OptRemind))
+	}
+	if c.connectorFailed() != nil {
+		els = append(els, button(ActRetryConnector, "Retry", ref, ""))
 	}
 	if !def.Reassign.None {
 		els = append(els, button(ActReassign, "Reassign…", ref, ""))

@@ -78,6 +78,26 @@ func cardCases() []cardCase {
 		{Email: prov1, Via: workflow.ViaPolicy, State: workflow.AssignPending},
 	}}
 
+	// The same task on an app provisioned by the github connector.
+	auto := func(cr workflow.ConnectorRun, status workflow.StepStatus) *workflow.Task {
+		t := atProvisioning()
+		t.Policy.Steps[2].Connector = "github"
+		t.Steps[2].Assignees = nil
+		t.Steps[2].Connector = &cr
+		if status == workflow.StepDone {
+			t.Revision, t.Status, t.ClosedAt = 8, workflow.StatusDone, cr.At
+			t.Steps[2].Status, t.Steps[2].EndedAt, t.Steps[2].DecidedBy = workflow.StepDone, cr.At, workflow.SystemActor
+		}
+		return t
+	}
+	connWorking := auto(workflow.ConnectorRun{Name: "github", System: "GitHub", Job: 4, State: workflow.ConnectorPending, Attempts: 2, LastError: "GitHub answered 502 Bad Gateway"}, workflow.StepActive)
+	connDone := auto(workflow.ConnectorRun{Name: "github", System: "GitHub", Job: 4, State: workflow.ConnectorDone, Attempts: 1, Message: "octocat is a member of acme/admins", At: ago(20 * time.Minute)}, workflow.StepDone)
+	connFailed := auto(workflow.ConnectorRun{Name: "github", System: "GitHub", Job: 4, State: workflow.ConnectorFailed, Attempts: 1, LastError: "GitHub has no team acme/org-admin", At: ago(50 * time.Minute)}, workflow.StepActive)
+	connFailed.Revision = 8
+	connFailed.Steps[2].Assignees = []workflow.Assignment{{Email: prov1, Via: workflow.ViaPolicy, State: workflow.AssignPending}}
+	failedIn := assignee(connFailed, prov1, 2)
+	failedIn.Account = "octocat"
+
 	withGrant := func(in CardInput, o *workflow.GrantOutcome) CardInput {
 		in.Grant = o
 		return in
@@ -96,6 +116,15 @@ func cardCases() []cardCase {
 	extended.TaskID = 20
 
 	return []cardCase{
+		{name: "connector_working_requester", in: requester(connWorking),
+			has: []string{"*The github connector is granting the access in GitHub; attempt 2 failed (GitHub answered 502 Bad Gateway) and will be retried* — step 3 of 3."}},
+		{name: "connector_working_channel", in: channel(connWorking),
+			has: []string{"The github connector is granting the access in GitHub"}},
+		{name: "connector_done_requester", in: requester(connDone),
+			has: []string{"Granted in GitHub by the github connector at <!date^", "(octocat is a member of acme/admins)"}},
+		{name: "connector_failed_provisioner", in: failedIn,
+			buttons: []string{ActProvisioned, ActWontProvision, ActRetryConnector, ActReassign, ActMore},
+			has:     []string{"The github connector could not grant the access in GitHub: GitHub has no team acme/org-admin", "press *Retry*", `"connector_retry"`, "*Account*\\noctocat"}},
 		{name: "requester_revoked", in: withGrant(requester(done), &workflow.GrantOutcome{Grant: revoked, Ended: revokeTask()}),
 			has: []string{"*Access revoked* by <@U0OWNER> at <!date^1741614900^", ", T-30.", "Provisioned by <@U0PROV1>"}},
 		{name: "provisioning_done_expired", in: withGrant(assignee(done, prov1, 2), &workflow.GrantOutcome{Grant: expired}),

@@ -396,6 +396,21 @@ func eventLine(w words, e workflow.AuditEvent, isAdmin bool) string {
 		what = "notified " + w.who(d["email"]) + " by email (not reachable in Slack; no card)"
 	case workflow.ActEmailFailed:
 		what = "could not email " + w.who(d["email"]) + ": " + inline(d["reason"])
+	case workflow.ActConnectorQueued:
+		what = "asked the " + escape(d["connector"]) + " connector to " + escape(d["action"]) + " the access"
+	case workflow.ActConnectorDone:
+		what = "the " + escape(d["connector"]) + " connector did it (attempt " + escape(d["attempt"]) + ")"
+		if m := inline(d["message"]); m != "" {
+			what += ": " + truncate(m, 300)
+		}
+	case workflow.ActConnectorRetry:
+		what = "the " + escape(d["connector"]) + " connector failed on attempt " + escape(d["attempt"]) + " and retries: " + truncate(inline(d["error"]), 300)
+	case workflow.ActConnectorFailed:
+		what = "the " + escape(d["connector"]) + " connector failed (attempt " + escape(d["attempt"]) + "), so people take the step: " + truncate(inline(d["error"]), 300)
+	case workflow.ActConnectorRetried:
+		what = "pressed Retry for the " + escape(d["connector"]) + " connector"
+	case workflow.ActConnectorStale:
+		what = "the " + escape(d["connector"]) + " connector finished (" + escape(d["outcome"]) + ") after the task had moved on"
 	default:
 		what = escape(strings.ReplaceAll(e.Action, "_", " "))
 	}

@@ -35,6 +35,9 @@ func headlineWith(w words, t *workflow.Task, b func(string) string, icons bool) 
 		if typ == "" {
 			return icon(":hourglass_flowing_sand:") + "Open."
 		}
+		if ConnectorBusy(t) {
+			return icon(":gear:") + b(capitalize(connectorWorking(t.Kind, t.Steps[t.Step].Connector))) + fmt.Sprintf(" — step %d of %d.", t.Step+1, len(t.Policy.Steps))
+		}
 		s := fmt.Sprintf("%s%s to %s — step %d of %d", icon(":hourglass_flowing_sand:"), b("Waiting on "+w.list(t.PendingAssignees())), stepVerb(t.Kind, typ), t.Step+1, len(t.Policy.Steps))
 		if started := t.Steps[t.Step].StartedAt; !started.IsZero() {
 			s += ", since " + date(started)
@@ -151,6 +154,9 @@ func doneLine(w words, t *workflow.Task, b func(string) string) string {
 	if verb != "" && by != "" {
 		done = " " + capitalize(verb) + " by " + w.who(by) + atDate(at) + "."
 	}
+	if cr := connectorOf(t, last); cr != nil && cr.State == workflow.ConnectorDone && last >= 0 && t.Steps[last].Status == workflow.StepDone {
+		done = " " + connectorDid(t.Kind, cr)
+	}
 	if t.Kind == workflow.KindRevoke {
 		return b("Access removed.") + done
 	}
@@ -209,6 +215,9 @@ func stepState(w words, t *workflow.Task, i int) (icon, phrase string) {
 		if i != t.Step || t.Status.Closed() {
 			return ":heavy_minus_sign:", "ended"
 		}
+		if ConnectorBusy(t) {
+			return ":gear:", connectorWorking(t.Kind, run.Connector)
+		}
 		s := "waiting on " + w.list(t.PendingAssignees())
 		if !run.StartedAt.IsZero() {
 			s += " since " + date(run.StartedAt)
@@ -237,6 +246,10 @@ func stepState(w words, t *workflow.Task, i int) (icon, phrase string) {
 		verb := "provisioned"
 		if typ == workflow.StepDeprovision {
 			verb = "deprovisioned"
+		}
+		if run.Connector != nil && run.Connector.State == workflow.ConnectorDone {
+			s := connectorDid(t.Kind, run.Connector)
+			return ":white_check_mark:", string(s[0]-'A'+'a') + s[1:]
 		}
 		if run.DecidedBy == "" || run.DecidedBy == workflow.SystemActor {
 			return ":white_check_mark:", "done" + at + "."

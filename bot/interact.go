@@ -61,6 +61,8 @@ func (b *Bot) interaction(ctx context.Context, cb slack.InteractionCallback) {
 			return
 		}
 		b.openModal(ctx, c, blocks.ActDeclareEmergency, taskID, rev)
+	case blocks.ActRetryConnector:
+		b.retryConnector(ctx, c)
 	case blocks.ActDetails:
 		taskID, rev, err := blocks.DecodeRef(c.action.Value)
 		if err != nil {
@@ -111,6 +113,26 @@ func (b *Bot) decide(ctx context.Context, c click, action workflow.Action, taskI
 		// A digest lists many tasks: redraw it so this one loses its buttons.
 		b.refreshDigest(ctx, c, t.Last.Actor)
 	}
+}
+
+// retryConnector hands a step its connector failed on back to it.
+func (b *Bot) retryConnector(ctx context.Context, c click) {
+	taskID, rev, err := blocks.DecodeRef(c.action.Value)
+	if err != nil {
+		b.refuse(ctx, c, "That button does not name a task accessbot knows.", err)
+		return
+	}
+	c.log = c.log.With().Int64("task", taskID).Logger()
+	email, err := b.emailOf(ctx, c.cb.User.ID)
+	if err == nil {
+		_, err = b.engine.RetryConnector(ctx, workflow.Decision{TaskID: taskID, Actor: email, Revision: rev})
+	}
+	if err != nil {
+		b.answerError(ctx, c, taskID, err)
+		return
+	}
+	c.log.Info().Str("email", email).Msg("connector retried")
+	b.kick()
 }
 
 // decideAs applies a decision as the person with Slack id slackUser: the

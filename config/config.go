@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"sort"
@@ -61,11 +62,11 @@ func (e *ValidationError) Error() string {
 // returns a *ValidationError listing every problem with its exact path; a file
 // that cannot be read gives the read error (wrapped, so errors.Is works).
 func Load(path string) (*workflow.Catalog, error) {
-	data, err := os.ReadFile(path)
+	f, err := LoadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("read config: %w", err)
+		return nil, err
 	}
-	return Parse(data)
+	return f.Catalog, nil
 }
 
 // Parse validates a config file's contents and builds the catalog. On any
@@ -91,12 +92,16 @@ func LoadFile(path string) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	return ParseFile(data)
+	return parse(data, filepath.Dir(path))
 }
 
 // ParseFile is Parse returning the whole File.
-func ParseFile(data []byte) (*File, error) {
-	c := &checker{}
+func ParseFile(data []byte) (*File, error) { return parse(data, "") }
+
+// parse is ParseFile for a file in dir: relative program paths of exec
+// connectors are relative to it ("" is the working directory).
+func parse(data []byte, dir string) (*File, error) {
+	c := &checker{dir: dir}
 	raw := c.decode(data)
 	cat := c.build(raw)
 	em := c.email(raw, cat)
@@ -132,6 +137,7 @@ func Summary(c *workflow.Catalog) string {
 
 // checker collects problems while the file is decoded and validated.
 type checker struct {
+	dir      string // the file's directory
 	idx      *nodeIndex
 	problems []Problem
 	// failed holds paths whose value the decoder could not read: problems
@@ -249,8 +255,8 @@ func (c *checker) typeError(msg string) {
 // allowedFields lists, by raw type name as the decoder writes it, the fields
 // a mapping of that type may hold.
 var allowedFields = map[string]string{
-	"config.rawConfig":    "admins, people, groups, policies, apps, reminders, threads, emergency_channel, email, notify",
-	"config.rawPerson":    "email, manager, groups, notify",
+	"config.rawConfig":    "admins, people, groups, policies, apps, reminders, threads, emergency_channel, email, notify, connectors",
+	"config.rawPerson":    "email, manager, groups, notify, accounts",
 	"config.rawEmail":     emailFields,
 	"config.rawPolicy":    "steps",
 	"config.rawStep":      "type, approvers, mode, delegation, reassign, fallback",
@@ -258,6 +264,7 @@ var allowedFields = map[string]string{
 	"config.rawResource":  "id, name, " + settingsFields,
 	"config.rawReminders": "after, every, escalate_after, business_hours, expiry_warning",
 	"config.rawThreads":   "provisioned, deprovisioned, wont",
+	"config.rawConnector": "type, timeout, command, env, url, secret_env, org, token_env, base_url, teams",
 }
 
-const settingsFields = "owners, provisioners, deprovisioners, channel, instructions, provisioning, request_policy, revocation_policy, emergency_policy, default_duration, max_duration, emergency_max_duration"
+const settingsFields = "owners, provisioners, deprovisioners, channel, instructions, provisioning, connector, request_policy, revocation_policy, emergency_policy, default_duration, max_duration, emergency_max_duration"

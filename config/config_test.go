@@ -19,7 +19,19 @@ import (
 func TestExampleLoads(t *testing.T) {
 	cat, err := Load("../examples/config.yaml")
 	require.NoError(t, err)
-	assert.Equal(t, "4 apps, 6 resources, 6 policies, 12 people, 6 groups, 2 admins", Summary(cat))
+	assert.Equal(t, "6 apps, 6 resources, 6 policies, 12 people, 6 groups, 2 admins", Summary(cat))
+	// One connector of each type; the exec connector's script is next to the file.
+	for name, typ := range map[string]string{"github": ConnectorGitHub, "grants-file": ConnectorExec, "pagerduty": ConnectorWebhook} {
+		require.Contains(t, cat.Connectors, name)
+		assert.Equal(t, typ, cat.Connectors[name].Type)
+	}
+	assert.Equal(t, []string{"../examples/record-grant.sh"}, cat.Connectors["grants-file"].Options.(ExecOptions).Command)
+	for _, e := range [][2]string{{"wiki", ""}, {"pagerduty", ""}, {"github", "repo-write"}} {
+		ent, err := cat.Entitlement(e[0], e[1])
+		require.NoError(t, err)
+		assert.Equal(t, workflow.ProvisioningAutomatic, ent.Provisioning, e[0])
+	}
+	assert.Equal(t, "chloem", cat.Account("chloe.martin@acme.example", "github", "github"))
 
 	assert.Equal(t, []string{"maya.chen@acme.example", "omar.haddad@acme.example"}, cat.Admins)
 	assert.True(t, cat.IsAdmin("Omar.Haddad@acme.example"))
@@ -147,13 +159,13 @@ func TestProblems(t *testing.T) {
 			yaml: okPeople + okPolicies + okApps + "    colour: red\n",
 			path: "apps[0].colour",
 			message: `unknown field "colour" (allowed here: id, name, owners, provisioners, deprovisioners, channel, instructions, ` +
-				`provisioning, request_policy, revocation_policy, emergency_policy, default_duration, max_duration, emergency_max_duration, resources)`,
+				`provisioning, connector, request_policy, revocation_policy, emergency_policy, default_duration, max_duration, emergency_max_duration, resources)`,
 		},
 		{
 			name:    "unknown top-level field",
 			yaml:    okPeople + okPolicies + okApps + "slack_token: xoxb\n",
 			path:    "slack_token",
-			message: `unknown field "slack_token" (allowed here: admins, people, groups, policies, apps, reminders, threads, emergency_channel, email, notify)`,
+			message: `unknown field "slack_token" (allowed here: admins, people, groups, policies, apps, reminders, threads, emergency_channel, email, notify, connectors)`,
 		},
 		{
 			name: "nested step syntax is not the one chosen",
@@ -446,7 +458,7 @@ func TestProblems(t *testing.T) {
 			name:    "bad provisioning",
 			yaml:    okPeople + okPolicies + okApps + "    provisioning: scim\n",
 			path:    "apps[0].provisioning",
-			message: `unknown provisioning "scim": use manual (someone grants access by hand) or none (access is only recorded)`,
+			message: `unknown provisioning "scim": use manual (someone grants access by hand), automatic (a connector does, see connectors) or none (access is only recorded)`,
 		},
 		{
 			name:    "bad id characters",
@@ -754,7 +766,7 @@ func TestAllowedFieldsMatchRawTypes(t *testing.T) {
 		}
 		return out
 	}
-	for _, v := range []any{rawConfig{}, rawPerson{}, rawPolicy{}, rawStep{}, rawApp{}, rawResource{}, rawReminders{}, rawThreads{}} {
+	for _, v := range []any{rawConfig{}, rawPerson{}, rawPolicy{}, rawStep{}, rawApp{}, rawResource{}, rawReminders{}, rawThreads{}, rawConnector{}} {
 		rt := reflect.TypeOf(v)
 		assert.Equal(t, strings.Join(fields(rt), ", "), allowedFields[rt.String()], rt.String())
 	}

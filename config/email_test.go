@@ -56,7 +56,7 @@ func TestEmailProblems(t *testing.T) {
 		{"bad team", base + "email:\n  host: smtp.example.com\n  from: a@example.com\n  slack_team_id: acme\n  slack_app_id: A0123ABCD\n", "email.slack_team_id",
 			`"acme" is not a Slack workspace id (like T0123ABCD; see the workspace's About page)`},
 		{"notify without email", base + "notify: email\n", "notify", `"email" needs an email: section (the SMTP server to send through); add one or write slack`},
-		{"bad notify", base + okEmail + "people2: x\n", "people2", `unknown field "people2" (allowed here: admins, people, groups, policies, apps, reminders, threads, emergency_channel, email, notify)`},
+		{"bad notify", base + okEmail + "people2: x\n", "people2", `unknown field "people2" (allowed here: admins, people, groups, policies, apps, reminders, threads, emergency_channel, email, notify, connectors)`},
 		{"unknown email field", base + "email:\n  host: smtp.example.com\n  from: a@example.com\n  sender: x\n", "email.sender",
 			`unknown field "sender" (allowed here: host, port, tls, from, username, slack_team_id, slack_app_id, rate_per_minute)`},
 	}

@@ -18,6 +18,8 @@ type rawConfig struct {
 	EmergencyChannel string    `yaml:"emergency_channel"`
 	Email            *rawEmail `yaml:"email"`
 	Notify           string    `yaml:"notify"`
+	// Connectors by name; see connectors.go.
+	Connectors map[string]rawConnector `yaml:"connectors"`
 }
 
 type rawPerson struct {
@@ -25,6 +27,9 @@ type rawPerson struct {
 	Manager string   `yaml:"manager"`
 	Groups  []string `yaml:"groups"`
 	Notify  string   `yaml:"notify"`
+	// Accounts: the person's account in governed systems, by app id or
+	// connector name (`github: octocat`).
+	Accounts map[string]string `yaml:"accounts"`
 }
 
 type rawPolicy struct {
@@ -83,6 +88,7 @@ type rawSettings struct {
 	Channel          string   `yaml:"channel"`
 	Instructions     string   `yaml:"instructions"`
 	Provisioning     string   `yaml:"provisioning"`
+	Connector        string   `yaml:"connector"`
 	RequestPolicy    string   `yaml:"request_policy"`
 	RevocationPolicy string   `yaml:"revocation_policy"`
 	EmergencyPolicy  string   `yaml:"emergency_policy"`

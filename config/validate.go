@@ -48,6 +48,8 @@ type builder struct {
 	cat    *workflow.Catalog
 	people map[string]int  // email -> index in people
 	groups map[string]bool // every group name: the groups section and people[].groups
+	// autoSeen: automatic-provisioning problems reported, by path (connectors.go).
+	autoSeen map[string]bool
 }
 
 // build validates raw and builds the catalog; problems go to c. The catalog
@@ -66,6 +68,7 @@ func (c *checker) build(raw *rawConfig) *workflow.Catalog {
 	b.admins(raw.Admins)
 	b.peopleAndGroups(raw.People, raw.Groups)
 	b.policies(raw.Policies)
+	b.connectors(raw.Connectors)
 	b.apps(raw.Apps)
 	b.reminders(raw.Reminders)
 	b.threads(raw.Threads)
@@ -217,6 +220,7 @@ func (b *builder) peopleAndGroups(people []rawPerson, groups map[string][]string
 		p.Manager = managers[e]
 		b.cat.People[e] = p
 	}
+	b.accounts(people, emails)
 }
 
 // managerCycles reports each chain of managers that comes back on itself,
@@ -447,6 +451,9 @@ func (b *builder) apps(raw []rawApp) {
 			b.add(path+".default_duration", "missing: set how long access lasts when the requester does not say, like 8h, 2d, 1w or permanent (resources inherit it and may override it)")
 		}
 		b.durations(path, s.DefaultDuration, s.MaxDuration, false, false)
+		if len(ra.Resources) == 0 {
+			b.automatic(path, app.Settings, ra.Connector != "")
+		}
 		facts := appFacts{settings: app.Settings, deprovExplicit: ra.Deprovisioners != nil}
 
 		resSeen := map[string]int{}
@@ -470,6 +477,12 @@ func (b *builder) apps(raw []rawApp) {
 			if res.Provisioners != nil && res.Deprovisioners == nil && !facts.deprovExplicit {
 				res.Deprovisioners = res.Provisioners
 			}
+			// A problem the resource inherits is the app's to fix.
+			at := path
+			if rr.Provisioning != "" || rr.Connector != "" {
+				at = rpath
+			}
+			b.automatic(at, effectiveProvisioning(app.Settings, res.Settings), rr.Connector != "" || ra.Connector != "" && at == path)
 			if b.resourceChecks(rpath, facts, rr.rawSettings, res.Settings) {
 				appLacks = true
 			}
@@ -584,11 +597,12 @@ func (b *builder) settings(path string, raw rawSettings) workflow.Settings {
 	}
 	switch raw.Provisioning {
 	case "":
-	case string(workflow.ProvisioningManual), string(workflow.ProvisioningNone):
+	case string(workflow.ProvisioningManual), string(workflow.ProvisioningNone), string(workflow.ProvisioningAutomatic):
 		s.Provisioning = workflow.Provisioning(raw.Provisioning)
 	default:
-		b.add(path+".provisioning", "unknown provisioning %q: use manual (someone grants access by hand) or none (access is only recorded)", raw.Provisioning)
+		b.add(path+".provisioning", "unknown provisioning %q: use manual (someone grants access by hand), automatic (a connector does, see connectors) or none (access is only recorded)", raw.Provisioning)
 	}
+	s.Connector = b.connectorRef(path+".connector", raw.Connector)
 	s.RequestPolicy = b.policyRef(path+".request_policy", raw.RequestPolicy, workflow.KindGrant, "request")
 	s.RevocationPolicy = b.policyRef(path+".revocation_policy", raw.RevocationPolicy, workflow.KindRevoke, "revocation")
 	s.EmergencyPolicy = b.policyRef(path+".emergency_policy", raw.EmergencyPolicy, workflow.KindGrant, "emergency")

@@ -1,6 +1,8 @@
-// Package fakeslack is an in-process fake Slack workspace for tests: a Web API,
-// a Socket Mode WebSocket endpoint and response URLs on one 127.0.0.1 HTTP
-// server, plus a Go API to act as the people in the workspace.
+// Package fakeslack is an in-process Slack workspace: a Web API, a Socket
+// Mode WebSocket endpoint and response URLs on one 127.0.0.1 HTTP server,
+// plus a Go API to act as the people in the workspace. Tests run the bot
+// against it, and so does `accessbot sandbox` (package sandbox), whose web
+// page plays its people: it is product code, held to the same bar.
 //
 // Point slack-go at it:
 //
@@ -74,6 +76,16 @@
 // acks later than Options.AckDeadline (3 s) return ErrLateAck and their payload
 // is ignored, as Slack has already shown the person an error. Acks of 20 KB or
 // more are dropped with a warning.
+//
+// # What a client shows
+//
+// Users and Channels list the members and channels a client's sidebar and
+// pickers show; chat.postMessage also takes a channel's "#name". Like
+// Slack's client, Command and PostAsUser refuse text over MaxMessageText
+// (ErrTooLong) and, when Options.Commands is set, a slash command the app
+// did not register (ErrUnknownCommand); nothing reaches the app then. A
+// modal that is not open on top answers ErrViewClosed. Options.Now stamps
+// messages with another clock (the sandbox's); triggers keep the wall clock.
 //
 // The package embeds time/tzdata so users' tz_offset does not depend on the host.
 //

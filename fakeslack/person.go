@@ -246,6 +246,9 @@ func describe(acts []Action) string {
 // {"blocks"}, response_type "ephemeral" by default or "in_channel") is stored
 // like Slack shows it: an ephemeral for the user, or a channel message.
 func (s *Server) Command(ctx context.Context, userID, channelID, command, text string) (Delivery, error) {
+	if err := s.checkTyped(command, command+" "+text); err != nil { // what the person typed
+		return Delivery{}, err
+	}
 	s.mu.Lock()
 	u, err := s.actorLocked(userID)
 	if err != nil {
@@ -338,6 +341,9 @@ func (s *Server) replyMessageLocked(r map[string]any) (*Message, error) {
 // message is stored even when the push fails (ErrNotConnected). A user with
 // IsBot posts as another app would: the message carries that app's bot_id.
 func (s *Server) PostAsUser(ctx context.Context, userID, channelID, text, threadTS string) (Delivery, error) {
+	if err := s.checkTyped("", text); err != nil {
+		return Delivery{}, err
+	}
 	s.mu.Lock()
 	u, err := s.actorLocked(userID)
 	if err != nil {

@@ -18,7 +18,7 @@ func (s *Server) visibleViewLocked(userID, viewID string) (*User, *viewRec, erro
 	}
 	rec := s.views[viewID]
 	if rec == nil {
-		return nil, nil, fmt.Errorf("fakeslack: no view %q", viewID)
+		return nil, nil, fmt.Errorf("%w: no view %q", ErrViewClosed, viewID)
 	}
 	if rec.userID != userID {
 		return nil, nil, fmt.Errorf("fakeslack: view %s belongs to %s, not %s", viewID, rec.userID, userID)
@@ -26,7 +26,7 @@ func (s *Server) visibleViewLocked(userID, viewID string) (*User, *viewRec, erro
 	if rec.typ == "modal" {
 		st := s.stackOf[userID]
 		if len(st) == 0 || st[len(st)-1] != viewID {
-			return nil, nil, fmt.Errorf("fakeslack: modal %s is not the one open on top for %s", viewID, userID)
+			return nil, nil, fmt.Errorf("%w: modal %s is not the one open on top for %s", ErrViewClosed, viewID, userID)
 		}
 	}
 	return u, rec, nil

@@ -50,6 +50,15 @@ type Options struct {
 
 	// Logf, when set, receives one line per Web API call and socket event.
 	Logf func(format string, args ...any)
+
+	// Now, when set, is the clock of message timestamps (the sandbox moves it
+	// ahead with the bot's). Triggers, response URLs and rate limits keep
+	// the wall clock. Default time.Now.
+	Now func() time.Time
+	// Commands, when set, are the slash commands the app registered: any
+	// other is refused as Slack's client does (ErrUnknownCommand). Empty
+	// accepts every command (tests).
+	Commands []string
 }
 
 func (o *Options) setDefaults() {
@@ -362,6 +371,9 @@ func (s *Server) nextIDLocked() int64 {
 // increasing across the whole workspace so (channel, ts) and ordering are unique.
 func (s *Server) newTSLocked() string {
 	now := time.Now().UnixMicro()
+	if s.opts.Now != nil {
+		now = s.opts.Now().UnixMicro()
+	}
 	if now <= s.lastTS {
 		now = s.lastTS + 1
 	}

@@ -411,6 +411,10 @@ func (s *Server) resolveChannelLocked(id string, needMember bool) (*channelRec, 
 		}
 		id = s.dmLocked(u.ID)
 	}
+	if name, ok := strings.CutPrefix(id, "#"); ok {
+		// Slack still accepts a channel's name in chat.postMessage.
+		id = s.channelByNameLocked(name)
+	}
 	c := s.channels[id]
 	if c == nil {
 		return nil, "channel_not_found"

@@ -113,7 +113,8 @@ func (s *Scheduler) Stop(ctx context.Context) error {
 }
 
 // RunOnce runs every job now, one after another, and returns their errors
-// joined, for tests. A panicking job is an error, not a crash.
+// joined: for tests and the sandbox, whose clock control runs the jobs at
+// once. A panicking job is an error, not a crash.
 func (s *Scheduler) RunOnce(ctx context.Context) error {
 	var errs []error
 	for _, j := range s.jobs {

@@ -18,6 +18,10 @@
 // other. Update marks the envelope of a workflow.Receipt in the context
 // done in the same transaction as the effect.
 //
+// Connector jobs (jobs.go) are written in engine transactions (EnqueueJob,
+// and SaveJob guarded by the claim: lease owner and attempt) and claimed
+// outside them (ClaimJobs, FOR UPDATE SKIP LOCKED on PostgreSQL).
+//
 // Open picks the dialect from the DSN and applies the embedded migrations
 // (migrations/sqlite and migrations/postgres, the same version numbers in
 // both), each in one transaction recorded in schema_migrations.

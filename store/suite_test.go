@@ -44,6 +44,7 @@ func testStore(t *testing.T, open opener) {
 		"ConcurrentWriters": testConcurrentWriters,
 		"RawInsertRate":     testRawInsertRate,
 		"TaskCounts":        testTaskCounts,
+		"ConnectorJobs":     testConnectorJobs,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -254,7 +254,7 @@ func (e *Engine) ChangePolicy(ctx context.Context, in AdminInput) (*Task, error)
 		if err != nil {
 			return err
 		}
-		return o.reset(t, normEmail(in.Actor), ActPolicyChanged, in.Reason, p.snapshot(KindRevoke, ent.Provisioning))
+		return o.reset(t, normEmail(in.Actor), ActPolicyChanged, in.Reason, p.snapshot(KindRevoke, ent.Settings))
 	})
 }
 
@@ -269,10 +269,10 @@ func (o *op) policyNames() []string {
 
 // configuredPolicy is the policy the configuration gives t now.
 func (o *op) configuredPolicy(t *Task) (Policy, error) {
-	if t.Origin == OriginExpiry {
-		return expiryPolicy, nil
-	}
 	ent, err := o.cat.Entitlement(t.AppID, t.ResourceID)
+	if t.Origin == OriginExpiry {
+		return expiryPolicy.withConnector(ent.Settings), nil
+	}
 	if err != nil {
 		return Policy{}, Errorf(EINVALID, "%s is for %s/%s, which is no longer in the configuration.", t.Number(), t.AppID, t.ResourceID)
 	}
@@ -287,7 +287,7 @@ func (o *op) configuredPolicy(t *Task) (Policy, error) {
 	if !ok {
 		return Policy{}, Errorf(EINTERNAL, "policy %q is missing from the configuration", name)
 	}
-	return p.snapshot(t.Kind, ent.Provisioning), nil
+	return p.snapshot(t.Kind, ent.Settings), nil
 }
 
 // reset starts t again from its first step with pol. A finished grant task

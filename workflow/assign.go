@@ -36,6 +36,7 @@ func (o *op) startStep(t *Task) (bool, error) {
 			prev[i].State = AssignReleased
 		}
 	}
+	prevConn := run.Connector
 	*run = StepRun{Status: StepActive, StartedAt: o.now, Assignees: prev}
 	t.Status = StatusOpen
 	t.ErrorReason = ""
@@ -43,6 +44,16 @@ func (o *op) startStep(t *Task) (bool, error) {
 	if err := o.audit(t, SystemActor, ActStepStarted, "", map[string]string{"step": fmt.Sprint(t.Step + 1), "type": string(step.Type)}); err != nil {
 		return false, err
 	}
+	if step.Connector != "" && step.Type != StepReview {
+		return true, o.startConnector(t, step, run, prevConn)
+	}
+	return o.assignStep(t, step, run)
+}
+
+// assignStep assigns the people of the current step (for a connector step
+// that failed: the provisioners). When nobody can act the task goes to the
+// error state and assignStep returns false.
+func (o *op) assignStep(t *Task, step *Step, run *StepRun) (bool, error) {
 	people, via, reason := o.candidates(t, step)
 	if len(people) == 0 {
 		return false, o.fail(t, reason)

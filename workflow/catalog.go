@@ -26,6 +26,8 @@ type Catalog struct {
 	// channel of people who name none (NotifyOf).
 	Email  bool
 	Notify Notify
+	// Connectors are the configured connectors by name (provisioning: automatic).
+	Connectors map[string]*ConnectorSpec
 }
 
 // Person is someone the config knows. People not in the config may still
@@ -35,6 +37,9 @@ type Person struct {
 	Manager string
 	Groups  []string
 	Notify  Notify // "" : the catalog's default
+	// Accounts are the person's accounts in governed systems, keyed by app
+	// id or connector name (`accounts: {github: octocat}`).
+	Accounts map[string]string
 }
 
 // Provisioning says whether someone must grant access by hand.
@@ -43,6 +48,9 @@ type Provisioning string
 const (
 	ProvisioningManual Provisioning = "manual"
 	ProvisioningNone   Provisioning = "none" // access is recorded, nothing to do by hand
+	// ProvisioningAutomatic: a connector grants and removes the access; it
+	// hands the step to the provisioners when it fails for good.
+	ProvisioningAutomatic Provisioning = "automatic"
 )
 
 // Settings are what an app sets and a resource may override. Empty fields of
@@ -54,6 +62,7 @@ type Settings struct {
 	Channel          string
 	Instructions     string
 	Provisioning     Provisioning
+	Connector        string // with ProvisioningAutomatic: the connector's name
 	RequestPolicy    string
 	RevocationPolicy string
 	EmergencyPolicy  string
@@ -202,6 +211,7 @@ func mergeSettings(app, res Settings) Settings {
 	if res.Provisioning != "" {
 		out.Provisioning = res.Provisioning
 	}
+	str(&out.Connector, res.Connector)
 	if res.DefaultDuration != 0 {
 		out.DefaultDuration = res.DefaultDuration
 	}

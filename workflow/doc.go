@@ -15,4 +15,11 @@
 // digests of their heads (digest.go), and VerifyAudit checks chains, digests
 // and task numbers together (verify.go), so that an insider with database
 // access cannot remove or re-hash history unnoticed.
+//
+// Apps provisioned automatically hand their provision and deprovision steps
+// to a Connector (connector.go, the contract package connectors
+// implements): the step writes a ConnectorJob in the same transaction, a
+// runner calls the connector after the commit, and FinishJob records the
+// outcome under the job's lease; a connector that fails for good hands the
+// step to the app's provisioners, whose card offers RetryConnector.
 package workflow

@@ -15,7 +15,13 @@ type Engine struct {
 	clock func() time.Time
 	cat   atomic.Pointer[Catalog]
 	batch *batcher // set when the store can commit operations together
+	// onJobs is called after a commit that wrote connector jobs.
+	onJobs atomic.Pointer[func()]
 }
+
+// OnJobs sets fn to be called after every commit that wrote connector jobs,
+// so a runner starts them at once instead of at its next poll.
+func (e *Engine) OnJobs(fn func()) { e.onJobs.Store(&fn) }
 
 // NewEngine returns an engine over store with the given catalog. A nil clock
 // means time.Now.
@@ -55,6 +61,7 @@ type op struct {
 	emails  []*Notice // email notices beyond those derived from notices (notify.go)
 	changed map[int64]bool
 	dry     *dryRun // set by Preview: roll back instead of committing
+	jobs    int     // connector jobs written
 }
 
 type chainHead struct {
@@ -66,6 +73,7 @@ type chainHead struct {
 // BatchStore, in the same commit as the operations running at the same
 // time (batch.go). Previews (dry runs) run alone: they roll back.
 func (e *Engine) update(ctx context.Context, fn func(o *op) error) error {
+	jobs := 0
 	run := func(tx Tx) error {
 		o := &op{tx: tx, cat: e.Catalog(), now: tx.Now(), heads: map[int64]chainHead{}, changed: map[int64]bool{}, dry: dryRunOf(ctx)}
 		if err := fn(o); err != nil {
@@ -74,12 +82,21 @@ func (e *Engine) update(ctx context.Context, fn func(o *op) error) error {
 		if err := o.flush(); err != nil {
 			return err
 		}
+		jobs = o.jobs
 		return o.dry.done(o)
 	}
+	var err error
 	if e.batch != nil && dryRunOf(ctx) == nil {
-		return e.batch.do(ctx, run)
+		err = e.batch.do(ctx, run)
+	} else {
+		err = e.store.Update(ctx, run)
 	}
-	return e.store.Update(ctx, run)
+	if err == nil && jobs > 0 {
+		if fn := e.onJobs.Load(); fn != nil && *fn != nil {
+			(*fn)()
+		}
+	}
+	return err
 }
 
 // head returns a chain's newest event, reading it once per operation.

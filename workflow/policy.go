@@ -39,6 +39,10 @@ type Step struct {
 	// Implicit is set on a provision or deprovision step the engine added
 	// because the app is provisioned by hand and the policy had none.
 	Implicit bool `json:"implicit,omitempty"`
+	// Connector names the connector that does a provision or deprovision
+	// step of an app provisioned automatically; its people are the
+	// fallback when the connector fails for good.
+	Connector string `json:"connector,omitempty"`
 }
 
 // Policy is a named, ordered list of steps. A task keeps a copy (snapshot)
@@ -68,7 +72,8 @@ func (p *Policy) CheckFor(k Kind) error {
 // snapshot copies p for a task, adding the manual provisioning step where the
 // app needs one and the policy has none, and dropping manual steps where the
 // app is provisioned by nobody.
-func (p *Policy) snapshot(k Kind, prov Provisioning) Policy {
+func (p *Policy) snapshot(k Kind, ent Settings) Policy {
+	prov := ent.Provisioning
 	want := StepProvision
 	if k == KindRevoke {
 		want = StepDeprovision
@@ -90,5 +95,20 @@ func (p *Policy) snapshot(k Kind, prov Provisioning) Policy {
 	if !has && prov != ProvisioningNone {
 		out.Steps = append(out.Steps, Step{Type: want, Delegate: true, Implicit: true})
 	}
-	return out
+	return out.withConnector(ent)
+}
+
+// withConnector hands the provision and deprovision steps of p to the
+// entitlement's connector when it is provisioned automatically.
+func (p Policy) withConnector(ent Settings) Policy {
+	if ent.Provisioning != ProvisioningAutomatic || ent.Connector == "" {
+		return p
+	}
+	p.Steps = append([]Step(nil), p.Steps...)
+	for i := range p.Steps {
+		if p.Steps[i].Type != StepReview {
+			p.Steps[i].Connector = ent.Connector
+		}
+	}
+	return p
 }

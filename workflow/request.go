@@ -66,7 +66,7 @@ func (e *Engine) Request(ctx context.Context, in RequestInput) (*Task, error) {
 			ID: id, Kind: KindGrant, Status: StatusOpen, Requester: in.Requester, Subject: in.Requester,
 			AppID: ent.App.ID, ResourceID: ent.ResourceID(), Duration: dur, Justification: just,
 			Emergency: in.Emergency, Extension: in.Extension, Origin: OriginRequest,
-			Policy: pol.snapshot(KindGrant, ent.Provisioning), CreatedAt: o.now,
+			Policy: pol.snapshot(KindGrant, ent.Settings), CreatedAt: o.now,
 		}
 		if err := o.begin(t, in.Requester, map[string]string{"duration": FormatDuration(dur), "emergency": fmt.Sprint(in.Emergency)}); err != nil {
 			return err
@@ -113,7 +113,7 @@ func (o *op) emergencyReviewPolicy(ent Entitlement) Policy {
 		Type: StepReview, Approvers: []Principal{PrincipalResourceOwners, PrincipalAppOwners},
 		Mode: ModeAny, Delegate: true, Fallback: admins,
 	}}}
-	return p.snapshot(KindRevoke, ent.Provisioning)
+	return p.snapshot(KindRevoke, ent.Settings)
 }
 
 // followUpEmergency opens the follow-up review of the emergency grant g
@@ -208,7 +208,7 @@ func (e *Engine) DeclareEmergency(ctx context.Context, in EmergencyInput) (*Task
 			return err
 		}
 		t.Emergency = true
-		if err := o.reset(t, in.Actor, ActRestarted, "declared an emergency", pol.snapshot(KindGrant, ent.Provisioning)); err != nil {
+		if err := o.reset(t, in.Actor, ActRestarted, "declared an emergency", pol.snapshot(KindGrant, ent.Settings)); err != nil {
 			return err
 		}
 		o.emergencyAlert(t, ent, "declared an emergency for")
@@ -376,7 +376,7 @@ func (e *Engine) ProposeRevocation(ctx context.Context, in RevocationInput) (*Ta
 		t := &Task{
 			ID: id, Kind: KindRevoke, Status: StatusOpen, Requester: in.Actor, Subject: in.Subject,
 			AppID: ent.App.ID, ResourceID: res, Justification: reason, Origin: OriginProposal, GrantID: g.ID,
-			Policy: pol.snapshot(KindRevoke, ent.Provisioning), CreatedAt: o.now,
+			Policy: pol.snapshot(KindRevoke, ent.Settings), CreatedAt: o.now,
 		}
 		if err := o.begin(t, in.Actor, map[string]string{"grant": fmt.Sprint(g.ID)}); err != nil {
 			return err
@@ -479,6 +479,8 @@ func (o *op) expire(g *Grant, src *Task) error {
 	ent, err := o.cat.Entitlement(g.AppID, g.ResourceID)
 	if err == nil {
 		label = ent.Label()
+		// Automatic apps too: the revoke task's deprovision step is the
+		// connector's.
 		manual = ent.Provisioning != ProvisioningNone
 	}
 	if src != nil {
@@ -501,7 +503,8 @@ func (o *op) expire(g *Grant, src *Task) error {
 		AppID: g.AppID, ResourceID: g.ResourceID, Justification: "The access expired.", Origin: OriginExpiry,
 		GrantID: g.ID, Policy: expiryPolicy, CreatedAt: o.now,
 	}
-	t.Policy.Steps = append([]Step(nil), expiryPolicy.Steps...)
+	t.Policy = expiryPolicy.withConnector(ent.Settings)
+	t.Policy.Steps = append([]Step(nil), t.Policy.Steps...)
 	if err := o.begin(t, SystemActor, map[string]string{"grant": fmt.Sprint(g.ID)}); err != nil {
 		return err
 	}

@@ -64,6 +64,7 @@ type Tx interface {
 	// Slack's, so each channel delivers, retries and fails on its own).
 	EnqueueEmails(ns []*Notice) error
 	BulkTx
+	JobTx
 }
 
 // TaskQuery selects tasks; zero fields do not filter.

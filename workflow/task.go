@@ -125,6 +125,9 @@ type StepRun struct {
 	// while the task is at ApprovedTo (checkActor). Zero when none.
 	ApprovedFrom int64 `json:"approved_from,omitempty"`
 	ApprovedTo   int64 `json:"approved_to,omitempty"`
+	// Connector is the connector's part in a provision or deprovision step
+	// of an app provisioned automatically.
+	Connector *ConnectorRun `json:"connector,omitempty"`
 }
 
 // Task is one run of a policy.

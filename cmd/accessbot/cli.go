@@ -25,6 +25,10 @@ const usage = `accessbot: just-in-time access governance in Slack.
 Usage:
   accessbot [serve] [--config FILE] [--db DSN] [--http ADDR]
                                       run the Slack bot (the default command)
+  accessbot sandbox [--config FILE] [--db DSN] [--http ADDR]
+                                      try the bot in a browser, with no Slack workspace
+                                      (defaults: examples/config.yaml, ./sandbox.db,
+                                      127.0.0.1:3000)
   accessbot check-config FILE         check a configuration file
   accessbot audit verify [--db DSN] [--digests FILE]... [--public-key FILE]
                                       check every audit chain against the signed
@@ -32,6 +36,9 @@ Usage:
   accessbot audit export [--db DSN] [--since DATE] [--until DATE] [--format csv|json]
                                       write every audit event to stdout (DATE: YYYY-MM-DD or RFC 3339)
   accessbot audit keygen              print a new key pair for signing audit digests
+  accessbot connectors check [--config FILE] [--db DSN]
+                                      compare the grants of connectors that can
+                                      check with their systems; exit 1 on drift
   accessbot healthcheck [--ready] [--http ADDR]
                                       ask a running accessbot's /healthz
                                       (/readyz with --ready); exit 0 or 1
@@ -70,12 +77,16 @@ func Main(ctx context.Context, args []string, env Env) int {
 	switch cmd {
 	case "serve":
 		err = runServe(ctx, args, env)
+	case "sandbox":
+		err = runSandbox(ctx, args, env)
 	case "check-config":
 		return checkConfig(args, env)
 	case "audit":
 		err = runAudit(ctx, args, env)
 	case "healthcheck":
 		err = runHealthcheck(ctx, args, env)
+	case "connectors":
+		err = runConnectors(ctx, args, env)
 	case "help", "-h", "--help":
 		fmt.Fprint(env.Stdout, usage)
 		return 0

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"accessbot/bot"
 	"accessbot/config"
 	"accessbot/email"
@@ -104,19 +106,68 @@ func runServe(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	defer digests.close()
-	db, err := store.Open(ctx, c.dsn, env.Clock)
+	return runBot(ctx, botRun{
+		configPath: c.configPath, cat: cat, dsn: c.dsn, httpAddr: *httpAddr,
+		botToken: botToken, appToken: appToken, apiURL: apiURL,
+		clock: env.Clock, getenv: env.Getenv, log: log, digests: digests,
+		email: file.Email, mailer: mailer,
+		outboxRetention: retention, inboxRetention: inboxRetention, lease: lease, rateScale: rateScale,
+	})
+}
+
+// botRun is what serve and sandbox share: one configuration, one database,
+// the engine, the bot, the scheduler (audit digests included) and the
+// endpoints.
+type botRun struct {
+	configPath string
+	cat        *workflow.Catalog
+	dsn        string
+	httpAddr   string // "off" for none
+	botToken   string
+	appToken   string
+	apiURL     string
+	clock      func() time.Time
+	getenv     func(string) string // connectors' secrets
+	log        zerolog.Logger
+	email      *config.Email // nil: no email channel
+	mailer     *email.SMTP
+	digests    *digestSetup
+	// outboxRetention and inboxRetention keep delivered notices and
+	// handled envelopes (defaults 7d and 1h); lease is the bot's LeaseTTL
+	// (default 10 s); rateScale its RateScale (default 1).
+	outboxRetention, inboxRetention time.Duration
+	lease                           time.Duration
+	rateScale                       float64
+	// started, when set, is called once the scheduler runs, before the bot
+	// connects (the sandbox runs the scheduler's jobs when its clock moves).
+	started func(*scheduler.Scheduler)
+}
+
+// runBot runs the bot, the scheduler and the endpoints until ctx ends.
+func runBot(ctx context.Context, r botRun) error {
+	log, cat, c, digests := r.log, r.cat, common{configPath: r.configPath, dsn: r.dsn}, r.digests
+	retention, inboxRetention, lease, rateScale := r.outboxRetention, r.inboxRetention, r.lease, r.rateScale
+	if retention <= 0 {
+		retention = 7 * 24 * time.Hour
+	}
+	if inboxRetention <= 0 {
+		inboxRetention = time.Hour
+	}
+	db, err := store.Open(ctx, c.dsn, r.clock)
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
 	}
 	defer db.Close()
-	engine := workflow.NewEngine(db, cat, env.Clock)
-	reload := reloader(c.configPath, engine, log)
+	engine := workflow.NewEngine(db, cat, r.clock)
+	conns, longest := serveConnectors(cat, r.getenv, log)
+	runner := newRunner(engine, db, conns, longest, log)
+	reload := reloadConnectors(reloader(c.configPath, engine, log), engine, runner, r.getenv, log)
 	metrics := ops.NewMetrics(db, engine.Now, log)
 	b, err := bot.New(bot.Config{
 		Reload:    reload,
-		BotToken:  botToken,
-		AppToken:  appToken,
-		APIURL:    apiURL,
+		BotToken:  r.botToken,
+		AppToken:  r.appToken,
+		APIURL:    r.apiURL,
 		Engine:    engine,
 		Store:     db,
 		Log:       log,
@@ -127,10 +178,10 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	if *httpAddr != "off" {
+	if r.httpAddr != "off" {
 		// Listen before connecting to Slack, so a taken port is one clear
 		// error at start-up and probes see the process from its first second.
-		ln, err := ops.Listen(*httpAddr)
+		ln, err := ops.Listen(r.httpAddr)
 		if err != nil {
 			return err
 		}
@@ -174,12 +225,17 @@ func runServe(ctx context.Context, args []string, env Env) error {
 			log.Warn().Err(err).Msg("scheduler jobs did not finish in time")
 		}
 	}()
-	if mailer != nil {
-		w := emailWorker(file.Email, mailer, db, engine, log)
+	if r.mailer != nil {
+		w := emailWorker(r.email, r.mailer, db, engine, log)
 		mailCtx, stopMail := context.WithCancel(ctx)
 		mailDone := make(chan struct{})
 		go func() { defer close(mailDone); w.Run(mailCtx) }()
 		defer func() { stopMail(); <-mailDone }()
+	}
+	stopConnectors := startRunner(ctx, runner)
+	defer stopConnectors()
+	if r.started != nil {
+		r.started(sched)
 	}
 	log.Info().Str("config", c.configPath).Str("summary", config.Summary(cat)).Msg("accessbot starting")
 	hupCtx, stopHup := context.WithCancel(ctx)
