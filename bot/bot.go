@@ -303,7 +303,7 @@ func tokenError(name, what, apiURL string, err error) error {
 		}
 		return fmt.Errorf("checking %s with Slack failed: %s", name, se.Err)
 	}
-	return fmt.Errorf("cannot reach Slack at %s to check %s: %v", apiURL, name, err)
+	return fmt.Errorf("cannot reach Slack at %s to check %s: %w", apiURL, name, err)
 }
 
 // newOwnerID names this process instance for its leases.

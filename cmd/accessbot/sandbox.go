@@ -108,7 +108,9 @@ func runSandbox(ctx context.Context, args []string, env Env) error {
 		digests: &digestSetup{every: time.Hour, close: func() error { return nil }, desc: "the database only"},
 		started: func(s *scheduler.Scheduler) { sb.SetJobs(s.RunOnce) },
 	})
-	if errors.Is(err, context.Canceled) {
+	// Ctrl-C during start-up cancels whatever was under way (the token
+	// check, a connect): that is the stop the person asked for.
+	if errors.Is(err, context.Canceled) || ctx.Err() != nil {
 		err = nil
 	}
 	if err == nil {
