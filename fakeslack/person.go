@@ -176,6 +176,27 @@ func (s *Server) Click(ctx context.Context, userID, channel, ts, action string) 
 	return s.send(ctx, "interactive", p, d)
 }
 
+// ClickSeen presses a button on seen, the version of a message that a
+// person's client still shows (another device, a window not yet refreshed),
+// which may be older than the message Slack now holds: the payload carries
+// seen's blocks, as Slack's does. The message must still exist.
+func (s *Server) ClickSeen(ctx context.Context, userID string, seen Message, action string) (Delivery, error) {
+	s.mu.Lock()
+	u, _, err := s.interactMessageLocked(userID, seen.Channel, seen.TS)
+	if err != nil {
+		s.mu.Unlock()
+		return Delivery{}, err
+	}
+	a, ok := findAction(decodeBlocks(seen.Blocks), action)
+	if !ok || a.Type != "button" {
+		s.mu.Unlock()
+		return Delivery{}, fmt.Errorf("fakeslack: no button %q in the shown message %s (has %s)", action, seen.TS, describe(seen.Actions()))
+	}
+	p, d := s.messageActionsPayloadLocked(u, &seen, []any{actionJSON(a, nil)})
+	s.mu.Unlock()
+	return s.send(ctx, "interactive", p, d)
+}
+
 // Select picks values in a non-button element of a message: overflow menus,
 // selects, checkboxes, radio buttons, date/time pickers (see valueFor for the
 // value formats; options match by value, else by text). Like Slack, an element
