@@ -21,22 +21,13 @@ const emailCols = "kind, task_id, recipient, recipients_json, text, data_json, c
 // EnqueueEmails writes ns to the email outbox in the transaction.
 func (tx *writeTx) EnqueueEmails(ns []*workflow.Notice) error {
 	for _, n := range ns {
-		if n.CreatedAt.IsZero() {
-			n.CreatedAt = tx.now
-		}
-		if n.NextAt.IsZero() {
-			n.NextAt = n.CreatedAt
-		}
-		recipients, err := jsonNull(n.Recipients, len(n.Recipients) == 0)
+		a, err := tx.noticeArgs(n)
 		if err != nil {
-			return fmt.Errorf("store: encode email recipients: %w", err)
+			return err
 		}
-		data, err := jsonNull(n.Data, len(n.Data) == 0)
-		if err != nil {
-			return fmt.Errorf("store: encode email data: %w", err)
-		}
-		id, err := tx.insertID("INSERT INTO email_outbox ("+emailCols+") VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)",
-			string(n.Kind), n.TaskID, n.Recipient, recipients, n.Text, data, tx.t(n.CreatedAt), tx.t(n.NextAt))
+		// The notice's columns, less last_error; a new email has made no
+		// attempt yet.
+		id, err := tx.insertID("INSERT INTO email_outbox ("+emailCols+") VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)", append(a[:7:7], a[8])...)
 		if err != nil {
 			return dbErr(err, "enqueue email")
 		}
