@@ -126,13 +126,7 @@ func (e *Engine) Cancel(ctx context.Context, in AdminInput) (*Task, error) {
 		return nil, err
 	}
 	if !e.Catalog().IsAdmin(actor) {
-		var task *Task
-		err := e.update(ctx, func(o *op) error {
-			t, err := o.tx.Task(in.TaskID)
-			if err != nil {
-				return err
-			}
-			task = t
+		task, err := e.updateTask(ctx, in.TaskID, func(o *op, t *Task) error {
 			if t.Kind != KindGrant || normEmail(t.Requester) != actor {
 				return Errorf(EFORBIDDEN, "Only the requester or an admin can cancel %s.", t.Number())
 			}
@@ -357,13 +351,7 @@ func (e *Engine) ProcessNow(ctx context.Context, in AdminInput) (*Task, error) {
 // MarkError stops a task with an error found outside the engine (a person
 // who cannot be reached in Slack). ProcessNow retries it.
 func (e *Engine) MarkError(ctx context.Context, id int64, reason string) (*Task, error) {
-	var task *Task
-	err := e.update(ctx, func(o *op) error {
-		t, err := o.tx.Task(id)
-		if err != nil {
-			return err
-		}
-		task = t
+	task, err := e.updateTask(ctx, id, func(o *op, t *Task) error {
 		if t.Status != StatusOpen {
 			return nil
 		}

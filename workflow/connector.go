@@ -454,13 +454,7 @@ func connectorMessage(err error) string {
 // get the step back if it fails again.
 func (e *Engine) RetryConnector(ctx context.Context, d Decision) (*Task, error) {
 	d.Actor = normEmail(d.Actor)
-	var task *Task
-	err := e.update(ctx, func(o *op) error {
-		t, err := o.tx.Task(d.TaskID)
-		if err != nil {
-			return err
-		}
-		task = t
+	task, err := e.updateTask(ctx, d.TaskID, func(o *op, t *Task) error {
 		if _, err := checkActor(t, d.Actor, d.Revision); err != nil && !(o.cat.IsAdmin(d.Actor) && !t.Status.Closed()) {
 			return err
 		}

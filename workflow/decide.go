@@ -106,13 +106,7 @@ func (e *Engine) Decide(ctx context.Context, action Action, d Decision) (*Task, 
 	if tr.step == StepReview {
 		seen = e.seenInsights(ctx, d.TaskID, d.Actor)
 	}
-	var task *Task
-	err = e.update(ctx, func(o *op) error {
-		t, err := o.tx.Task(d.TaskID)
-		if err != nil {
-			return err
-		}
-		task = t
+	task, err := e.updateTask(ctx, d.TaskID, func(o *op, t *Task) error {
 		a, err := checkActor(t, d.Actor, d.Revision)
 		if err != nil {
 			return err
@@ -301,13 +295,7 @@ func (e *Engine) Reassign(ctx context.Context, in ReassignInput) (*Task, error) 
 	if err != nil {
 		return nil, err
 	}
-	var task *Task
-	err = e.update(ctx, func(o *op) error {
-		t, err := o.tx.Task(in.TaskID)
-		if err != nil {
-			return err
-		}
-		task = t
+	task, err := e.updateTask(ctx, in.TaskID, func(o *op, t *Task) error {
 		a, err := checkActor(t, in.Actor, in.Revision)
 		if err != nil {
 			return err
@@ -397,13 +385,7 @@ type EditDurationInput struct {
 // lasts, within the maximum.
 func (e *Engine) EditDuration(ctx context.Context, in EditDurationInput) (*Task, error) {
 	in.Actor = normEmail(in.Actor)
-	var task *Task
-	err := e.update(ctx, func(o *op) error {
-		t, err := o.tx.Task(in.TaskID)
-		if err != nil {
-			return err
-		}
-		task = t
+	task, err := e.updateTask(ctx, in.TaskID, func(o *op, t *Task) error {
 		if _, err := checkActor(t, in.Actor, in.Revision); err != nil {
 			return err
 		}
@@ -487,13 +469,7 @@ func (e *Engine) Comment(ctx context.Context, in CommentInput) (*Task, error) {
 	if err != nil {
 		return nil, err
 	}
-	var task *Task
-	err = e.update(ctx, func(o *op) error {
-		t, err := o.tx.Task(in.TaskID)
-		if err != nil {
-			return err
-		}
-		task = t
+	task, err := e.updateTask(ctx, in.TaskID, func(o *op, t *Task) error {
 		// A thread reply may also come from an owner of the app, who sees
 		// the task's channel post.
 		if !t.Involves(in.Actor) && !o.cat.IsAdmin(in.Actor) && (in.Message.IsZero() || !e.maySee(in.Actor, t)) {
@@ -523,13 +499,7 @@ const ReminderInterval = time.Hour
 // involved (or an admin) may, at most once an hour a task.
 func (e *Engine) SendReminder(ctx context.Context, actor string, id int64) (*Task, error) {
 	actor = normEmail(actor)
-	var task *Task
-	err := e.update(ctx, func(o *op) error {
-		t, err := o.tx.Task(id)
-		if err != nil {
-			return err
-		}
-		task = t
+	task, err := e.updateTask(ctx, id, func(o *op, t *Task) error {
 		if !t.Involves(actor) && !o.cat.IsAdmin(actor) {
 			return Errorf(EFORBIDDEN, "You are not involved in %s, so you cannot send a reminder for it.", t.Number())
 		}

@@ -69,6 +69,22 @@ type chainHead struct {
 	hash string
 }
 
+// updateTask is update for an operation on one task: it loads task id and
+// runs fn on it, and returns the task as fn left it (as loaded when fn
+// refused it), so a caller can say what it saw.
+func (e *Engine) updateTask(ctx context.Context, id int64, fn func(o *op, t *Task) error) (*Task, error) {
+	var task *Task
+	err := e.update(ctx, func(o *op) error {
+		t, err := o.tx.Task(id)
+		if err != nil {
+			return err
+		}
+		task = t
+		return fn(o, t)
+	})
+	return task, err
+}
+
 // update runs fn as one operation and writes what it collected; with a
 // BatchStore, in the same commit as the operations running at the same
 // time (batch.go). Previews (dry runs) run alone: they roll back.

@@ -84,13 +84,7 @@ func emailNotices(ns []*Notice) []*Notice {
 // assignee's task stops with an error (MarkError) and a requester's is left
 // alone, as before.
 func (e *Engine) NotifiedByEmail(ctx context.Context, id int64, email, reason string) (*Task, error) {
-	var task *Task
-	err := e.update(ctx, func(o *op) error {
-		t, err := o.tx.Task(id)
-		if err != nil {
-			return err
-		}
-		task = t
+	task, err := e.updateTask(ctx, id, func(o *op, t *Task) error {
 		requester := strings.EqualFold(t.Requester, email) && t.pending(email) == nil
 		if !requester && t.pending(email) == nil {
 			return nil // the step moved on meanwhile

@@ -171,13 +171,7 @@ func (e *Engine) DeclareEmergency(ctx context.Context, in EmergencyInput) (*Task
 	if err != nil {
 		return nil, err
 	}
-	var task *Task
-	err = e.update(ctx, func(o *op) error {
-		t, err := o.tx.Task(in.TaskID)
-		if err != nil {
-			return err
-		}
-		task = t
+	task, err := e.updateTask(ctx, in.TaskID, func(o *op, t *Task) error {
 		switch {
 		case t.Kind != KindGrant || normEmail(t.Requester) != in.Actor:
 			return Errorf(EFORBIDDEN, "Only the requester of %s can declare it an emergency.", t.Number())
