@@ -329,39 +329,35 @@ func (b *Bot) buildHome(ctx context.Context, email string, meta blocks.HomeMeta,
 		meta.Tab = blocks.TabAssigned
 	}
 	q := tabQuery(email, meta.Tab)
-	var tasks []*workflow.Task
-	var total int
-	counts := map[blocks.HomeTab]int{}
-	kinds := map[workflow.Kind]bool{}
-	err := b.engine.Store().View(ctx, func(tx workflow.ReadTx) (err error) {
-		if total, err = tx.CountTasks(q); err != nil {
-			return err
+	q.Limit, q.Offset = blocks.HomePageSize, max(meta.Page, 0)*blocks.HomePageSize
+	qs := []workflow.TaskQuery{q}
+	tabs := []blocks.HomeTab{blocks.TabAssigned, blocks.TabProvisioning, blocks.TabDeprovisioning}
+	for _, tab := range tabs {
+		qs = append(qs, tabQuery(email, tab))
+	}
+	kindList := []workflow.Kind{workflow.KindGrant, workflow.KindRevoke}
+	if meta.Tab == blocks.TabAssigned {
+		for _, k := range kindList {
+			kq := tabQuery(email, meta.Tab)
+			kq.Kind = k
+			qs = append(qs, kq)
 		}
-		meta.Page = min(meta.Page, blocks.Pages(total)-1)
-		q.Limit, q.Offset = blocks.HomePageSize, meta.Page*blocks.HomePageSize
-		if tasks, err = tx.FindTasks(q); err != nil {
-			return err
-		}
-		for _, tab := range []blocks.HomeTab{blocks.TabAssigned, blocks.TabProvisioning, blocks.TabDeprovisioning} {
-			if counts[tab], err = tx.CountTasks(tabQuery(email, tab)); err != nil {
-				return err
-			}
-		}
-		if meta.Tab == blocks.TabAssigned {
-			for _, k := range []workflow.Kind{workflow.KindGrant, workflow.KindRevoke} {
-				kq := tabQuery(email, meta.Tab)
-				kq.Kind = k
-				n, err := tx.CountTasks(kq)
-				if err != nil {
-					return err
-				}
-				kinds[k] = n > 0
-			}
-		}
-		return nil
-	})
+	}
+	res, err := b.engine.CountTasks(ctx, qs...)
 	if err != nil {
 		return slack.HomeTabViewRequest{}, err
+	}
+	tasks, total := res[0].Tasks, res[0].Total
+	meta.Page = res[0].Offset / blocks.HomePageSize
+	counts := map[blocks.HomeTab]int{}
+	for i, tab := range tabs {
+		counts[tab] = res[1+i].Total
+	}
+	kinds := map[workflow.Kind]bool{}
+	if meta.Tab == blocks.TabAssigned {
+		for i, k := range kindList {
+			kinds[k] = res[1+len(tabs)+i].Total > 0
+		}
 	}
 	d, err := b.engine.DelegationOf(ctx, email)
 	if err != nil {

@@ -436,21 +436,14 @@ func (b *Bot) requestExtension(ctx context.Context, c click) {
 		b.refuse(ctx, c, workflow.ErrorMessage(err), err)
 		return
 	}
-	var g *workflow.Grant
-	var dur time.Duration
-	err = b.engine.Store().View(ctx, func(tx workflow.ReadTx) error {
-		var err error
-		if g, err = tx.Grant(grantID); err != nil {
-			return err
-		}
-		if t, err := tx.Task(g.TaskID); err == nil {
-			dur = t.Duration
-		}
-		return nil
-	})
+	g, gt, err := b.engine.Grant(ctx, grantID)
 	if err != nil {
 		b.refuse(ctx, c, workflow.ErrorMessage(err), err)
 		return
+	}
+	var dur time.Duration
+	if gt != nil {
+		dur = gt.Duration
 	}
 	if !strings.EqualFold(g.Subject, email) {
 		b.refuse(ctx, c, "That access is someone else's; only its holder can ask to extend it.", nil)

@@ -42,34 +42,25 @@ func (b *Bot) tasksCommand(ctx context.Context, c *command) {
 		n     int
 		first []*workflow.Task
 	}
-	var groups []group
-	var mine int
-	err := b.engine.Store().View(ctx, func(tx workflow.ReadTx) error {
-		for _, g := range waitingKinds {
-			q := workflow.TaskQuery{Assignee: c.email, AssigneeStep: g.step, Kind: g.kind, Statuses: []workflow.Status{workflow.StatusOpen}}
-			n, err := tx.CountTasks(q)
-			if err != nil {
-				return err
-			}
-			if n == 0 {
-				continue
-			}
-			q.Limit = waitingShown
-			first, err := tx.FindTasks(q)
-			if err != nil {
-				return err
-			}
-			groups = append(groups, group{g, n, first})
-		}
-		var err error
-		mine, err = tx.CountTasks(workflow.TaskQuery{Requester: c.email, Kind: workflow.KindGrant, Statuses: []workflow.Status{workflow.StatusOpen, workflow.StatusError}})
-		return err
-	})
+	qs := make([]workflow.TaskQuery, 0, len(waitingKinds)+1)
+	for _, g := range waitingKinds {
+		qs = append(qs, workflow.TaskQuery{Assignee: c.email, AssigneeStep: g.step, Kind: g.kind,
+			Statuses: []workflow.Status{workflow.StatusOpen}, Limit: waitingShown})
+	}
+	qs = append(qs, workflow.TaskQuery{Requester: c.email, Kind: workflow.KindGrant, Statuses: []workflow.Status{workflow.StatusOpen, workflow.StatusError}})
+	res, err := b.engine.CountTasks(ctx, qs...)
 	if err != nil {
 		c.log.Error().Err(err).Msg("read tasks")
 		b.respond(ctx, c, workflow.ErrorMessage(err))
 		return
 	}
+	var groups []group
+	for i, g := range waitingKinds {
+		if res[i].Total > 0 {
+			groups = append(groups, group{g, res[i].Total, res[i].Tasks})
+		}
+	}
+	mine := res[len(waitingKinds)].Total
 	cat := b.engine.Catalog()
 	var sb strings.Builder
 	total := 0

@@ -47,9 +47,6 @@ func (e *Engine) SetCatalog(c *Catalog) { e.cat.Store(c) }
 // Now is the engine's clock, truncated to what the store keeps.
 func (e *Engine) Now() time.Time { return e.clock().UTC().Truncate(time.Microsecond) }
 
-// Store returns the engine's store, for read-only views.
-func (e *Engine) Store() Store { return e.store }
-
 // op is the state of one engine operation inside its transaction.
 type op struct {
 	tx      Tx
