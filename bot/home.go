@@ -207,11 +207,11 @@ func (b *Bot) homeOpened(ctx context.Context, ev slackevents.EventsAPIInnerEvent
 	}
 	email, err := b.emailOf(ctx, e.User)
 	if err != nil {
-		b.log.Warn().Err(err).Str("slack_user", e.User).Msg("App Home of someone accessbot cannot identify")
+		b.logger(ctx).Warn().Err(err).Msg("App Home of someone accessbot cannot identify")
 		return
 	}
 	if err := b.publishHome(ctx, e.User, email, meta, ""); err != nil {
-		b.log.Warn().Err(err).Str("slack_user", e.User).Msg("publish App Home")
+		b.logger(ctx).Warn().Err(err).Msg("publish App Home")
 	}
 }
 
@@ -227,7 +227,7 @@ func (b *Bot) republish(ctx context.Context, cb slack.InteractionCallback, meta 
 		return
 	}
 	if err := b.publishHome(ctx, cb.User.ID, email, meta, notice); err != nil {
-		b.log.Warn().Err(err).Str("slack_user", cb.User.ID).Msg("publish App Home")
+		b.logger(ctx).Warn().Err(err).Msg("publish App Home")
 	}
 }
 
@@ -260,16 +260,11 @@ func (b *Bot) homeDecide(ctx context.Context, cb slack.InteractionCallback, a *s
 		b.republish(ctx, cb, meta, "That button does not name a task accessbot knows; nothing was changed.")
 		return
 	}
-	log := b.log.With().Str("slack_user", cb.User.ID).Int64("task", taskID).Str("action", a.ActionID).Logger()
+	log := b.logger(ctx).With().Int64("task", taskID).Str("action", a.ActionID).Logger()
 	t, err := b.decideAs(ctx, cb.User.ID, action, workflow.Decision{TaskID: taskID, Revision: rev})
 	var notice string
 	if err != nil {
-		lvl := log.Info()
-		if workflow.ErrorCode(err) == workflow.EINTERNAL {
-			lvl = log.Error()
-		}
-		lvl.AnErr("reason", err).Msg("refused (App Home)")
-		notice = workflow.ErrorMessage(err)
+		notice = refused(&log, err, "refused (App Home)")
 	} else {
 		notice = blocks.DecidedNotice(t, action, entitlement(b.engine.Catalog(), t))
 		log.Info().Msg("decided (App Home)")
@@ -279,7 +274,7 @@ func (b *Bot) homeDecide(ctx context.Context, cb slack.InteractionCallback, a *s
 
 func (b *Bot) homeDetails(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) {
 	taskID, rev, err := blocks.DecodeRef(a.Value)
-	c := click{cb: cb, action: a, log: b.log.With().Str("slack_user", cb.User.ID).Str("action", a.ActionID).Logger()}
+	c := click{cb: cb, action: a, log: b.logger(ctx).With().Str("action", a.ActionID).Logger()}
 	if err != nil {
 		b.refuse(ctx, c, "That button does not name a task accessbot knows.", err)
 		return
@@ -301,8 +296,8 @@ func (b *Bot) homeCancel(ctx context.Context, cb slack.InteractionCallback, a *s
 	}
 	notice := fmt.Sprintf("T-%d canceled.", taskID)
 	if err != nil {
-		notice = workflow.ErrorMessage(err)
-		b.log.Info().AnErr("reason", err).Int64("task", taskID).Msg("cancel refused (App Home)")
+		log := b.logger(ctx).With().Int64("task", taskID).Logger()
+		notice = refused(&log, err, "cancel refused (App Home)")
 	} else {
 		b.kick()
 	}

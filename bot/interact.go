@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/rs/zerolog"
@@ -163,12 +162,10 @@ func (b *Bot) answerError(ctx context.Context, c click, taskID int64, err error)
 // refuse answers the clicking person with an ephemeral message. Internal
 // errors are logged as errors, refusals as info.
 func (b *Bot) refuse(ctx context.Context, c click, msg string, err error) {
-	ev := c.log.Info()
-	if err != nil && workflow.ErrorCode(err) == workflow.EINTERNAL {
-		ev = c.log.Error()
+	if _, lvl := explain(err); lvl == zerolog.ErrorLevel {
 		failedInternally(ctx)
 	}
-	ev.AnErr("reason", err).Msg("refused")
+	refused(&c.log, err, "refused")
 	b.ephemeral(ctx, c.channel, c.cb.User.ID, msg)
 }
 
@@ -366,24 +363,12 @@ func (b *Bot) viewSubmission(ctx context.Context, cb slack.InteractionCallback) 
 		}
 		return &slack.BlockAction{}
 	}
+	fields := inView(cb.View, fieldBlocks)
 	fail := func(err error) any {
-		var we *workflow.Error
-		block := mainBlock
-		errors.As(err, &we)
-		if we != nil && we.Field != "" {
-			if fb, ok := fieldBlocks[we.Field]; ok && blockIn(cb.View, fb) {
-				block = fb
-			}
-		}
-		lvl := log.Info()
-		if workflow.ErrorCode(err) == workflow.EINTERNAL {
-			lvl = log.Error()
-		}
-		lvl.AnErr("reason", err).Msg("submission refused")
 		if workflow.ErrorCode(err) == workflow.ECONFLICT && meta.Channel != "" {
-			b.refreshCardAt(ctx, meta.Channel, meta.MessageTS)
+			defer b.refreshCardAt(ctx, meta.Channel, meta.MessageTS)
 		}
-		return slack.NewErrorsViewSubmissionResponse(map[string]string{block: cut(workflow.ErrorMessage(err), 2000)})
+		return refuseSubmission(&log, err, "submission refused", mainBlock, fields, "")
 	}
 	if meta.Revision <= 0 && cb.View.CallbackID != blocks.CbComment {
 		// Every modal that acts on a step names the revision it showed; 0

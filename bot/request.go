@@ -244,7 +244,7 @@ func readRequestState(v slack.View) requestState {
 // update based on an older view; should the last redraw be lost that way,
 // the submission redraws the form for what was chosen (submitRequest).
 func (b *Bot) requestChanged(ctx context.Context, cb slack.InteractionCallback, action *slack.BlockAction) {
-	log := b.log.With().Str("slack_user", cb.User.ID).Str("view", cb.View.ID).Logger()
+	log := b.logger(ctx).With().Str("view", cb.View.ID).Logger()
 	meta, err := blocks.DecodeRequestMeta(cb.View.PrivateMetadata)
 	if err != nil {
 		log.Warn().Err(err).Msg("request modal with bad metadata")
@@ -328,36 +328,14 @@ func (b *Bot) suggestResources(_ context.Context, cb slack.InteractionCallback) 
 // On success the modal closes and the outbox posts the requester's status
 // card and the reviewers' cards.
 func (b *Bot) submitRequest(ctx context.Context, cb slack.InteractionCallback) any {
-	log := b.log.With().Str("slack_user", cb.User.ID).Str("callback", cb.View.CallbackID).Logger()
+	log := b.logger(ctx).With().Str("callback", cb.View.CallbackID).Logger()
 	st := readRequestState(cb.View)
+	fields := map[string]string{"resource": st.resBlock, "duration": st.durBlock, "justification": blocks.BlockReqJustification}
+	if blockIn(cb.View, blocks.BlockReqEmergency) {
+		fields["emergency"] = blocks.BlockReqEmergency
+	}
 	fail := func(err error) any {
-		block := blocks.BlockReqApp
-		var we *workflow.Error
-		errors.As(err, &we)
-		if we != nil {
-			switch we.Field {
-			case "resource":
-				if st.resBlock != "" {
-					block = st.resBlock
-				}
-			case "duration":
-				if st.durBlock != "" {
-					block = st.durBlock
-				}
-			case "justification":
-				block = blocks.BlockReqJustification
-			case "emergency":
-				if blockIn(cb.View, blocks.BlockReqEmergency) {
-					block = blocks.BlockReqEmergency
-				}
-			}
-		}
-		lvl := log.Info()
-		if workflow.ErrorCode(err) == workflow.EINTERNAL {
-			lvl = log.Error()
-		}
-		lvl.AnErr("reason", err).Msg("request refused")
-		return slack.NewErrorsViewSubmissionResponse(map[string]string{block: cut(workflow.ErrorMessage(err), 2000)})
+		return refuseSubmission(&log, err, "request refused", blocks.BlockReqApp, fields, "")
 	}
 	meta, err := blocks.DecodeRequestMeta(cb.View.PrivateMetadata)
 	if err != nil {

@@ -106,7 +106,11 @@ func (b *Bot) threadMessage(ctx context.Context, inner slackevents.EventsAPIInne
 	if workflow.ErrorCode(err) == workflow.ENOTFOUND {
 		return // a thread that is no task's
 	}
-	log := b.log.With().Str("event_id", eventID).Str("slack_user", te.user).Str("channel", te.channel).Str("ts", te.ts).Logger()
+	lc := b.logger(ctx).With().Str("event_id", eventID).Str("channel", te.channel).Str("ts", te.ts)
+	if m, _ := inner.Data.(*slackevents.MessageEvent); m == nil || m.User == "" {
+		lc = lc.Str("slack_user", te.user) // an edit or deletion: the envelope names nobody
+	}
+	log := lc.Logger()
 	if err != nil {
 		log.Error().Err(err).Msg("read the card of a thread")
 		return
@@ -249,7 +253,7 @@ func (b *Bot) acknowledge(ctx context.Context, t *workflow.Task, card *workflow.
 	_, err := b.engine.Decide(ctx, action, workflow.Decision{TaskID: t.ID, Actor: email, Revision: t.Revision, Comment: rest, Message: ref})
 	if err != nil {
 		if workflow.ErrorCode(err) == workflow.EINTERNAL {
-			b.log.Error().Err(err).Int64("task", t.ID).Msg("acknowledge in a thread")
+			b.logger(ctx).Error().Err(err).Int64("task", t.ID).Msg("acknowledge in a thread")
 			return fmt.Sprintf("accessbot could not mark %s because of an internal error; use the card's buttons or try again later.", t.Number()), false
 		}
 		return blocks.Escape(workflow.ErrorMessage(err)) + " Nothing was marked.", false
