@@ -227,10 +227,7 @@ func (b *Bot) refreshDetails(ctx context.Context, viewID, email string, taskID i
 			return
 		}
 	}
-	err := b.call(ctx, "views.update", "", func() error {
-		_, err := b.api.UpdateViewContext(ctx, view, "", "", viewID)
-		return err
-	})
+	err := b.slack.UpdateView(ctx, view, "", "", viewID)
 	if err != nil {
 		b.logger(ctx).Info().Err(err).Str("view", viewID).Msg("refresh of a Details modal failed")
 	}
@@ -248,10 +245,7 @@ func (b *Bot) adminMenu(ctx context.Context, cb slack.InteractionCallback, actio
 	}
 	log = log.With().Int64("task", taskID).Str("op", opt).Logger()
 	push := func(view slack.ModalViewRequest) {
-		err := b.call(ctx, "views.push", "", func() error {
-			_, err := b.api.PushViewContext(ctx, cb.TriggerID, view)
-			return err
-		})
+		err := b.slack.PushView(ctx, cb.TriggerID, view)
 		if err != nil {
 			log.Warn().Err(err).Msg("views.push from the admin menu failed")
 		}

@@ -118,8 +118,8 @@ type Bot struct {
 	api    *slack.Client
 	engine *workflow.Engine
 	store  Store
-	limits *limiter
-	owner  string // lease owner id of this instance
+	slack  *client // the typed Web API (client.go)
+	owner  string  // lease owner id of this instance
 	inbox  *inbox
 	cards  cardLocks // one card update at a time in this process
 	// unsaved holds cards posted whose save failed, by claim id, so the
@@ -185,11 +185,11 @@ func New(cfg Config) (*Bot, error) {
 		slack.OptionHTTPClient(cfg.HTTPClient))
 	b := &Bot{
 		cfg: cfg, log: cfg.Log, api: api, engine: cfg.Engine, store: cfg.Store,
-		limits: newLimiter(cfg.RateScale),
-		wake:   make(chan struct{}, 1),
-		owner:  cfg.Owner,
-		inbox:  newInbox(),
+		wake:  make(chan struct{}, 1),
+		owner: cfg.Owner,
+		inbox: newInbox(),
 	}
+	b.slack = newClient(api, cfg.HTTPClient, cfg.RateScale, cfg.Metrics, &b.log)
 	b.reg = b.newRegistry()
 	b.state.arrived = map[string]time.Time{}
 	return b, nil

@@ -171,10 +171,7 @@ func (b *Bot) runBulk(ctx context.Context, slackID, email, externalID string, m 
 	result := blocks.BulkResultModal(m.Action, ok, failed)
 	var err error
 	for attempt := range 10 {
-		err = b.call(ctx, "views.update", "", func() error {
-			_, err := b.api.UpdateViewContext(ctx, result, externalID, "", "")
-			return err
-		})
+		err = b.slack.UpdateView(ctx, result, externalID, "", "")
 		if slackCode(err) != "not_found" {
 			break
 		}

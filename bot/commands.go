@@ -162,9 +162,7 @@ func (b *Bot) respondBlocks(ctx context.Context, c *command, text string, bl []s
 		msg.Blocks = &slack.Blocks{BlockSet: bl}
 	}
 	if c.sc.ResponseURL != "" {
-		err := b.call(ctx, "response_url", "", func() error {
-			return slack.PostWebhookCustomHTTPContext(ctx, c.sc.ResponseURL, b.cfg.HTTPClient, msg)
-		})
+		err := b.slack.Respond(ctx, c.sc.ResponseURL, msg)
 		if err == nil {
 			return
 		}
@@ -178,10 +176,7 @@ func (b *Bot) respondBlocks(ctx context.Context, c *command, text string, bl []s
 	if channel == "" {
 		channel = c.sc.UserID
 	}
-	err := b.call(ctx, "chat.postEphemeral", channel, func() error {
-		_, err := b.api.PostEphemeralContext(ctx, channel, c.sc.UserID, opts...)
-		return err
-	})
+	err := b.slack.Ephemeral(ctx, channel, c.sc.UserID, opts...)
 	if err != nil {
 		c.log.Warn().Err(err).Msg("answer to a command failed")
 	}

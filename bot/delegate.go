@@ -265,11 +265,7 @@ func (b *Bot) personByID(ctx context.Context, id string) (string, error) {
 		return email, err
 	}
 	// No email visible: bots and apps have none. Say which it is.
-	var info *slack.User
-	if e := b.call(ctx, "users.info", "", func() (err error) {
-		info, err = b.api.GetUserInfoContext(ctx, id)
-		return err
-	}); e == nil {
+	if info, e := b.slack.UserInfo(ctx, id); e == nil {
 		switch {
 		case info.IsBot:
 			return "", workflow.Errorf(workflow.EINVALID, "<@%s> is a bot, not a person: choose a colleague.", id)

@@ -52,10 +52,7 @@ func (b *Bot) sendDigest(ctx context.Context, n workflow.Notice) error {
 	if err != nil {
 		return err
 	}
-	err = b.call(ctx, "chat.postMessage", ch, func() error {
-		_, _, err := b.api.PostMessageContext(ctx, ch, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionBlocks(bl...))
-		return err
-	})
+	err = b.slack.Send(ctx, ch, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionBlocks(bl...))
 	if err != nil {
 		return fmt.Errorf("post digest to %s: %w", n.Recipient, err)
 	}
@@ -113,10 +110,7 @@ func (b *Bot) refreshDigest(ctx context.Context, c click, email string) {
 		return
 	}
 	text, bl := blocks.Digest(blocks.DigestInput{Viewer: email, Tasks: tasks, More: more, Cat: b.engine.Catalog(), Dir: b.namer(ctx), Now: b.now()})
-	err = b.call(ctx, "chat.update", c.channel, func() error {
-		_, _, _, err := b.api.UpdateMessageContext(ctx, c.channel, c.ts, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionBlocks(bl...))
-		return err
-	})
+	err = b.slack.Update(ctx, c.channel, c.ts, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionBlocks(bl...))
 	if err != nil {
 		c.log.Warn().Err(err).Msg("refresh digest")
 	}

@@ -375,8 +375,5 @@ func (b *Bot) publishHome(ctx context.Context, slackID, email string, meta block
 	}
 	shown := blocks.DecodeHomeMeta(view.PrivateMetadata)
 	b.home.seen(strings.ToLower(email), slackID, shown, time.Now())
-	return b.call(ctx, "views.publish", "", func() error {
-		_, err := b.api.PublishViewContext(ctx, slack.PublishViewContextRequest{UserID: slackID, View: view})
-		return err
-	})
+	return b.slack.PublishView(ctx, slackID, view)
 }

@@ -48,11 +48,7 @@ func (b *Bot) identify(ctx context.Context, slackID string, stale time.Duration)
 	case err != nil && workflow.ErrorCode(err) != workflow.ENOTFOUND:
 		return "", err
 	}
-	var info *slack.User
-	err = b.call(ctx, "users.info", "", func() (err error) {
-		info, err = b.api.GetUserInfoContext(ctx, slackID)
-		return err
-	})
+	info, err := b.slack.UserInfo(ctx, slackID)
 	if err != nil {
 		if cached != nil && cached.Email != "" && b.now().Sub(cached.ResolvedAt) < stale {
 			return cached.Email, nil // stale but Slack is unreachable, and only for reading
@@ -90,11 +86,7 @@ func (b *Bot) slackIDOf(ctx context.Context, email string) (string, error) {
 	} else if err != nil && workflow.ErrorCode(err) != workflow.ENOTFOUND {
 		return "", err
 	}
-	var info *slack.User
-	err := b.call(ctx, "users.lookupByEmail", "", func() (err error) {
-		info, err = b.api.GetUserByEmailContext(ctx, email)
-		return err
-	})
+	info, err := b.slack.UserByEmail(ctx, email)
 	if code := slackCode(err); code == "users_not_found" || code == "user_not_found" {
 		return "", fmt.Errorf("%s: %w", email, errNotInSlack)
 	}

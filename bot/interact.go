@@ -174,10 +174,7 @@ func (b *Bot) ephemeral(ctx context.Context, channel, user, msg string) {
 		channel = user
 	}
 	msg = mentionEmails(msg, b.namer(ctx))
-	err := b.call(ctx, "chat.postEphemeral", channel, func() error {
-		_, err := b.api.PostEphemeralContext(ctx, channel, user, slack.MsgOptionText(cut(msg, 3000), false))
-		return err
-	})
+	err := b.slack.Ephemeral(ctx, channel, user, slack.MsgOptionText(cut(msg, 3000), false))
 	if err != nil {
 		b.logger(ctx).Warn().Err(err).Str("recipient", user).Msg("ephemeral message failed")
 	}
@@ -228,9 +225,7 @@ func (b *Bot) refreshClicked(ctx context.Context, c click, t *workflow.Task) {
 	}
 	text, bl, final := b.renderCard(ctx, t, *card)
 	msg := &slack.WebhookMessage{Text: cut(text, 3900), Blocks: &slack.Blocks{BlockSet: bl}, ReplaceOriginal: true}
-	err = b.call(ctx, "response_url", "", func() error {
-		return slack.PostWebhookCustomHTTPContext(ctx, c.cb.ResponseURL, b.cfg.HTTPClient, msg)
-	})
+	err = b.slack.Respond(ctx, c.cb.ResponseURL, msg)
 	if err != nil {
 		b.logger(ctx).Info().Err(err).Int64("task", t.ID).Msg("response_url refresh failed; the outbox updates the card")
 		return
@@ -314,10 +309,7 @@ func (b *Bot) openModal(ctx context.Context, c click, what string, taskID, rev i
 // openTriggeredView opens a modal with the trigger_id of a click or a
 // command, which Slack honours for 3 s after it.
 func (b *Bot) openTriggeredView(ctx context.Context, triggerID string, view slack.ModalViewRequest) error {
-	return b.call(ctx, "views.open", "", func() error {
-		_, err := b.api.OpenViewContext(ctx, triggerID, view)
-		return err
-	})
+	return b.slack.OpenView(ctx, triggerID, view)
 }
 
 // detailsView is the Details modal of a task for viewer, or the engine's

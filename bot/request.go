@@ -262,10 +262,7 @@ func (b *Bot) requestChanged(ctx context.Context, cb slack.InteractionCallback, 
 		log.Info().Str("app", cut(st.appID, 60)).Msg("request modal: unknown app chosen")
 		return
 	}
-	err = b.call(ctx, "views.update", "", func() error {
-		_, err := b.api.UpdateViewContext(ctx, view, "", cb.View.Hash, cb.View.ID)
-		return err
-	})
+	err = b.slack.UpdateView(ctx, view, "", cb.View.Hash, cb.View.ID)
 	switch code := slackCode(err); {
 	case code == "hash_conflict":
 		log.Info().Msg("request modal changed again meanwhile; not redrawn from the older view")
@@ -474,8 +471,5 @@ func (b *Bot) deliverExpiryWarning(ctx context.Context, n workflow.Notice) error
 	if len(bl) > 0 {
 		opts = append(opts, slack.MsgOptionBlocks(bl...))
 	}
-	return b.call(ctx, "chat.postMessage", ch, func() error {
-		_, _, err := b.api.PostMessageContext(ctx, ch, opts...)
-		return err
-	})
+	return b.slack.Send(ctx, ch, opts...)
 }

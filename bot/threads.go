@@ -286,10 +286,7 @@ func statusWords(s workflow.Status) string {
 
 // threadAnswer replies in the thread te happened in.
 func (b *Bot) threadAnswer(ctx context.Context, log zerolog.Logger, te threadEvent, text string) {
-	err := b.call(ctx, "chat.postMessage", te.channel, func() error {
-		_, _, err := b.api.PostMessageContext(ctx, te.channel, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionTS(te.thread))
-		return err
-	})
+	err := b.slack.Send(ctx, te.channel, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionTS(te.thread))
 	if err != nil {
 		log.Warn().Err(err).Msg("answer in thread failed")
 	}
