@@ -79,15 +79,12 @@ func (b *Bot) slashCommand(ctx context.Context, sc slack.SlashCommand) {
 		c.args = words[1:]
 		c.rest = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(sc.Text), words[0]))
 	}
-	switch strings.TrimPrefix(sc.Command, "/") {
-	case "access":
-		b.accessCommand(ctx, c)
-	case "delegate":
-		b.delegateCommand(ctx, c)
-	default:
-		c.log.Info().Msg("unknown slash command")
-		b.respond(ctx, c, fmt.Sprintf("accessbot does not know the command %s. Try `/access help`.", cut(sc.Command, 40)))
+	if fn, ok := b.reg.commands[strings.TrimPrefix(sc.Command, "/")]; ok {
+		fn(ctx, c)
+		return
 	}
+	c.log.Info().Msg("unknown slash command")
+	b.respond(ctx, c, fmt.Sprintf("accessbot does not know the command %s. Try `/access help`.", cut(sc.Command, 40)))
 }
 
 func (b *Bot) accessCommand(ctx context.Context, c *command) {

@@ -163,31 +163,6 @@ func (b *Bot) homesChanged(ctx context.Context, taskID int64) {
 	b.home.dirty(people, false, time.Now())
 }
 
-func (b *Bot) registerHome(r registry) {
-	r.events["app_home_opened"] = b.homeOpened
-	for _, tab := range blocks.HomeTabs {
-		r.viewAction[blocks.ActHomeTab+string(tab)] = b.homeTab
-	}
-	r.viewAction[blocks.ActHomePrev] = b.homePage
-	r.viewAction[blocks.ActHomeNext] = b.homePage
-	r.viewAction[blocks.ActHomeRefresh] = b.homePage
-	r.viewAction[blocks.ActHomeCancel] = b.homeCancel
-	// Ticking a box only changes the view's state, which the bar's buttons
-	// read; there is nothing to do until then.
-	r.viewAction[blocks.ActHomeSelect] = func(context.Context, slack.InteractionCallback, *slack.BlockAction) {}
-	r.viewAction[blocks.ActHomeSelectAll] = func(context.Context, slack.InteractionCallback, *slack.BlockAction) {}
-	for _, id := range []string{blocks.ActApprove, blocks.ActDeny, blocks.ActConfirm, blocks.ActProvisioned,
-		blocks.ActWontProvision, blocks.ActDeprovisioned, blocks.ActWontDeprovision} {
-		r.viewAction[id] = b.homeDecide
-	}
-	r.viewAction[blocks.ActDetails] = b.homeDetails
-	for _, a := range []workflow.Action{workflow.ActionApprove, workflow.ActionConfirm, workflow.ActionDeny,
-		workflow.ActionProvisioned, workflow.ActionWontProvision, workflow.ActionDeprovisioned, workflow.ActionWontDeprovision} {
-		r.viewAction[blocks.ActHomeBulk+string(a)] = b.homeBulk
-	}
-	r.submit[blocks.CbBulk] = b.submitBulk
-}
-
 // homeOpened publishes the Home when the person opens it, on the tab and
 // page it showed last.
 func (b *Bot) homeOpened(ctx context.Context, ev slackevents.EventsAPIInnerEvent, _ string) {

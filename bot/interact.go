@@ -35,60 +35,54 @@ func (b *Bot) interaction(ctx context.Context, cb slack.InteractionCallback) {
 		b.viewAction(ctx, cb)
 		return
 	}
-	id := c.action.ActionID
-	if action, ok := blocks.ButtonAction(id); ok {
-		taskID, rev, err := blocks.DecodeRef(c.action.Value)
-		if err != nil {
-			b.refuse(ctx, c, "That button does not name a task accessbot knows.", err)
-			return
-		}
-		b.decide(ctx, c, action, taskID, rev)
+	if fn, ok := b.reg.card[c.action.ActionID]; ok {
+		fn(ctx, c)
 		return
 	}
-	switch id {
-	case blocks.ActReassign:
-		taskID, rev, err := blocks.DecodeRef(c.action.Value)
-		if err != nil {
-			b.refuse(ctx, c, "That button does not name a task accessbot knows.", err)
-			return
-		}
-		b.openModal(ctx, c, blocks.ActReassign, taskID, rev)
-	case blocks.ActDeclareEmergency:
-		taskID, rev, err := blocks.DecodeRef(c.action.Value)
-		if err != nil {
-			b.refuse(ctx, c, "That button does not name a task accessbot knows.", err)
-			return
-		}
-		b.openModal(ctx, c, blocks.ActDeclareEmergency, taskID, rev)
-	case blocks.ActRetryConnector:
-		b.retryConnector(ctx, c)
-	case blocks.ActDetails:
-		taskID, rev, err := blocks.DecodeRef(c.action.Value)
-		if err != nil {
-			b.refuse(ctx, c, "That button does not name a task accessbot knows.", err)
-			return
-		}
-		b.openModal(ctx, c, blocks.OptDetails, taskID, rev)
-	case blocks.ActMore:
-		opt, taskID, rev, err := blocks.DecodeOption(c.action.SelectedOption.Value)
-		if err != nil {
-			b.refuse(ctx, c, "accessbot does not know that menu option.", err)
-			return
-		}
-		if opt == blocks.OptRemind {
-			b.remind(ctx, c, taskID)
-			return
-		}
-		b.openModal(ctx, c, opt, taskID, rev)
-	case blocks.ActRequestExtension:
-		b.requestExtension(ctx, c)
-	case blocks.ActTasksOpenHome:
-		// A link button: Slack opens the App Home and tells us of the click.
-	case blocks.ActAdminProcessNow:
-		b.stuckProcessNow(ctx, c)
-	default:
-		b.refuse(ctx, c, fmt.Sprintf("accessbot does not know the action %q; nothing was changed.", cut(id, 60)), nil)
+	b.refuse(ctx, c, fmt.Sprintf("accessbot does not know the action %q; nothing was changed.", cut(c.action.ActionID, 60)), nil)
+}
+
+// cardRef reads the task and revision a card's button names; a button
+// that names none is refused.
+func (b *Bot) cardRef(ctx context.Context, c click) (taskID, rev int64, ok bool) {
+	taskID, rev, err := blocks.DecodeRef(c.action.Value)
+	if err != nil {
+		b.refuse(ctx, c, "That button does not name a task accessbot knows.", err)
+		return 0, 0, false
 	}
+	return taskID, rev, true
+}
+
+// decideClick is a decision button on a card.
+func (b *Bot) decideClick(ctx context.Context, c click) {
+	action, _ := blocks.ButtonAction(c.action.ActionID)
+	if taskID, rev, ok := b.cardRef(ctx, c); ok {
+		b.decide(ctx, c, action, taskID, rev)
+	}
+}
+
+// modalClick is a card button that opens the modal what.
+func (b *Bot) modalClick(what string) clickFunc {
+	return func(ctx context.Context, c click) {
+		if taskID, rev, ok := b.cardRef(ctx, c); ok {
+			b.openModal(ctx, c, what, taskID, rev)
+		}
+	}
+}
+
+// moreClick is an option of a card's overflow menu: a reminder, or a
+// modal.
+func (b *Bot) moreClick(ctx context.Context, c click) {
+	opt, taskID, rev, err := blocks.DecodeOption(c.action.SelectedOption.Value)
+	if err != nil {
+		b.refuse(ctx, c, "accessbot does not know that menu option.", err)
+		return
+	}
+	if opt == blocks.OptRemind {
+		b.remind(ctx, c, taskID)
+		return
+	}
+	b.openModal(ctx, c, opt, taskID, rev)
 }
 
 // decide applies a decision button.
@@ -116,9 +110,8 @@ func (b *Bot) decide(ctx context.Context, c click, action workflow.Action, taskI
 
 // retryConnector hands a step its connector failed on back to it.
 func (b *Bot) retryConnector(ctx context.Context, c click) {
-	taskID, rev, err := blocks.DecodeRef(c.action.Value)
-	if err != nil {
-		b.refuse(ctx, c, "That button does not name a task accessbot knows.", err)
+	taskID, rev, ok := b.cardRef(ctx, c)
+	if !ok {
 		return
 	}
 	c.log = c.log.With().Int64("task", taskID).Logger()
@@ -331,6 +324,13 @@ func (b *Bot) viewSubmission(ctx context.Context, cb slack.InteractionCallback) 
 	if fn, ok := b.reg.submit[cb.View.CallbackID]; ok {
 		return fn(ctx, cb)
 	}
+	b.logger(ctx).Info().Str("callback", cut(cb.View.CallbackID, 60)).Msg("submission of an unknown modal ignored")
+	return nil
+}
+
+// cardModalSubmit applies a modal opened from a card (reassign, comment,
+// a decision with a comment, edit duration, emergency).
+func (b *Bot) cardModalSubmit(ctx context.Context, cb slack.InteractionCallback) any {
 	log := b.logger(ctx).With().Str("callback", cb.View.CallbackID).Logger()
 	meta, err := blocks.DecodeMeta(cb.View.PrivateMetadata)
 	if err != nil {
