@@ -15,7 +15,6 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
-	"golang.org/x/sync/singleflight"
 
 	"accessbot/workflow"
 )
@@ -128,10 +127,8 @@ type Bot struct {
 
 	botUserID string
 
-	wake    chan struct{}      // nudges the outbox worker
-	dms     sync.Map           // Slack user id -> the bot's DM channel with them
-	opening singleflight.Group // conversations.open calls under way, by user id
-	reg     registry
+	wake chan struct{} // nudges the outbox worker
+	reg  registry
 
 	unnamed unnamedCards // cards that named someone by email (names.go)
 

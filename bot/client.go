@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync"
 
 	"github.com/rs/zerolog"
 	"github.com/slack-go/slack"
+	"golang.org/x/sync/singleflight"
 )
 
 // client is the bot's typed Slack Web API: one method a call the bot makes,
@@ -20,6 +22,9 @@ type client struct {
 	limits  *limiter
 	metrics Metrics
 	log     *zerolog.Logger // when ctx carries none
+
+	dms     sync.Map           // Slack user id -> the bot's DM channel with them
+	opening singleflight.Group // conversations.open calls under way, by user id
 }
 
 func newClient(api *slack.Client, httpClient *http.Client, scale float64, m Metrics, log *zerolog.Logger) *client {
@@ -143,11 +148,25 @@ func (c *client) UserByEmail(ctx context.Context, email string) (info *slack.Use
 	return info, err
 }
 
-// OpenDM is conversations.open of the bot's direct messages with user.
-func (c *client) OpenDM(ctx context.Context, user string) (ch *slack.Channel, err error) {
-	err = c.call(ctx, "conversations.open", "", func() (err error) {
-		ch, _, _, err = c.api.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{user}, ReturnIM: true})
-		return err
+// DM returns the channel of the bot's direct messages with user. It keeps
+// its id for good, so it is opened once per process: conversations.open is
+// Tier 3 (~50/min) and would otherwise pace every card post of a bulk
+// action. Cards for one person delivered side by side share one open.
+func (c *client) DM(ctx context.Context, user string) (string, error) {
+	if ch, ok := c.dms.Load(user); ok {
+		return ch.(string), nil
+	}
+	ch, err, _ := c.opening.Do(user, func() (any, error) {
+		var ch *slack.Channel
+		err := c.call(ctx, "conversations.open", "", func() (err error) {
+			ch, _, _, err = c.api.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{user}, ReturnIM: true})
+			return err
+		})
+		if err != nil {
+			return "", err
+		}
+		c.dms.Store(user, ch.ID)
+		return ch.ID, nil
 	})
-	return ch, err
+	return ch.(string), err
 }

@@ -352,22 +352,11 @@ func (b *Bot) dmChannel(ctx context.Context, email string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	// The bot's DM with a person keeps its id for good, so it is opened once
-	// per process: conversations.open is Tier 3 (~50/min) and would
-	// otherwise pace every card post of a bulk action.
-	if ch, ok := b.dms.Load(id); ok {
-		return ch.(string), nil
+	ch, err := b.slack.DM(ctx, id)
+	if err != nil {
+		return "", fmt.Errorf("conversations.open with %s: %w", email, err)
 	}
-	// Cards for one person delivered side by side share one open.
-	ch, err, _ := b.opening.Do(id, func() (any, error) {
-		ch, err := b.slack.OpenDM(ctx, id)
-		if err != nil {
-			return "", fmt.Errorf("conversations.open with %s: %w", email, err)
-		}
-		b.dms.Store(id, ch.ID)
-		return ch.ID, nil
-	})
-	return ch.(string), err
+	return ch, nil
 }
 
 // dm sends a plain direct message.
