@@ -184,7 +184,7 @@ func (b *Bot) adminConfirmSubmit(ctx context.Context, cb slack.InteractionCallba
 	fail := func(err error) any {
 		return refuseSubmission(&log, err, "admin confirmation refused", blocks.BlockAdminReason, fields, " Nothing was changed.")
 	}
-	email, err := b.actorEmail(ctx, cb.User.ID)
+	email, err := b.dir.actorEmail(ctx, cb.User.ID)
 	if err != nil {
 		return fail(err)
 	}
@@ -254,7 +254,7 @@ func (b *Bot) adminMenu(ctx context.Context, cb slack.InteractionCallback, actio
 		log.Info().AnErr("reason", err).Msg("admin operation refused")
 		push(blocks.AdminResultModal(taskID, fmt.Sprintf("Not done: T-%d", taskID), workflow.ErrorMessage(err)+" Nothing was changed."))
 	}
-	email, err := b.actorEmail(ctx, cb.User.ID)
+	email, err := b.dir.actorEmail(ctx, cb.User.ID)
 	if err != nil {
 		refused(err)
 		return
@@ -331,7 +331,7 @@ func (b *Bot) stuckProcessNow(ctx context.Context, c click) {
 		b.refuse(ctx, c, "That button does not name a task accessbot knows.", err)
 		return
 	}
-	email, err := b.actorEmail(ctx, c.cb.User.ID)
+	email, err := b.dir.actorEmail(ctx, c.cb.User.ID)
 	if err != nil {
 		b.refuse(ctx, c, workflow.ErrorMessage(err), err)
 		return

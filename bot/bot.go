@@ -130,7 +130,7 @@ type Bot struct {
 	wake chan struct{} // nudges the outbox worker
 	reg  registry
 
-	unnamed unnamedCards // cards that named someone by email (names.go)
+	dir *directory // Slack users <-> emails, and mentions (identity.go, names.go)
 
 	home homes          // App Homes to refresh (home.go)
 	bg   sync.WaitGroup // background work after an ack (bulk actions)
@@ -187,6 +187,14 @@ func New(cfg Config) (*Bot, error) {
 		inbox: newInbox(),
 	}
 	b.slack = newClient(api, cfg.HTTPClient, cfg.RateScale, cfg.Metrics, &b.log)
+	b.dir = &directory{store: cfg.Store, slack: b.slack, now: b.now, log: &b.log,
+		redraw: func(ctx context.Context, ids []int64) error {
+			if err := b.engine.RefreshCards(ctx, ids, "identity"); err != nil {
+				return err
+			}
+			b.kick()
+			return nil
+		}}
 	b.reg = b.newRegistry()
 	b.state.arrived = map[string]time.Time{}
 	return b, nil

@@ -29,7 +29,7 @@ func (b *Bot) homeBulk(ctx context.Context, cb slack.InteractionCallback, a *sla
 	refs, all := selection(cb.View.State)
 	notice := ""
 	if all {
-		email, err := b.emailOf(ctx, cb.User.ID)
+		email, err := b.dir.emailOf(ctx, cb.User.ID)
 		if err != nil {
 			b.republish(ctx, cb, meta, workflow.ErrorMessage(err))
 			return
@@ -126,7 +126,7 @@ func (b *Bot) submitBulk(ctx context.Context, cb slack.InteractionCallback) any 
 	if len([]rune(comment)) > workflow.MaxTextLen {
 		return fail(fmt.Sprintf("The comment is too long: at most %d characters.", workflow.MaxTextLen))
 	}
-	email, err := b.actorEmail(ctx, cb.User.ID)
+	email, err := b.dir.actorEmail(ctx, cb.User.ID)
 	if err != nil {
 		return fail(workflow.ErrorMessage(err))
 	}

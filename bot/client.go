@@ -47,11 +47,7 @@ func (c *client) call(ctx context.Context, method, channel string, fn func() err
 			return err
 		}
 		c.limits.rateLimited(method, channel, rl.RetryAfter)
-		log := zerolog.Ctx(ctx)
-		if log == noCtxLogger {
-			log = c.log
-		}
-		log.Warn().Str("method", method).Dur("retry_after", rl.RetryAfter).Msg("rate limited by Slack")
+		ctxLogger(ctx, c.log).Warn().Str("method", method).Dur("retry_after", rl.RetryAfter).Msg("rate limited by Slack")
 		if attempt > 0 || rl.RetryAfter > maxRetryWait {
 			return err
 		}

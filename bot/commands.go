@@ -63,7 +63,7 @@ func (b *Bot) accessCommands() []subcommand {
 // channel, also where the bot is not a member).
 func (b *Bot) slashCommand(ctx context.Context, sc slack.SlashCommand) {
 	c := &command{sc: sc, log: b.logger(ctx).With().Str("command", sc.Command).Logger()}
-	email, err := b.actorEmail(ctx, sc.UserID)
+	email, err := b.dir.actorEmail(ctx, sc.UserID)
 	if err != nil {
 		c.log.Info().AnErr("reason", err).Msg("command from an unknown person")
 		b.respond(ctx, c, workflow.ErrorMessage(err))
@@ -200,7 +200,7 @@ func (b *Bot) mentionedEmail(ctx context.Context, word string) (string, error) {
 	if !ok {
 		return "", workflow.Errorf(workflow.EINVALID, "%q is not a mention of a person: type @ and pick them from the list (for example @jane).", cut(word, 40))
 	}
-	email, err := b.emailOf(ctx, id)
+	email, err := b.dir.emailOf(ctx, id)
 	if err != nil {
 		if workflow.ErrorCode(err) == workflow.EINTERNAL {
 			return "", workflow.Errorf(workflow.EINVALID, "accessbot cannot find <@%s> in Slack.", id)

@@ -289,7 +289,7 @@ func (b *Bot) zoneName(ctx context.Context, email string) string {
 // button.
 func (b *Bot) openDelegateModal(ctx context.Context, cb slack.InteractionCallback, _ *slack.BlockAction) {
 	log := b.logger(ctx).With().Str("action", blocks.ActDelegateEdit).Logger()
-	email, err := b.emailOf(ctx, cb.User.ID)
+	email, err := b.dir.emailOf(ctx, cb.User.ID)
 	if err != nil {
 		log.Info().AnErr("reason", err).Msg("delegate modal refused")
 		b.ephemeral(ctx, "", cb.User.ID, workflow.ErrorMessage(err))
@@ -304,7 +304,7 @@ func (b *Bot) openDelegateModal(ctx context.Context, cb slack.InteractionCallbac
 	loc, _ := b.engine.PersonZone(ctx, email)
 	in := blocks.DelegateModalInput{Current: d, Loc: loc, Now: b.now(), Dir: dirOf(b.namer(ctx))}
 	if d != nil {
-		in.DelegateID = b.cachedSlackID(ctx, d.Delegate)
+		in.DelegateID = b.dir.cachedSlackID(ctx, d.Delegate)
 	}
 	err = b.openTriggeredView(ctx, cb.TriggerID, blocks.DelegateModal(in))
 	if err != nil {
@@ -331,7 +331,7 @@ func (b *Bot) submitDelegate(ctx context.Context, cb slack.InteractionCallback) 
 	fail := func(err error) any {
 		return refuseSubmission(&log, err, "delegation refused", blocks.BlockDelegateMode, delegateFields, "")
 	}
-	email, err := b.actorEmail(ctx, cb.User.ID)
+	email, err := b.dir.actorEmail(ctx, cb.User.ID)
 	if err != nil {
 		return fail(err)
 	}

@@ -180,7 +180,7 @@ func (b *Bot) homeOpened(ctx context.Context, ev slackevents.EventsAPIInnerEvent
 	if e.View != nil {
 		meta = blocks.DecodeHomeMeta(e.View.PrivateMetadata)
 	}
-	email, err := b.emailOf(ctx, e.User)
+	email, err := b.dir.emailOf(ctx, e.User)
 	if err != nil {
 		b.logger(ctx).Warn().Err(err).Msg("App Home of someone accessbot cannot identify")
 		return
@@ -196,7 +196,7 @@ func isHome(cb slack.InteractionCallback) bool { return cb.View.Type == slack.VT
 
 // republish shows the Home again after a click in it, with notice at the top.
 func (b *Bot) republish(ctx context.Context, cb slack.InteractionCallback, meta blocks.HomeMeta, notice string) {
-	email, err := b.emailOf(ctx, cb.User.ID)
+	email, err := b.dir.emailOf(ctx, cb.User.ID)
 	if err != nil {
 		b.ephemeral(ctx, "", cb.User.ID, workflow.ErrorMessage(err))
 		return
@@ -265,7 +265,7 @@ func (b *Bot) homeCancel(ctx context.Context, cb slack.InteractionCallback, a *s
 		b.republish(ctx, cb, meta, "That button does not name a task accessbot knows; nothing was changed.")
 		return
 	}
-	email, err := b.actorEmail(ctx, cb.User.ID)
+	email, err := b.dir.actorEmail(ctx, cb.User.ID)
 	if err == nil {
 		_, err = b.engine.Cancel(ctx, workflow.AdminInput{TaskID: taskID, Actor: email, Reason: "Canceled by the requester from the App Home."})
 	}

@@ -92,7 +92,7 @@ func (b *Bot) decide(ctx context.Context, c click, action workflow.Action, taskI
 	if err != nil {
 		b.answerError(ctx, c, taskID, err)
 		if fromDigest(c) && workflow.ErrorCode(err) == workflow.ECONFLICT {
-			if email, err := b.emailOf(ctx, c.cb.User.ID); err == nil {
+			if email, err := b.dir.emailOf(ctx, c.cb.User.ID); err == nil {
 				b.refreshDigest(ctx, c, email)
 			}
 		}
@@ -115,7 +115,7 @@ func (b *Bot) retryConnector(ctx context.Context, c click) {
 		return
 	}
 	c.log = c.log.With().Int64("task", taskID).Logger()
-	email, err := b.emailOf(ctx, c.cb.User.ID)
+	email, err := b.dir.emailOf(ctx, c.cb.User.ID)
 	if err == nil {
 		_, err = b.engine.RetryConnector(ctx, workflow.Decision{TaskID: taskID, Actor: email, Revision: rev})
 	}
@@ -130,7 +130,7 @@ func (b *Bot) retryConnector(ctx context.Context, c click) {
 // decideAs applies a decision as the person with Slack id slackUser: the
 // path of every decision button, on a card or in the App Home.
 func (b *Bot) decideAs(ctx context.Context, slackUser string, action workflow.Action, d workflow.Decision) (*workflow.Task, error) {
-	email, err := b.actorEmail(ctx, slackUser)
+	email, err := b.dir.actorEmail(ctx, slackUser)
 	if err != nil {
 		return nil, err
 	}
@@ -230,7 +230,7 @@ func (b *Bot) refreshClicked(ctx context.Context, c click, t *workflow.Task) {
 }
 
 func (b *Bot) remind(ctx context.Context, c click, taskID int64) {
-	email, err := b.emailOf(ctx, c.cb.User.ID)
+	email, err := b.dir.emailOf(ctx, c.cb.User.ID)
 	if err == nil {
 		_, err = b.engine.SendReminder(ctx, email, taskID)
 	}
@@ -255,7 +255,7 @@ func (b *Bot) openModal(ctx context.Context, c click, what string, taskID, rev i
 	if what != blocks.OptDetails {
 		// Every modal shows the task (requester, app, duration): the same
 		// who-may-see rule as Details applies before it opens.
-		email, err := b.emailOf(ctx, c.cb.User.ID)
+		email, err := b.dir.emailOf(ctx, c.cb.User.ID)
 		if err == nil {
 			t, _, err = b.engine.TaskFor(ctx, email, taskID)
 		}
@@ -278,7 +278,7 @@ func (b *Bot) openModal(ctx context.Context, c click, what string, taskID, rev i
 		case blocks.ActDeclareEmergency:
 			view = blocks.EmergencyModal(b.namer(ctx), t, ent, meta)
 		case blocks.OptDetails:
-			email, err := b.emailOf(ctx, c.cb.User.ID)
+			email, err := b.dir.emailOf(ctx, c.cb.User.ID)
 			if err != nil {
 				b.refuse(ctx, c, workflow.ErrorMessage(err), err)
 				return
@@ -367,7 +367,7 @@ func (b *Bot) cardModalSubmit(ctx context.Context, cb slack.InteractionCallback)
 		// would skip the stale-card check.
 		return fail(workflow.Errorf(workflow.EINVALID, "This form does not say which version of T-%d it showed; open it again from the card.", meta.TaskID))
 	}
-	email, err := b.actorEmail(ctx, cb.User.ID)
+	email, err := b.dir.actorEmail(ctx, cb.User.ID)
 	if err != nil {
 		return fail(err)
 	}

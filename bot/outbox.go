@@ -164,7 +164,7 @@ func (b *Bot) namer(ctx context.Context) namer {
 			return s
 		}
 		s := email
-		if id := b.cachedSlackID(ctx, email); id != "" {
+		if id := b.dir.cachedSlackID(ctx, email); id != "" {
 			s = "<@" + id + ">"
 		}
 		cache[email] = s
@@ -348,7 +348,7 @@ func (b *Bot) updateCard(ctx context.Context, t *workflow.Task, c *workflow.Card
 
 // dmChannel opens (or finds) the bot's DM with the person of email.
 func (b *Bot) dmChannel(ctx context.Context, email string) (string, error) {
-	id, err := b.slackIDOf(ctx, email)
+	id, err := b.dir.slackIDOf(ctx, email)
 	if err != nil {
 		return "", err
 	}
@@ -369,7 +369,7 @@ func (b *Bot) dm(ctx context.Context, email, text string) error {
 	if err != nil {
 		return err
 	}
-	text = mentionEmails(text, b.cardNamer(ctx, 0))
+	text = mentionEmails(text, b.dir.cardNamer(ctx, 0))
 	return b.slack.Send(ctx, ch, slack.MsgOptionText(cut(text, 3900), false))
 }
 

@@ -339,7 +339,7 @@ func (b *Bot) submitRequest(ctx context.Context, cb slack.InteractionCallback) a
 		log.Warn().Err(err).Msg("request modal with bad metadata")
 		return fail(workflow.Errorf(workflow.EINVALID, "This form is damaged; close it and type `/access request` again."))
 	}
-	email, err := b.actorEmail(ctx, cb.User.ID)
+	email, err := b.dir.actorEmail(ctx, cb.User.ID)
 	if err != nil {
 		return fail(err)
 	}
@@ -406,7 +406,7 @@ func (b *Bot) requestExtension(ctx context.Context, c click) {
 		b.refuse(ctx, c, "That button does not name access accessbot knows.", err)
 		return
 	}
-	email, err := b.emailOf(ctx, c.cb.User.ID)
+	email, err := b.dir.emailOf(ctx, c.cb.User.ID)
 	if err != nil {
 		b.refuse(ctx, c, workflow.ErrorMessage(err), err)
 		return

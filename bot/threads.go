@@ -116,7 +116,7 @@ func (b *Bot) threadMessage(ctx context.Context, inner slackevents.EventsAPIInne
 		return
 	}
 	log = log.With().Int64("task", card.TaskID).Logger()
-	email, err := b.actorEmail(ctx, te.user)
+	email, err := b.dir.actorEmail(ctx, te.user)
 	if err != nil {
 		log.Warn().Err(err).Msg("thread reply by someone accessbot cannot identify")
 		if te.op == "" {
