@@ -601,8 +601,8 @@ func (o *op) warnExpiring(g *Grant) {
 	}
 	o.notify(&Notice{
 		Recipient: g.Subject,
-		Text: fmt.Sprintf("Your access to %s ends at %s (%s). Request an extension if you still need it.", label, g.ExpiresAt.UTC().Format("2006-01-02 15:04 MST"), inTime(g.ExpiresAt.Sub(o.now))),
-		Payload: ExpiryWarning{Grant: g.ID, App: g.AppID, Resource: g.ResourceID, ExpiresAt: g.ExpiresAt.UTC()},
+		Text:      fmt.Sprintf("Your access to %s ends at %s (%s). Request an extension if you still need it.", label, g.ExpiresAt.UTC().Format("2006-01-02 15:04 MST"), inTime(g.ExpiresAt.Sub(o.now))),
+		Payload:   ExpiryWarning{Grant: g.ID, App: g.AppID, Resource: g.ResourceID, ExpiresAt: g.ExpiresAt.UTC()},
 	})
 }
 
