@@ -2,8 +2,8 @@
 // envelope once it is stored, maps clicks and modal submissions to
 // workflow.Engine commands, and an outbox worker that delivers what the
 // engine asks Slack to show (task cards posted once and then updated in
-// place, comments, reminders, direct messages) with client-side rate limits
-// and retries.
+// place, reminder digests kept current like cards (digest.go), comments,
+// reminders, direct messages) with client-side rate limits and retries.
 //
 // The bot's work is split by job (docs/ARCHITECTURE.md): a typed Slack
 // client (client.go, limits.go) through which every Web API call goes; a
