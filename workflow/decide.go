@@ -166,9 +166,8 @@ func (e *Engine) Decide(ctx context.Context, action Action, d Decision) (*Task, 
 			if run.ApprovedTo != t.Revision {
 				run.ApprovedFrom = t.Revision
 			}
-			t.Revision++
-			run.ApprovedTo = t.Revision
-			return o.save(t)
+			run.ApprovedTo = t.Revision + 1 // the revision persist moves t to
+			return o.move(t)
 		}
 		o.closeStep(run, d.Actor, comment, passedStatus(step.Type))
 		if err := o.advance(t); err != nil {
@@ -266,8 +265,7 @@ func (o *op) end(t *Task, run *StepRun, by, comment string, status Status, stepS
 		o.closeStep(run, by, comment, stepStatus)
 	}
 	t.Status, t.ClosedAt = status, o.now
-	t.Revision++
-	return o.save(t)
+	return o.move(t)
 }
 
 // comment queues a comment notice so the bot mirrors it into the task's
@@ -314,8 +312,7 @@ func (e *Engine) Reassign(ctx context.Context, in ReassignInput) (*Task, error) 
 		if err := o.assign(t, step, run, Assignment{Email: in.To, Via: ViaReassign, From: in.Actor, Reason: reason, State: AssignPending}); err != nil {
 			return err
 		}
-		t.Revision++
-		return o.save(t)
+		return o.move(t)
 	})
 	if err != nil {
 		return nil, err
@@ -414,8 +411,7 @@ func (e *Engine) EditDuration(ctx context.Context, in EditDurationInput) (*Task,
 			return err
 		}
 		t.Duration = d
-		t.Revision++
-		return o.save(t)
+		return o.move(t)
 	})
 	if err != nil {
 		return nil, err
@@ -483,8 +479,7 @@ func (e *Engine) Comment(ctx context.Context, in CommentInput) (*Task, error) {
 			return err
 		}
 		o.comment(t, in.Actor, body, src, in.Message)
-		t.UpdatedAt = o.now
-		return o.tx.SaveTask(t)
+		return o.touch(t)
 	})
 	if err != nil {
 		return nil, err
@@ -516,8 +511,7 @@ func (e *Engine) SendReminder(ctx context.Context, actor string, id int64) (*Tas
 			return err
 		}
 		o.notices = append(o.notices, &Notice{Kind: NoticeReminder, TaskID: t.ID, Recipients: people, CreatedAt: o.now, NextAt: o.now, Data: map[string]string{"actor": actor}})
-		t.UpdatedAt = o.now
-		return o.tx.SaveTask(t)
+		return o.touch(t)
 	})
 	if err != nil {
 		return nil, err

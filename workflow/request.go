@@ -58,7 +58,7 @@ func (e *Engine) Request(ctx context.Context, in RequestInput) (*Task, error) {
 		if !ok {
 			return Errorf(EINTERNAL, "policy %q of %s is missing from the configuration", polName, ent.Label())
 		}
-		id, err := o.tx.NextTaskID()
+		id, err := o.ids.NextTaskID()
 		if err != nil {
 			return err
 		}
@@ -119,15 +119,18 @@ func (o *op) emergencyReviewPolicy(ent Entitlement) Policy {
 // followUpEmergency opens the follow-up review of the emergency grant g
 // made by t, unless a revocation of g is open already.
 func (o *op) followUpEmergency(t *Task, g *Grant) error {
-	open, err := o.tx.FindTasks(TaskQuery{Kind: KindRevoke, GrantID: g.ID, Statuses: []Status{StatusOpen, StatusError}, Limit: 1})
-	if err != nil || len(open) > 0 {
-		return err
+	if g.ID != 0 {
+		// (A grant made in this operation has no revocation yet.)
+		open, err := o.rd.FindTasks(TaskQuery{Kind: KindRevoke, GrantID: g.ID, Statuses: []Status{StatusOpen, StatusError}, Limit: 1})
+		if err != nil || len(open) > 0 {
+			return err
+		}
 	}
 	ent, err := o.cat.Entitlement(t.AppID, t.ResourceID)
 	if err != nil {
 		return nil // the app left the configuration: nobody to ask
 	}
-	id, err := o.tx.NextTaskID()
+	id, err := o.ids.NextTaskID()
 	if err != nil {
 		return err
 	}
@@ -137,7 +140,9 @@ func (o *op) followUpEmergency(t *Task, g *Grant) error {
 		Justification: fmt.Sprintf("Follow-up review of the emergency access %s granted. Confirm to revoke it now; deny to keep it until it expires.", t.Number()),
 		Policy:        o.emergencyReviewPolicy(ent), CreatedAt: o.now,
 	}
-	if err := o.begin(r, SystemActor, map[string]string{"grant": fmt.Sprint(g.ID), "emergency_task": t.Number()}); err != nil {
+	details := map[string]string{"grant": fmt.Sprint(g.ID), "emergency_task": t.Number()}
+	o.onGrantID(g, func() { r.GrantID, details["grant"] = g.ID, fmt.Sprint(g.ID) })
+	if err := o.begin(r, SystemActor, details); err != nil {
 		return err
 	}
 	if err := o.audit(t, SystemActor, ActEmergencyFollowUp, "", map[string]string{"review": r.Number()}); err != nil {
@@ -266,7 +271,7 @@ func checkDuration(ent Entitlement, d time.Duration, emergency bool) (time.Durat
 // request for access already held (unless it asks to extend it).
 func (o *op) refuseDuplicate(subject string, ent Entitlement, extension bool) error {
 	res := ent.ResourceID()
-	open, err := o.tx.FindTasks(TaskQuery{Kind: KindGrant, Subject: subject, AppID: ent.App.ID, ResourceID: &res, Statuses: []Status{StatusOpen, StatusError}, Limit: 1})
+	open, err := o.rd.FindTasks(TaskQuery{Kind: KindGrant, Subject: subject, AppID: ent.App.ID, ResourceID: &res, Statuses: []Status{StatusOpen, StatusError}, Limit: 1})
 	if err != nil {
 		return err
 	}
@@ -276,7 +281,7 @@ func (o *op) refuseDuplicate(subject string, ent Entitlement, extension bool) er
 	if extension {
 		return nil
 	}
-	held, err := o.tx.FindGrants(GrantQuery{Subject: subject, AppID: ent.App.ID, ResourceID: &res, Status: GrantActive, Limit: 1})
+	held, err := o.rd.FindGrants(GrantQuery{Subject: subject, AppID: ent.App.ID, ResourceID: &res, Status: GrantActive, Limit: 1})
 	if err != nil {
 		return err
 	}
@@ -344,7 +349,7 @@ func (e *Engine) ProposeRevocation(ctx context.Context, in RevocationInput) (*Ta
 			return Errorf(EFORBIDDEN, "Only %s's manager, an owner of %s or an admin can propose revoking it.", in.Subject, ent.Label())
 		}
 		res := ent.ResourceID()
-		held, err := o.tx.FindGrants(GrantQuery{Subject: in.Subject, AppID: ent.App.ID, ResourceID: &res, Status: GrantActive, Limit: 1})
+		held, err := o.rd.FindGrants(GrantQuery{Subject: in.Subject, AppID: ent.App.ID, ResourceID: &res, Status: GrantActive, Limit: 1})
 		if err != nil {
 			return err
 		}
@@ -352,7 +357,7 @@ func (e *Engine) ProposeRevocation(ctx context.Context, in RevocationInput) (*Ta
 			return FieldError("resource", "%s has no active access to %s, so there is nothing to revoke.", in.Subject, ent.Label())
 		}
 		g := held[0]
-		open, err := o.tx.FindTasks(TaskQuery{Kind: KindRevoke, GrantID: g.ID, Statuses: []Status{StatusOpen, StatusError}, Limit: 1})
+		open, err := o.rd.FindTasks(TaskQuery{Kind: KindRevoke, GrantID: g.ID, Statuses: []Status{StatusOpen, StatusError}, Limit: 1})
 		if err != nil {
 			return err
 		}
@@ -363,7 +368,7 @@ func (e *Engine) ProposeRevocation(ctx context.Context, in RevocationInput) (*Ta
 		if !ok {
 			return Errorf(EINTERNAL, "revocation policy %q of %s is missing from the configuration", ent.RevocationPolicy, ent.Label())
 		}
-		id, err := o.tx.NextTaskID()
+		id, err := o.ids.NextTaskID()
 		if err != nil {
 			return err
 		}
@@ -409,8 +414,8 @@ func (e *Engine) ExpireGrants(ctx context.Context) (int, error) {
 	total := 0
 	for {
 		n := 0
-		err := e.update(ctx, func(o *op) error {
-			due, err := o.tx.FindGrants(GrantQuery{Status: GrantActive, ExpiresBefore: o.now, ByExpiry: true, Limit: SweepBatch})
+		err := e.sweep(ctx, func(o *op) error {
+			due, err := o.rd.FindGrants(GrantQuery{Status: GrantActive, ExpiresBefore: o.now, ByExpiry: true, Limit: SweepBatch})
 			if err != nil {
 				return err
 			}
@@ -487,7 +492,7 @@ func (o *op) expire(g *Grant, src *Task) error {
 	if !manual {
 		return nil
 	}
-	id, err := o.tx.NextTaskID()
+	id, err := o.ids.NextTaskID()
 	if err != nil {
 		return err
 	}
