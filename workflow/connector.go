@@ -451,38 +451,41 @@ func connectorMessage(err error) string {
 // get the step back if it fails again.
 func (e *Engine) RetryConnector(ctx context.Context, d Decision) (*Task, error) {
 	d.Actor = normEmail(d.Actor)
-	task, err := e.updateTask(ctx, d.TaskID, func(o *op, t *Task) error {
-		if _, err := checkActor(t, d.Actor, d.Revision); err != nil && !(o.cat.IsAdmin(d.Actor) && !t.Status.Closed()) {
-			return err
-		}
-		step, run, ok := t.Current()
-		if !ok || step.Connector == "" || run.Connector == nil || run.Connector.State != ConnectorFailed {
-			return Errorf(EINVALID, "%s has no connector step that failed, so there is nothing to retry.", t.Number())
-		}
-		for i := range run.Assignees {
-			if run.Assignees[i].State == AssignPending {
-				run.Assignees[i].State = AssignReleased
-			}
-		}
-		cr := run.Connector
-		cr.State, cr.At, cr.Message = ConnectorPending, timeZero, ""
-		t.Status, t.ErrorReason = StatusOpen, ""
-		action := JobGrant
-		if step.Type == StepDeprovision {
-			action = JobRevoke
-		}
-		if err := o.audit(t, d.Actor, ActConnectorRetried, "", map[string]string{"connector": cr.Name, "error": cr.LastError}); err != nil {
-			return err
-		}
-		if err := o.queueJob(t, cr, action, d.Actor); err != nil {
-			return err
-		}
-		return o.move(t)
-	})
+	task, err := e.updateTask(ctx, d.TaskID, func(o *op, t *Task) error { return o.retryConnector(t, d) })
 	if err != nil {
 		return nil, err
 	}
 	return task, nil
+}
+
+// retryConnector hands t's failed connector step back to its connector.
+func (o *op) retryConnector(t *Task, d Decision) error {
+	if _, err := checkActor(t, d.Actor, d.Revision); err != nil && !(o.cat.IsAdmin(d.Actor) && !t.Status.Closed()) {
+		return err
+	}
+	step, run, ok := t.Current()
+	if !ok || step.Connector == "" || run.Connector == nil || run.Connector.State != ConnectorFailed {
+		return Errorf(EINVALID, "%s has no connector step that failed, so there is nothing to retry.", t.Number())
+	}
+	for i := range run.Assignees {
+		if run.Assignees[i].State == AssignPending {
+			run.Assignees[i].State = AssignReleased
+		}
+	}
+	cr := run.Connector
+	cr.State, cr.At, cr.Message = ConnectorPending, timeZero, ""
+	t.Status, t.ErrorReason = StatusOpen, ""
+	action := JobGrant
+	if step.Type == StepDeprovision {
+		action = JobRevoke
+	}
+	if err := o.audit(t, d.Actor, ActConnectorRetried, "", map[string]string{"connector": cr.Name, "error": cr.LastError}); err != nil {
+		return err
+	}
+	if err := o.queueJob(t, cr, action, d.Actor); err != nil {
+		return err
+	}
+	return o.move(t)
 }
 
 // ConnectorGrant is an access a connector should see in its system, for

@@ -548,8 +548,9 @@ func (e *Engine) TaskFor(ctx context.Context, viewer string, id int64) (*Task, [
 	return t, evs, err
 }
 
-func (e *Engine) maySee(viewer string, t *Task) bool {
-	cat := e.Catalog()
+func (e *Engine) maySee(viewer string, t *Task) bool { return maySee(e.Catalog(), viewer, t) }
+
+func maySee(cat *Catalog, viewer string, t *Task) bool {
 	if cat.IsAdmin(viewer) || t.Involves(viewer) {
 		return true
 	}

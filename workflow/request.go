@@ -176,47 +176,53 @@ func (e *Engine) DeclareEmergency(ctx context.Context, in EmergencyInput) (*Task
 	if err != nil {
 		return nil, err
 	}
-	task, err := e.updateTask(ctx, in.TaskID, func(o *op, t *Task) error {
-		switch {
-		case t.Kind != KindGrant || normEmail(t.Requester) != in.Actor:
-			return Errorf(EFORBIDDEN, "Only the requester of %s can declare it an emergency.", t.Number())
-		case t.Status.Closed():
-			return staleError(t)
-		case in.Revision != 0 && in.Revision != t.Revision:
-			return staleError(t)
-		case t.Emergency:
-			return Errorf(ECONFLICT, "%s is already an emergency request.", t.Number())
-		}
-		ent, err := o.cat.Entitlement(t.AppID, t.ResourceID)
-		if err != nil {
-			return err
-		}
-		if ent.EmergencyPolicy == "" {
-			return Errorf(EINVALID, "%s has no emergency policy, so %s cannot become an emergency; ask its reviewers or an admin instead.", ent.Label(), t.Number())
-		}
-		pol, ok := o.cat.Policies[ent.EmergencyPolicy]
-		if !ok {
-			return Errorf(EINTERNAL, "policy %q of %s is missing from the configuration", ent.EmergencyPolicy, ent.Label())
-		}
-		details := map[string]string{"policy": pol.Name, "from_policy": t.Policy.Name}
-		if longer(t.Duration, ent.EmergencyCap()) {
-			details["duration_from"], details["duration_to"] = FormatDuration(t.Duration), FormatDuration(ent.EmergencyCap())
-			t.Duration = ent.EmergencyCap()
-		}
-		if err := o.audit(t, in.Actor, ActEmergencyDeclared, reason, details); err != nil {
-			return err
-		}
-		t.Emergency = true
-		if err := o.reset(t, in.Actor, ActRestarted, "declared an emergency", pol.snapshot(KindGrant, ent.Settings)); err != nil {
-			return err
-		}
-		o.emergencyAlert(t, ent, "declared an emergency for")
-		return nil
-	})
+	in.Reason = reason
+	task, err := e.updateTask(ctx, in.TaskID, func(o *op, t *Task) error { return o.declareEmergency(t, in) })
 	if err != nil {
 		return nil, err
 	}
 	return task, nil
+}
+
+// declareEmergency restarts t under its emergency policy (in.Reason
+// checked already).
+func (o *op) declareEmergency(t *Task, in EmergencyInput) error {
+	reason := in.Reason
+	switch {
+	case t.Kind != KindGrant || normEmail(t.Requester) != in.Actor:
+		return Errorf(EFORBIDDEN, "Only the requester of %s can declare it an emergency.", t.Number())
+	case t.Status.Closed():
+		return staleError(t)
+	case in.Revision != 0 && in.Revision != t.Revision:
+		return staleError(t)
+	case t.Emergency:
+		return Errorf(ECONFLICT, "%s is already an emergency request.", t.Number())
+	}
+	ent, err := o.cat.Entitlement(t.AppID, t.ResourceID)
+	if err != nil {
+		return err
+	}
+	if ent.EmergencyPolicy == "" {
+		return Errorf(EINVALID, "%s has no emergency policy, so %s cannot become an emergency; ask its reviewers or an admin instead.", ent.Label(), t.Number())
+	}
+	pol, ok := o.cat.Policies[ent.EmergencyPolicy]
+	if !ok {
+		return Errorf(EINTERNAL, "policy %q of %s is missing from the configuration", ent.EmergencyPolicy, ent.Label())
+	}
+	details := map[string]string{"policy": pol.Name, "from_policy": t.Policy.Name}
+	if longer(t.Duration, ent.EmergencyCap()) {
+		details["duration_from"], details["duration_to"] = FormatDuration(t.Duration), FormatDuration(ent.EmergencyCap())
+		t.Duration = ent.EmergencyCap()
+	}
+	if err := o.audit(t, in.Actor, ActEmergencyDeclared, reason, details); err != nil {
+		return err
+	}
+	t.Emergency = true
+	if err := o.reset(t, in.Actor, ActRestarted, "declared an emergency", pol.snapshot(KindGrant, ent.Settings)); err != nil {
+		return err
+	}
+	o.emergencyAlert(t, ent, "declared an emergency for")
+	return nil
 }
 
 // begin records a new task's creation and starts its first step.
