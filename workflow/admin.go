@@ -91,6 +91,20 @@ func adminRepair(in AdminInput, action string, fn func(o *op, t *Task) error) fu
 	}
 }
 
+// decideAdmin loads the task of in and decides d on it; it returns the
+// task as loaded or as d left it.
+func (o *op) decideAdmin(d adminDecision, in AdminInput) (*Task, *Error, error) {
+	if d.forbidden != "" && !o.cat.IsAdmin(in.Actor) {
+		return nil, nil, Errorf(EFORBIDDEN, "%s", d.forbidden)
+	}
+	t, err := o.load(in.TaskID)
+	if err != nil {
+		return nil, nil, err
+	}
+	self, err := d.decide(o, t)
+	return t, self, err
+}
+
 // admin runs op on a task: the decision, then (unless preview) its
 // persisting. A preview decides on a read snapshot and writes nothing but
 // the record of a self-service refusal, where an admin's attempt is
@@ -109,16 +123,8 @@ func (e *Engine) admin(ctx context.Context, which AdminOp, in AdminInput, previe
 	}
 	var task *Task
 	var self *Error
-	run := func(o *op) error {
-		if d.forbidden != "" && !o.cat.IsAdmin(in.Actor) {
-			return Errorf(EFORBIDDEN, "%s", d.forbidden)
-		}
-		t, err := o.load(in.TaskID)
-		if err != nil {
-			return err
-		}
-		task = t
-		self, err = d.decide(o, t)
+	run := func(o *op) (err error) {
+		task, self, err = o.decideAdmin(d, in)
 		return err
 	}
 	if preview {
