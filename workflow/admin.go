@@ -405,14 +405,4 @@ func (e *Engine) MarkError(ctx context.Context, id int64, reason string) (*Task,
 	return task, err
 }
 
-func statusWords(s Status) string {
-	switch s {
-	case StatusNotProvisioned:
-		return "marked won't provision"
-	case StatusNotDeprovisioned:
-		return "marked won't deprovision"
-	case StatusError:
-		return "stopped with an error"
-	}
-	return string(s)
-}
+func statusWords(s Status) string { return s.Words().Outcome }

@@ -227,17 +227,7 @@ func onlyApprovedSince(t *Task, revision int64) bool {
 	return ok && run.ApprovedTo == t.Revision && run.ApprovedFrom <= revision && revision < t.Revision
 }
 
-func stepWant(t *Task, s *Step) string {
-	switch {
-	case s.Type == StepReview && t.Kind == KindRevoke:
-		return "a revocation review (confirm or deny)"
-	case s.Type == StepReview:
-		return "a review (approve or deny)"
-	case s.Type == StepProvision:
-		return "provisioning"
-	}
-	return "deprovisioning"
-}
+func stepWant(t *Task, s *Step) string { return WordsOf(t.Kind, s.Type).Want }
 
 func passedStatus(s StepType) StepStatus {
 	if s == StepReview {
