@@ -63,8 +63,10 @@ func (e *Engine) Store() Store { return e.store }
 type op struct {
 	rd  ReadTx // what decisions read
 	ids idSource
-	// tx is the write transaction of a sweep, for its bulk writes
-	// (BulkTx); nil for decisions, which write nothing themselves.
+	// tx is the write transaction of a sweep, for its bulk reads
+	// (BulkTx) and its one conditional write, SaveReminders (whose refusals
+	// the sweep decides on); nil for everything else, which writes nothing
+	// itself.
 	tx  Tx
 	cat *Catalog
 	now time.Time
@@ -81,6 +83,8 @@ type op struct {
 
 	// The writes of the outcome, in the order persist makes them.
 	grants      []grantWrite
+	ended       []*Grant // grants ended (EndGrants)
+	warned      []*Grant // grants whose holder was warned (MarkGrantsWarned)
 	newJobs     []jobWrite
 	savedJobs   []*ConnectorJob
 	delegations []delegationWrite
@@ -165,7 +169,7 @@ func (e *Engine) update(ctx context.Context, fn func(o *op) error) error {
 }
 
 // sweep is update for the scheduler's sweeps over many tasks and grants:
-// fn may also use o.tx for their bulk writes (BulkTx).
+// fn may also use o.tx (see op.tx).
 func (e *Engine) sweep(ctx context.Context, fn func(o *op) error) error {
 	return e.write(ctx, func(tx Tx) (*op, error) {
 		o := e.newOp(tx, tx, tx.Now())
@@ -373,7 +377,14 @@ func (o *op) saveGrant(g *Grant) {
 	o.grants = append(o.grants, grantWrite{g: g})
 }
 
-// queueJob writes j; then runs once j has its id.
+// endGrants writes grants whose only changes are Status, EndedAt and
+// EndTaskID, in bulk.
+func (o *op) endGrants(gs []*Grant) { o.ended = append(o.ended, gs...) }
+
+// markWarned writes grants whose only change is WarnedAt, in bulk.
+func (o *op) markWarned(gs []*Grant) { o.warned = append(o.warned, gs...) }
+
+// enqueueJob writes j; then runs once j has its id.
 func (o *op) enqueueJob(j *ConnectorJob, then func()) {
 	o.newJobs = append(o.newJobs, jobWrite{j: j, then: then})
 	o.jobs++
@@ -436,6 +447,16 @@ func (o *op) persist(tx Tx) error {
 		}
 		for _, fn := range w.then {
 			fn()
+		}
+	}
+	if len(o.ended) > 0 {
+		if err := tx.EndGrants(o.ended); err != nil {
+			return err
+		}
+	}
+	if len(o.warned) > 0 {
+		if err := tx.MarkGrantsWarned(o.warned); err != nil {
+			return err
 		}
 	}
 	for _, w := range o.newJobs {

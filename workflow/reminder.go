@@ -582,7 +582,7 @@ func (e *Engine) WarnExpiring(ctx context.Context) (int, error) {
 	total := 0
 	for {
 		n := 0
-		err := e.sweep(ctx, func(o *op) error {
+		err := e.update(ctx, func(o *op) error {
 			gs, err := o.rd.FindGrants(GrantQuery{Status: GrantActive, ExpiresAfter: o.now, ExpiresBefore: o.now.Add(warn), Unwarned: true, ByExpiry: true, Limit: SweepBatch})
 			if err != nil {
 				return err
@@ -591,7 +591,8 @@ func (e *Engine) WarnExpiring(ctx context.Context) (int, error) {
 				o.warnExpiring(g)
 			}
 			n = len(gs)
-			return o.tx.MarkGrantsWarned(gs)
+			o.markWarned(gs)
+			return nil
 		})
 		if err != nil {
 			return total, err

@@ -468,7 +468,8 @@ func (o *op) expireAll(gs []*Grant) error {
 			return fmt.Errorf("expire grant %d: %w", g.ID, err)
 		}
 	}
-	return o.tx.EndGrants(gs)
+	o.endGrants(gs)
+	return nil
 }
 
 // expire ends g, records it on src (the task that made it; nil when it is
