@@ -8,8 +8,9 @@ import (
 )
 
 // Engine runs tasks through their policies. Each operation is one store
-// transaction that checks state and authority, writes the change, its audit
-// events and its notices, and commits; a refusal writes nothing.
+// transaction that loads, decides (checking state and authority) and
+// persists the change with its audit events and notices; a refusal writes
+// nothing.
 type Engine struct {
 	store Store
 	clock func() time.Time
