@@ -232,7 +232,7 @@ func (o *op) delete(t *Task, in AdminInput) (*Error, error) {
 		return nil, err
 	}
 	o.deleteTask(t)
-	o.notify(&Notice{Kind: NoticeTaskDeleted, TaskID: t.ID, Data: map[string]string{"number": t.Number(), "actor": in.Actor}})
+	o.notify(&Notice{TaskID: t.ID, Payload: TaskDeleted{Number: t.Number(), Actor: in.Actor}})
 	return nil, o.adminAudit(in.Actor, ActDeleted, in.Reason, map[string]string{
 		"task": t.Number(), "kind": string(t.Kind), "subject": t.Subject, "app": t.AppID, "resource": t.ResourceID,
 		"status": string(t.Status), "events": fmt.Sprint(h.seq), "last_hash": h.hash,
@@ -386,7 +386,7 @@ func (o *op) processNow(t *Task, actor, reason string) error {
 		}
 	}
 	// Asked for first so that save's own notice is the one with resend.
-	o.notify(&Notice{Kind: NoticeTaskChanged, TaskID: t.ID, Data: map[string]string{"resend": "true"}})
+	o.notify(&Notice{TaskID: t.ID, Payload: TaskChanged{Resend: true}})
 	return o.save(t)
 }
 

@@ -294,7 +294,7 @@ func (o *op) adminAudit(actor, action, comment string, details map[string]string
 // notify queues a notice; task_changed notices are sent once per task per
 // operation.
 func (o *op) notify(n *Notice) {
-	if n.Kind == NoticeTaskChanged {
+	if n.Kind() == NoticeTaskChanged {
 		if o.changed[n.TaskID] {
 			return
 		}
@@ -333,7 +333,7 @@ func (o *op) move(t *Task) error {
 // save saves t and asks for its cards to be brought up to date.
 func (o *op) save(t *Task) error {
 	o.record(t)
-	o.notify(&Notice{Kind: NoticeTaskChanged, TaskID: t.ID})
+	o.notify(&Notice{TaskID: t.ID, Payload: TaskChanged{}})
 	return nil
 }
 
@@ -348,7 +348,7 @@ func (o *op) touch(t *Task) error {
 func (o *op) create(t *Task) error {
 	w := o.record(t)
 	w.create, w.move = true, true // its first revision
-	o.notify(&Notice{Kind: NoticeTaskChanged, TaskID: t.ID})
+	o.notify(&Notice{TaskID: t.ID, Payload: TaskChanged{}})
 	return nil
 }
 
