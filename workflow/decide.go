@@ -3,7 +3,6 @@ package workflow
 import (
 	"context"
 	"fmt"
-	"maps"
 	"strconv"
 	"strings"
 	"time"
@@ -102,10 +101,6 @@ func (e *Engine) Decide(ctx context.Context, action Action, d Decision) (*Task, 
 	if err != nil {
 		return nil, err
 	}
-	var seen map[string]string
-	if tr.step == StepReview {
-		seen = e.seenInsights(ctx, d.TaskID, d.Actor)
-	}
 	task, err := e.updateTask(ctx, d.TaskID, func(o *op, t *Task) error {
 		a, err := checkActor(t, d.Actor, d.Revision)
 		if err != nil {
@@ -128,9 +123,9 @@ func (e *Engine) Decide(ctx context.Context, action Action, d Decision) (*Task, 
 			}
 		}
 		var details map[string]string
-		if step.Type == StepReview && len(seen) > 0 {
+		if step.Type == StepReview {
 			// What the reviewer was shown, recorded with their decision.
-			details = maps.Clone(seen)
+			details = o.seenInsights(t, d.Actor)
 		}
 		a.State, a.DecidedAt = tr.state, o.now
 		if t.Kind == KindGrant && step.Type == StepReview && tr.passes {
