@@ -199,8 +199,7 @@ func New(cfg Config) (*Bot, error) {
 			b.out.kick()
 			return nil
 		}}
-	b.out = &delivery{cfg: cfg, log: &b.log, engine: cfg.Engine, store: cfg.Store, slack: b.slack, dir: b.dir, owner: cfg.Owner,
-		wake: make(chan struct{}, 1)}
+	b.out = newDelivery(cfg, &b.log, b.slack, b.dir)
 	b.reg = b.newRegistry()
 	b.state.arrived = map[string]time.Time{}
 	return b, nil
@@ -357,3 +356,17 @@ func (p *pool) submit(job func(context.Context), urgent bool) {
 
 // wait returns once every submitted job has finished.
 func (p *pool) wait() { p.wg.Wait() }
+
+// every calls fn every d until ctx ends.
+func every(ctx context.Context, d time.Duration, fn func()) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			fn()
+		}
+	}
+}

@@ -56,7 +56,7 @@ func (w *delivery) sendDigest(ctx context.Context, n workflow.Notice, p workflow
 	}
 	d := &workflow.DigestCard{NoticeID: n.ID, Email: n.Recipient, Channel: ch}
 	now := w.now()
-	claimed, err := w.store.ClaimDigestCard(ctx, d, w.owner, now, now.Add(w.cfg.LeaseTTL))
+	claimed, err := w.store.ClaimDigestCard(ctx, d, w.owner, now, now.Add(w.leaseTTL))
 	if err != nil {
 		return fmt.Errorf("claim digest of %s: %w", n.Recipient, err)
 	}
@@ -210,25 +210,20 @@ func waitsOn(t *workflow.Task, email string) bool {
 	return false
 }
 
-// fromDigest reports whether a click came from a reminder digest.
-func fromDigest(c click) bool {
-	return strings.HasPrefix(c.action.BlockID, blocks.BlockDigestActions) || strings.HasPrefix(c.action.BlockID, blocks.BlockDigestTask)
-}
-
 // refreshDigest redraws the digest a click came from, so the task clicked
 // (and any other that moved on) shows where it is now instead of
 // buttons, at once rather than when the task's notice is delivered.
-func (w *delivery) refreshDigest(ctx context.Context, c click, email string) {
-	d, err := w.store.DigestCardByMessage(ctx, c.channel, c.ts)
+func (w *delivery) refreshDigest(ctx context.Context, m clickedMessage, email string) {
+	d, err := w.store.DigestCardByMessage(ctx, m.channel, m.ts)
 	if workflow.ErrorCode(err) == workflow.ENOTFOUND {
-		w.refreshUnstoredDigest(ctx, c, email)
+		w.refreshUnstoredDigest(ctx, m, email)
 		return
 	}
 	if err == nil {
 		err = w.redrawDigest(ctx, d.ID, false)
 	}
 	if err != nil {
-		c.log.Warn().Err(err).Msg("refresh digest")
+		m.log.Warn().Err(err).Msg("refresh digest")
 	}
 }
 
@@ -236,22 +231,22 @@ func (w *delivery) refreshDigest(ctx context.Context, c click, email string) {
 // version before digests were cards) again from its own message: its
 // block IDs name its tasks. It can go once such digests are old enough
 // that nobody clicks them.
-func (w *delivery) refreshUnstoredDigest(ctx context.Context, c click, email string) {
-	if c.cb.Message.Msg.Blocks.BlockSet == nil || c.channel == "" || c.ts == "" {
+func (w *delivery) refreshUnstoredDigest(ctx context.Context, m clickedMessage, email string) {
+	if m.shown == nil || m.channel == "" || m.ts == "" {
 		return
 	}
-	ids, more := blocks.DigestListed(c.cb.Message.Msg.Blocks.BlockSet)
+	ids, more := blocks.DigestListed(m.shown)
 	if len(ids) == 0 {
 		return
 	}
 	tasks, err := w.listedTasks(ctx, ids)
 	if err != nil {
-		c.log.Warn().Err(err).Msg("refresh digest")
+		m.log.Warn().Err(err).Msg("refresh digest")
 		return
 	}
 	text, bl := blocks.Digest(blocks.DigestInput{Viewer: email, Tasks: tasks, More: more, Cat: w.engine.Catalog(), Dir: w.dir.namer(ctx), Now: w.now()})
-	err = w.slack.Update(ctx, c.channel, c.ts, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionBlocks(bl...))
+	err = w.slack.Update(ctx, m.channel, m.ts, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionBlocks(bl...))
 	if err != nil {
-		c.log.Warn().Err(err).Msg("refresh digest")
+		m.log.Warn().Err(err).Msg("refresh digest")
 	}
 }

@@ -12,6 +12,10 @@ import (
 	"accessbot/workflow"
 )
 
+// The App Home's handlers: the Home is published on app_home_opened and at
+// every click in it. Its refresh after a task change is delivery's
+// (homerefresh.go), which also publishes it for these handlers.
+
 // homeOpened publishes the Home when the person opens it, on the tab and
 // page it showed last.
 func (b *Bot) homeOpened(ctx context.Context, ev slackevents.EventsAPIInnerEvent, _ string) {

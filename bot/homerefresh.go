@@ -115,14 +115,7 @@ func (h *homes) due(now time.Time) []dueHome {
 // keeps wall time: the debounce protects Slack's rate limits, which the
 // engine's clock (moved by tests) does not govern.
 func (w *delivery) homeLoop(ctx context.Context) {
-	t := time.NewTicker(homeTick)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, homeTick, func() {
 		for _, d := range w.home.due(time.Now()) {
 			if ctx.Err() != nil {
 				return
@@ -131,7 +124,7 @@ func (w *delivery) homeLoop(ctx context.Context) {
 				w.log.Warn().Err(err).Str("slack_user", d.slackID).Msg("refresh App Home")
 			}
 		}
-	}
+	})
 }
 
 // homesChanged marks the Homes of everyone involved in a task for a

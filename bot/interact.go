@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/rs/zerolog"
 	"github.com/slack-go/slack"
@@ -18,6 +19,16 @@ type click struct {
 	channel string
 	ts      string
 	log     zerolog.Logger
+}
+
+// message is the message c came from, for delivery to redraw.
+func (c click) message() clickedMessage {
+	return clickedMessage{channel: c.channel, ts: c.ts, responseURL: c.cb.ResponseURL, shown: c.cb.Message.Msg.Blocks.BlockSet, log: &c.log}
+}
+
+// fromDigest reports whether a click came from a reminder digest.
+func fromDigest(c click) bool {
+	return strings.HasPrefix(c.action.BlockID, blocks.BlockDigestActions) || strings.HasPrefix(c.action.BlockID, blocks.BlockDigestTask)
 }
 
 // interaction handles a block_actions payload (clicks on cards).
@@ -93,18 +104,18 @@ func (b *Bot) decide(ctx context.Context, c click, action workflow.Action, taskI
 		b.answerError(ctx, c, taskID, err)
 		if fromDigest(c) && workflow.ErrorCode(err) == workflow.ECONFLICT {
 			if email, err := b.dir.emailOf(ctx, c.cb.User.ID); err == nil {
-				b.out.refreshDigest(ctx, c, email)
+				b.out.refreshDigest(ctx, c.message(), email)
 			}
 		}
 		return
 	}
 	c.log.Info().Str("email", t.Last.Actor).Str("decision", string(action)).Msg("decided")
 	if !fromDigest(c) {
-		b.out.refreshClicked(ctx, c, t)
+		b.out.refreshClicked(ctx, c.message(), t)
 	}
 	if fromDigest(c) {
 		// A digest lists many tasks: redraw it so this one loses its buttons.
-		b.out.refreshDigest(ctx, c, t.Last.Actor)
+		b.out.refreshDigest(ctx, c.message(), t.Last.Actor)
 	}
 }
 

@@ -17,7 +17,7 @@ import (
 // outboxLoop delivers due notices until ctx ends; a delivery under way
 // finishes on work (which outlives ctx by a grace period).
 func (w *delivery) outboxLoop(ctx, work context.Context) {
-	t := time.NewTicker(w.cfg.Poll)
+	t := time.NewTicker(w.poll)
 	defer t.Stop()
 	for {
 		for ctx.Err() == nil && w.deliverDue(ctx, work) > 0 {
@@ -39,7 +39,7 @@ func (w *delivery) deliverDue(stop, ctx context.Context) int {
 	// The lease is renewed by the heartbeat while a delivery runs; a
 	// process that dies leaves its notices to be claimed again one lease
 	// later.
-	ns, err := w.store.ClaimNotices(ctx, w.owner, w.now(), w.cfg.LeaseTTL, 50)
+	ns, err := w.store.ClaimNotices(ctx, w.owner, w.now(), w.leaseTTL, 50)
 	if err != nil {
 		w.log.Error().Err(err).Msg("read outbox")
 		return 0
@@ -97,7 +97,7 @@ func (w *delivery) deliverOne(ctx context.Context, n workflow.Notice) bool {
 		next = rl.RetryAfter
 	}
 	log.Warn().Err(err).Int("attempts", n.Attempts+1).Dur("retry_in", next).Msg("delivery failed")
-	state, err := w.store.NoticeFailed(ctx, n.ID, w.owner, w.now().Add(next), cut(err.Error(), 500), w.cfg.MaxAttempts)
+	state, err := w.store.NoticeFailed(ctx, n.ID, w.owner, w.now().Add(next), cut(err.Error(), 500), w.maxAttempts)
 	switch {
 	case workflow.ErrorCode(err) == workflow.ECONFLICT:
 		log.Warn().Err(err).Msg("lease lost during delivery; another worker delivers it")
@@ -111,11 +111,11 @@ func (w *delivery) deliverOne(ctx context.Context, n workflow.Notice) bool {
 
 // backoff is RetryBase doubled per attempt, at most RetryMax.
 func (w *delivery) backoff(attempts int) time.Duration {
-	d := w.cfg.RetryBase
-	for i := 0; i < attempts && d < w.cfg.RetryMax; i++ {
+	d := w.retryBase
+	for i := 0; i < attempts && d < w.retryMax; i++ {
 		d *= 2
 	}
-	return min(d, w.cfg.RetryMax)
+	return min(d, w.retryMax)
 }
 
 func (w *delivery) deliver(ctx context.Context, n workflow.Notice) error {
@@ -233,7 +233,7 @@ func (w *delivery) postCard(ctx context.Context, t *workflow.Task, c workflow.Ca
 		c.Channel = ch
 	}
 	now := w.now()
-	claimed, err := w.store.ClaimCard(ctx, &c, w.owner, now, now.Add(w.cfg.LeaseTTL))
+	claimed, err := w.store.ClaimCard(ctx, &c, w.owner, now, now.Add(w.leaseTTL))
 	if err != nil {
 		return fmt.Errorf("claim %s card of %s: %w", c.Role, t.Number(), err)
 	}

@@ -30,22 +30,22 @@ func (w *delivery) refreshCardAt(ctx context.Context, channel, ts string) {
 // click's response_url (not paced like chat.update, which a burst keeps
 // busy for a minute), else by chat.update. The outbox then finds the card
 // up to date and leaves it.
-func (w *delivery) refreshClicked(ctx context.Context, c click, t *workflow.Task) {
-	card, err := w.store.CardByMessage(ctx, c.channel, c.ts)
+func (w *delivery) refreshClicked(ctx context.Context, m clickedMessage, t *workflow.Task) {
+	card, err := w.store.CardByMessage(ctx, m.channel, m.ts)
 	if err != nil {
 		return
 	}
 	if t2, err := w.engine.Task(ctx, card.TaskID); err == nil {
 		t = t2 // what the card must show now
 	}
-	if c.cb.ResponseURL == "" {
+	if m.responseURL == "" {
 		if err := w.refreshCard(ctx, t, card, false); err != nil {
 			w.logger(ctx).Warn().Err(err).Int64("task", t.ID).Msg("update the clicked card")
 		}
 		return
 	}
 	defer w.cards.lock(card.ID)()
-	if cur, err := w.store.CardByMessage(ctx, c.channel, c.ts); err == nil {
+	if cur, err := w.store.CardByMessage(ctx, m.channel, m.ts); err == nil {
 		card = cur
 	}
 	if card.Revision == t.Revision {
@@ -53,7 +53,7 @@ func (w *delivery) refreshClicked(ctx context.Context, c click, t *workflow.Task
 	}
 	text, bl, final := w.renderCard(ctx, t, *card)
 	msg := &slack.WebhookMessage{Text: cut(text, 3900), Blocks: &slack.Blocks{BlockSet: bl}, ReplaceOriginal: true}
-	err = w.slack.Respond(ctx, c.cb.ResponseURL, msg)
+	err = w.slack.Respond(ctx, m.responseURL, msg)
 	if err != nil {
 		w.logger(ctx).Info().Err(err).Int64("task", t.ID).Msg("response_url refresh failed; the outbox updates the card")
 		return
