@@ -72,12 +72,15 @@ func newInbox() *inbox {
 func (b *Bot) inboxLoop(stop context.Context, work context.Context, pool *pool) {
 	var pendingDone []string
 	// flush fires when pending done marks are due on their own (after
-	// doneDelay, or a second after a failed commit).
+	// doneDelay, or a second after a failed commit). Since Go 1.23 a
+	// stopped or reset timer delivers no stale tick, so it needs no
+	// draining.
 	flush := time.NewTimer(time.Hour)
 	flush.Stop()
 	armed := false
 	for {
 		var group []arrival
+		due := false
 		select {
 		case <-stop.Done():
 			b.flushDone(work, pendingDone)
@@ -87,7 +90,7 @@ func (b *Bot) inboxLoop(stop context.Context, work context.Context, pool *pool) 
 		case id := <-b.inbox.done:
 			pendingDone = append(pendingDone, id)
 		case <-flush.C:
-			armed = false
+			armed, due = false, true
 		}
 		// Everything that arrived meanwhile joins this commit.
 	drain:
@@ -101,8 +104,11 @@ func (b *Bot) inboxLoop(stop context.Context, work context.Context, pool *pool) 
 				break drain
 			}
 		}
-		if len(group) == 0 && (armed || len(pendingDone) < maxGroup) {
-			if !armed && len(pendingDone) > 0 {
+		if len(group) == 0 && len(pendingDone) == 0 {
+			continue
+		}
+		if len(group) == 0 && !due && len(pendingDone) < maxGroup {
+			if !armed {
 				flush.Reset(doneDelay)
 				armed = true
 			}
@@ -120,21 +126,20 @@ func (b *Bot) inboxLoop(stop context.Context, work context.Context, pool *pool) 
 		cancel()
 		if err != nil && len(group) == 0 {
 			b.log.Warn().Err(err).Int("envelopes", len(pendingDone)).Msg("mark envelopes done; retrying")
-			if armed && !flush.Stop() {
-				<-flush.C
-			}
 			flush.Reset(time.Second)
 			armed = true
 			continue
 		}
 		if err == nil {
 			pendingDone = pendingDone[:0]
-			if armed && !flush.Stop() {
-				<-flush.C
-			}
+			flush.Stop()
 			armed = false
 		}
 		if err != nil {
+			if !armed && len(pendingDone) > 0 {
+				flush.Reset(time.Second)
+				armed = true
+			}
 			for _, a := range group {
 				b.notStored(a, err)
 			}
