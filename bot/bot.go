@@ -62,6 +62,16 @@ type Store interface {
 	// DeleteCards forgets a deleted task's cards once they say so in Slack.
 	DeleteCards(ctx context.Context, taskID int64) error
 
+	// Reminder digests are cards too (digest.go): ClaimDigestCard and
+	// ReleaseDigestCard work as ClaimCard and ReleaseCard; SaveDigestCard
+	// is refused (ECONFLICT) when another redraw saved first.
+	ClaimDigestCard(ctx context.Context, d *workflow.DigestCard, owner string, now, until time.Time) (bool, error)
+	ReleaseDigestCard(ctx context.Context, id int64, owner string) error
+	SaveDigestCard(ctx context.Context, d *workflow.DigestCard) error
+	DigestCard(ctx context.Context, id int64) (*workflow.DigestCard, error)
+	DigestCardByMessage(ctx context.Context, channel, ts string) (*workflow.DigestCard, error)
+	DigestCardsOf(ctx context.Context, taskID int64) ([]workflow.DigestCard, error)
+
 	// CommentMirrors and SaveCommentMirror record where a comment was
 	// mirrored, so it goes into each channel once (mirror.go).
 	CommentMirrors(ctx context.Context, taskID, seq int64) ([]workflow.CommentMirror, error)
@@ -125,6 +135,9 @@ type Bot struct {
 	// unsaved holds cards posted whose save failed, by claim id, so the
 	// retry saves them instead of posting them again.
 	unsaved sync.Map
+	digests cardLocks // one redraw of a digest at a time in this process
+	// unsavedDigests holds digests posted whose save failed, by claim id.
+	unsavedDigests sync.Map
 
 	botUserID string
 

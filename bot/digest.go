@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/slack-go/slack"
@@ -15,20 +16,22 @@ import (
 // sendDigest DMs a scheduled reminder digest (workflow.RemindSweep): one
 // message listing every task the notice names that still waits on its
 // recipient, each with its primary buttons. Tasks decided or moved on
-// since the sweep are left out; when none is left nothing is sent.
-func (b *Bot) sendDigest(ctx context.Context, n workflow.Notice) error {
+// since the sweep are left out; when none is left nothing is sent. The
+// digest is stored as a card (workflow.DigestCard): claimed before it is
+// posted, so a second delivery of the notice never posts it twice, and
+// redrawn whenever one of its tasks changes (syncDigests).
+func (b *Bot) sendDigest(ctx context.Context, n workflow.Notice, p workflow.ReminderDigest) error {
 	if n.Recipient == "" {
 		return nil
 	}
-	ids := n.TaskIDs()
-	if len(ids) == 0 {
+	if len(p.Tasks) == 0 {
 		// A digest without task numbers has only its text to show.
 		if n.Text == "" {
 			return nil
 		}
 		return b.dm(ctx, n.Recipient, n.Text)
 	}
-	tasks, err := b.listedTasks(ctx, ids)
+	tasks, err := b.listedTasks(ctx, p.Tasks)
 	if err != nil {
 		return err
 	}
@@ -40,10 +43,9 @@ func (b *Bot) sendDigest(ctx context.Context, n workflow.Notice) error {
 	}
 	log := b.log.With().Int64("notice", n.ID).Str("email", n.Recipient).Logger()
 	if len(waiting) == 0 {
-		log.Info().Int("listed", len(ids)).Msg("digest not sent: every task moved on")
+		log.Info().Int("listed", len(p.Tasks)).Msg("digest not sent: every task moved on")
 		return nil
 	}
-	text, bl := blocks.Digest(blocks.DigestInput{Viewer: n.Recipient, Tasks: waiting, Cat: b.engine.Catalog(), Dir: b.namer(ctx), Now: b.now()})
 	ch, err := b.dmChannel(ctx, n.Recipient)
 	if errors.Is(err, errNotInSlack) {
 		log.Warn().Err(err).Msg("digest dropped: recipient not in Slack")
@@ -52,15 +54,138 @@ func (b *Bot) sendDigest(ctx context.Context, n workflow.Notice) error {
 	if err != nil {
 		return err
 	}
-	err = b.call(ctx, "chat.postMessage", ch, func() error {
-		_, _, err := b.api.PostMessageContext(ctx, ch, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionBlocks(bl...))
+	d := &workflow.DigestCard{NoticeID: n.ID, Email: n.Recipient, Channel: ch}
+	now := b.now()
+	claimed, err := b.store.ClaimDigestCard(ctx, d, b.owner, now, now.Add(b.cfg.LeaseTTL))
+	if err != nil {
+		return fmt.Errorf("claim digest of %s: %w", n.Recipient, err)
+	}
+	if !claimed {
+		return b.redrawDigest(ctx, d.ID, false) // posted by an earlier delivery
+	}
+	posted := false
+	defer func() {
+		if !posted {
+			if err := b.store.ReleaseDigestCard(context.WithoutCancel(ctx), d.ID, b.owner); err != nil {
+				log.Warn().Err(err).Msg("release digest claim")
+			}
+		}
+	}()
+	if m, ok := b.unsavedDigests.Load(d.ID); ok {
+		// Posted by this process before saving it failed: save it now,
+		// never post it again; a task that changed since redraws it.
+		posted = true
+		saved := m.(workflow.DigestCard)
+		d.Channel, d.TS, d.Tasks = saved.Channel, saved.TS, saved.Tasks
+		if err := b.store.SaveDigestCard(ctx, d); err != nil {
+			return fmt.Errorf("save digest of %s: %w", n.Recipient, err)
+		}
+		b.unsavedDigests.Delete(d.ID)
+		return b.redrawDigest(ctx, d.ID, false)
+	}
+	text, bl := blocks.Digest(blocks.DigestInput{Viewer: n.Recipient, Tasks: waiting, Cat: b.engine.Catalog(), Dir: b.namer(ctx), Now: b.now()})
+	var ts string
+	err = b.call(ctx, "chat.postMessage", ch, func() (err error) {
+		ch, ts, err = b.api.PostMessageContext(ctx, ch, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionBlocks(bl...))
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("post digest to %s: %w", n.Recipient, err)
 	}
+	posted = true
+	ids := make([]int64, len(waiting))
+	for i, t := range waiting {
+		ids[i] = t.ID
+	}
+	d.Channel, d.TS, d.Tasks, d.UpdatedAt = ch, ts, shownTasks(ids, waiting), b.now()
+	if err := b.store.SaveDigestCard(ctx, d); err != nil {
+		// The claim stays (the heartbeat keeps it): the retry saves this
+		// message instead of posting another.
+		b.unsavedDigests.Store(d.ID, *d)
+		return fmt.Errorf("save digest of %s: %w", n.Recipient, err)
+	}
 	log.Info().Int("tasks", len(waiting)).Msg("digest sent")
 	return nil
+}
+
+// shownTasks is what a digest listing the tasks ids shows of each: its
+// revision in tasks (which match ids; nil when the task is gone: -1).
+func shownTasks(ids []int64, tasks []*workflow.Task) []workflow.DigestTask {
+	out := make([]workflow.DigestTask, len(ids))
+	for i, id := range ids {
+		out[i] = workflow.DigestTask{TaskID: id, Revision: -1}
+		if tasks[i] != nil {
+			out[i].Revision = tasks[i].Revision
+		}
+	}
+	return out
+}
+
+// syncDigests redraws the digests that list task taskID and show another
+// revision of it than revision (every one when force): a digest stays
+// current like a card.
+func (b *Bot) syncDigests(ctx context.Context, taskID, revision int64, force bool) error {
+	ds, err := b.store.DigestCardsOf(ctx, taskID)
+	if err != nil {
+		return err
+	}
+	for _, d := range ds {
+		if rev, _ := d.Shows(taskID); rev != revision || force {
+			if err := b.redrawDigest(ctx, d.ID, force); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// redrawAttempts bounds how often a redraw starts again after another
+// redraw (another replica, for another of its tasks) saved first.
+const redrawAttempts = 3
+
+// redrawDigest draws digest id again from its tasks as they are now,
+// unless it shows them already (force draws it anyway). Replicas may
+// redraw one digest at once for two of its tasks; the save is guarded by
+// the version read, so the one that loses draws again with what is newer.
+func (b *Bot) redrawDigest(ctx context.Context, id int64, force bool) error {
+	defer b.digests.lock(id)()
+	for attempt := 1; ; attempt++ {
+		d, err := b.store.DigestCard(ctx, id)
+		if workflow.ErrorCode(err) == workflow.ENOTFOUND {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		ids := d.TaskIDs()
+		tasks, err := b.listedTasks(ctx, ids)
+		if err != nil {
+			return err
+		}
+		shown := shownTasks(ids, tasks)
+		if !force && slices.Equal(shown, d.Tasks) {
+			return nil
+		}
+		text, bl := blocks.Digest(blocks.DigestInput{Viewer: d.Email, Tasks: tasks, Cat: b.engine.Catalog(), Dir: b.namer(ctx), Now: b.now()})
+		err = b.call(ctx, "chat.update", d.Channel, func() error {
+			_, _, _, err := b.api.UpdateMessageContext(ctx, d.Channel, d.TS, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionBlocks(bl...))
+			return err
+		})
+		switch code := slackCode(err); {
+		case code == "message_not_found" || code == "channel_not_found" || code == "cant_update_message" || code == "is_archived":
+			// Someone deleted it; record what it would show, so it is not
+			// tried again for these revisions.
+			b.logger(ctx).Warn().Err(err).Int64("digest", d.ID).Msg("digest gone; not updated")
+		case err != nil:
+			return fmt.Errorf("update digest of %s: %w", d.Email, err)
+		}
+		d.Tasks, d.UpdatedAt = shown, b.now()
+		err = b.store.SaveDigestCard(ctx, d)
+		if workflow.ErrorCode(err) == workflow.ECONFLICT && attempt < redrawAttempts {
+			continue
+		}
+		return err
+	}
 }
 
 // listedTasks loads tasks by number in the order given; a task that no
@@ -96,10 +221,28 @@ func fromDigest(c click) bool {
 	return strings.HasPrefix(c.action.BlockID, blocks.BlockDigestActions) || strings.HasPrefix(c.action.BlockID, blocks.BlockDigestTask)
 }
 
-// refreshDigest renders the digest a click came from again, so the task
-// clicked (and any other that moved on) shows where it is now instead of
-// buttons.
+// refreshDigest redraws the digest a click came from, so the task clicked
+// (and any other that moved on) shows where it is now instead of
+// buttons, at once rather than when the task's notice is delivered.
 func (b *Bot) refreshDigest(ctx context.Context, c click, email string) {
+	d, err := b.store.DigestCardByMessage(ctx, c.channel, c.ts)
+	if workflow.ErrorCode(err) == workflow.ENOTFOUND {
+		b.refreshUnstoredDigest(ctx, c, email)
+		return
+	}
+	if err == nil {
+		err = b.redrawDigest(ctx, d.ID, false)
+	}
+	if err != nil {
+		c.log.Warn().Err(err).Msg("refresh digest")
+	}
+}
+
+// refreshUnstoredDigest renders a digest that is not stored (posted by a
+// version before digests were cards) again from its own message: its
+// block IDs name its tasks. It can go once such digests are old enough
+// that nobody clicks them.
+func (b *Bot) refreshUnstoredDigest(ctx context.Context, c click, email string) {
 	if c.cb.Message.Msg.Blocks.BlockSet == nil || c.channel == "" || c.ts == "" {
 		return
 	}

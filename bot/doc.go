@@ -2,8 +2,8 @@
 // envelope once it is stored, maps clicks and modal submissions to
 // workflow.Engine commands, and an outbox worker that delivers what the
 // engine asks Slack to show (task cards posted once and then updated in
-// place, comments, reminders, direct messages) with client-side rate limits
-// and retries.
+// place, reminder digests kept current like cards (digest.go), comments,
+// reminders, direct messages) with client-side rate limits and retries.
 //
 // The bot imports workflow and nothing from store: it declares the small
 // Store it needs (cards, chat users, the outbox, the inbox, leases) and the

@@ -67,8 +67,11 @@ func TestDigestButtons(t *testing.T) {
 	_, err = h.engine.Approve(h.ctx, workflow.Decision{TaskID: tasks[1].ID, Actor: email("sec2")})
 	require.NoError(t, err)
 
+	// sec1's client still shows the digest as it was (the redraw the
+	// approval causes may not have reached it).
 	stale := h.task(tasks[1].ID)
-	h.click("sec1", digest, fmt.Sprintf("digest_actions_%d/approve", tasks[1].ID))
+	_, err = h.slack.ClickSeen(h.ctx, h.ids["sec1"], digest, fmt.Sprintf("digest_actions_%d/approve", tasks[1].ID))
+	require.NoError(t, err)
 	h.eventually("the stale click refused", func() bool { return h.ephemeralText("sec1") != "" })
 	after := h.task(tasks[1].ID)
 	assert.Equal(t, stale.Version, after.Version, "a stale click changes nothing")
@@ -127,4 +130,60 @@ func TestDigestSkipsTasksThatMovedOn(t *testing.T) {
 	for _, m := range h.slack.DMs(h.ids["mgr"]) {
 		assert.NotContains(t, string(m.Blocks), "digest_task_", "no digest for a task that moved on")
 	}
+}
+
+// TestDigestStaysCurrent posts a reminder digest listing two tasks; one of
+// them is then approved elsewhere (on its card, by the other reviewer).
+// The digest message is redrawn through the outbox without anybody
+// clicking it: the approved task loses its buttons and the header counts
+// one task. Deleting the other task takes it out of the digest too.
+func TestDigestStaysCurrent(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	var tasks []*workflow.Task
+	for _, name := range []string{"alice", "eve"} {
+		task := h.request(name, "vpn")
+		tasks = append(tasks, task)
+		h.card(task.ID, workflow.CardAssignee, "sec1", 0)
+		h.card(task.ID, workflow.CardAssignee, "sec2", 0)
+	}
+	cat := *h.engine.Catalog()
+	cat.Reminders = workflow.Reminders{After: time.Millisecond, Every: time.Hour}
+	h.engine.SetCatalog(&cat)
+	time.Sleep(5 * time.Millisecond)
+	_, err := h.engine.RemindSweep(h.ctx)
+	require.NoError(t, err)
+
+	digest := h.digestOf("sec1")
+	assert.Contains(t, digest.Text, "2 tasks wait on you")
+	_, ok := digest.FindAction(fmt.Sprintf("digest_actions_%d/approve", tasks[0].ID))
+	require.True(t, ok)
+
+	// sec2 approves alice's request on their own card.
+	card := h.card(tasks[0].ID, workflow.CardAssignee, "sec2", 0)
+	h.click("sec2", card, "approve")
+	h.eventually("alice's request approved", func() bool { return h.task(tasks[0].ID).Status == workflow.StatusDone })
+
+	current := func() fakeslack.Message {
+		m, ok := h.slack.Message(digest.Channel, digest.TS)
+		require.True(t, ok)
+		return m
+	}
+	h.eventually("sec1's digest redrawn without a click", func() bool {
+		m := current()
+		_, first := m.FindAction(fmt.Sprintf("digest_actions_%d/approve", tasks[0].ID))
+		_, second := m.FindAction(fmt.Sprintf("digest_actions_%d/approve", tasks[1].ID))
+		return !first && second && strings.Contains(m.Text, "1 task waits on you")
+	})
+	assert.Equal(t, digest.TS, current().TS, "updated in place, not posted again")
+	assert.Contains(t, string(current().Blocks), "digest_task_"+fmt.Sprint(tasks[0].ID), "the approved task stays listed, with where it is now")
+
+	// An admin deletes eve's request: the digest leaves it out.
+	_, err = h.engine.Delete(h.ctx, workflow.AdminInput{TaskID: tasks[1].ID, Actor: email("admin"), Reason: "duplicate"})
+	require.NoError(t, err)
+	h.eventually("the deleted task left the digest", func() bool {
+		m := current()
+		return !strings.Contains(string(m.Blocks), "digest_task_"+fmt.Sprint(tasks[1].ID)) &&
+			strings.Contains(m.Text, "nothing waits on you any more")
+	})
 }

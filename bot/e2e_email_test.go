@@ -46,7 +46,7 @@ func TestAssigneeMissingInSlackIsEmailed(t *testing.T) {
 	}
 	var fallback []workflow.Notice
 	for _, r := range rows {
-		if r.TaskID == task.ID && r.Data[workflow.DataFallback] == "true" {
+		if p, ok := r.Payload.(workflow.TaskChanged); r.TaskID == task.ID && ok && p.Fallback {
 			fallback = append(fallback, r)
 		}
 	}

@@ -172,8 +172,8 @@ func TestMirrorOnceThroughRetriesAndRedelivery(t *testing.T) {
 		seq = c.Seq
 	}
 	require.NoError(t, h.db.Update(h.ctx, func(tx workflow.Tx) error {
-		return tx.Enqueue(&workflow.Notice{Kind: workflow.NoticeComment, TaskID: task.ID, Text: "Any news?",
-			Data: map[string]string{"actor": email("alice"), "source": workflow.SourceModal, "seq": strconv.FormatInt(seq, 10)}})
+		return tx.Enqueue(&workflow.Notice{TaskID: task.ID, Text: "Any news?",
+			Payload: workflow.CommentPosted{Actor: email("alice"), Source: workflow.SourceModal, Seq: seq}})
 	}))
 	h.idle()
 	assert.Equal(t, posts+4, h.slack.Count("chat.postMessage", "ok"), "nothing posted twice")

@@ -3,7 +3,6 @@ package bot
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/slack-go/slack"
@@ -35,8 +34,8 @@ func mirrorTargets(cards []workflow.Card, source string) []workflow.Card {
 // postMirrors posts a new comment into the task's other threads. Each post
 // is recorded right after it succeeds, so a retry after a failure (or a
 // redelivered notice) skips the channels that have it.
-func (b *Bot) postMirrors(ctx context.Context, n workflow.Notice) error {
-	seq, _ := strconv.ParseInt(n.Data["seq"], 10, 64)
+func (b *Bot) postMirrors(ctx context.Context, n workflow.Notice, p workflow.CommentPosted) error {
+	seq := p.Seq
 	cards, err := b.store.Cards(ctx, n.TaskID)
 	if err != nil {
 		return err
@@ -51,8 +50,8 @@ func (b *Bot) postMirrors(ctx context.Context, n workflow.Notice) error {
 			done[m.Channel] = true
 		}
 	}
-	text := b.mirrorText(ctx, n)
-	for _, c := range mirrorTargets(cards, n.Data["channel"]) {
+	text := b.mirrorText(ctx, n, p)
+	for _, c := range mirrorTargets(cards, p.From.Channel) {
 		if done[c.Channel] {
 			continue
 		}
@@ -80,9 +79,9 @@ func (b *Bot) postMirrors(ctx context.Context, n workflow.Notice) error {
 }
 
 // updateMirrors brings the copies of an edited or deleted comment up to date.
-func (b *Bot) updateMirrors(ctx context.Context, n workflow.Notice) error {
-	seq, err := strconv.ParseInt(n.Data["seq"], 10, 64)
-	if err != nil || seq <= 0 {
+func (b *Bot) updateMirrors(ctx context.Context, n workflow.Notice, p workflow.CommentPosted) error {
+	seq := p.Seq
+	if seq <= 0 {
 		b.log.Warn().Int64("task", n.TaskID).Msg("comment change without a comment number skipped")
 		return nil
 	}
@@ -90,7 +89,7 @@ func (b *Bot) updateMirrors(ctx context.Context, n workflow.Notice) error {
 	if err != nil {
 		return err
 	}
-	text := b.mirrorText(ctx, n)
+	text := b.mirrorText(ctx, n, p)
 	for _, m := range ms {
 		err := b.call(ctx, "chat.update", m.Channel, func() error {
 			_, _, _, err := b.api.UpdateMessageContext(ctx, m.Channel, m.TS, slack.MsgOptionText(cut(text, 3900), false))
@@ -109,17 +108,17 @@ func (b *Bot) updateMirrors(ctx context.Context, n workflow.Notice) error {
 
 // mirrorText is a comment as the other threads show it: who, where from,
 // and the text (or that it was deleted).
-func (b *Bot) mirrorText(ctx context.Context, n workflow.Notice) string {
-	who := b.namer(ctx)(n.Data["actor"])
+func (b *Bot) mirrorText(ctx context.Context, n workflow.Notice, p workflow.CommentPosted) string {
+	who := b.namer(ctx)(p.Actor)
 	num := fmt.Sprintf("T-%d", n.TaskID)
-	if n.Data["op"] == workflow.CommentOpDeleted {
+	if p.Op == workflow.CommentOpDeleted {
 		return fmt.Sprintf(":speech_balloon: _%s deleted their comment on %s._", who, num)
 	}
 	var where string
-	switch n.Data["source"] {
+	switch p.Source {
 	case workflow.SourceThread:
 		where = "replied in a thread of " + num
-		if ch := n.Data["channel"]; ch != "" && !strings.HasPrefix(ch, "D") {
+		if ch := p.From.Channel; ch != "" && !strings.HasPrefix(ch, "D") {
 			where += " in <#" + ch + ">"
 		}
 	case workflow.SourceDecision:
@@ -128,7 +127,7 @@ func (b *Bot) mirrorText(ctx context.Context, n workflow.Notice) string {
 		where = "commented on " + num
 	}
 	text := fmt.Sprintf(":speech_balloon: %s %s:\n%s", who, where, quoteLines(n.Text))
-	if n.Data["op"] == workflow.CommentOpEdited {
+	if p.Op == workflow.CommentOpEdited {
 		text += "\n_(edited)_"
 	}
 	return text

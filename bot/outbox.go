@@ -77,7 +77,7 @@ const deliveryWorkers = 4
 // deliverOne delivers n and records the outcome; a failure is retried
 // after a backoff (or the 429's Retry-After).
 func (b *Bot) deliverOne(ctx context.Context, n workflow.Notice) bool {
-	log := b.log.With().Int64("notice", n.ID).Str("kind", string(n.Kind)).Int64("task", n.TaskID).Logger()
+	log := b.log.With().Int64("notice", n.ID).Str("kind", string(n.Kind())).Int64("task", n.TaskID).Logger()
 	ctx = withLog(ctx, log)
 	err := b.deliver(ctx, n)
 	if err == nil {
@@ -119,37 +119,37 @@ func (b *Bot) backoff(attempts int) time.Duration {
 }
 
 func (b *Bot) deliver(ctx context.Context, n workflow.Notice) error {
-	if n.Recipient != "" && !b.inSlack(n.Recipient) && n.Kind != workflow.NoticeComment {
+	if n.Recipient != "" && !b.inSlack(n.Recipient) && n.Kind() != workflow.NoticeComment {
 		return nil // told by email only (package email)
 	}
-	switch n.Kind {
-	case workflow.NoticeTaskChanged:
+	switch p := n.Payload.(type) {
+	case workflow.TaskChanged:
 		// The Homes that list the task are refreshed, debounced (home.go).
 		b.homesChanged(ctx, n.TaskID)
-		return b.syncTask(ctx, n.TaskID, n.Data["resend"] == "true")
-	case workflow.NoticeTaskDeleted:
+		return b.syncTask(ctx, n.TaskID, p.Resend)
+	case workflow.TaskDeleted:
 		b.homesChanged(ctx, n.TaskID)
-		return b.markDeleted(ctx, n)
-	case workflow.NoticeComment:
-		return b.mirrorComment(ctx, n)
-	case workflow.NoticeReminder:
-		if n.TaskID == 0 {
-			// A scheduled digest: one message listing every task waiting on
-			// the person (workflow.RemindSweep), with their buttons.
-			return b.sendDigest(ctx, n)
-		}
+		return b.markDeleted(ctx, n, p)
+	case workflow.CommentPosted:
+		return b.mirrorComment(ctx, n, p)
+	case workflow.ReminderDigest:
+		// One message listing every task waiting on the person
+		// (workflow.RemindSweep), with their buttons, kept current.
+		return b.sendDigest(ctx, n, p)
+	case workflow.TaskReminder:
 		return b.sendReminders(ctx, n)
-	case workflow.NoticeExpiryWarning:
-		return b.deliverExpiryWarning(ctx, n)
-	case workflow.NoticeDirect:
+	case workflow.ExpiryWarning:
+		return b.deliverExpiryWarning(ctx, n, p)
+	case workflow.DirectMessage:
 		if n.Recipient == "" || n.Text == "" {
 			return nil
 		}
 		return b.dm(ctx, n.Recipient, n.Text)
-	case workflow.NoticeChannel:
-		return b.postToChannel(ctx, n.Data["channel"], n.Text)
+	case workflow.ChannelMessage:
+		return b.postToChannel(ctx, p.Channel, n.Text)
 	}
-	b.log.Warn().Str("kind", string(n.Kind)).Msg("unknown notice kind skipped")
+	// A kind a newer binary queued (the store reads it as no payload).
+	b.log.Warn().Int64("notice", n.ID).Msg("unknown notice kind skipped")
 	return nil
 }
 
@@ -195,6 +195,9 @@ func (b *Bot) syncTask(ctx context.Context, taskID int64, resend bool) error {
 				return err
 			}
 		}
+	}
+	if err := b.syncDigests(ctx, t.ID, t.Revision, resend); err != nil {
+		return err
 	}
 	has := func(role workflow.CardRole, email string, step int) bool {
 		for _, c := range cards {
@@ -497,12 +500,12 @@ func (b *Bot) postToChannel(ctx context.Context, ch, text string) error {
 }
 
 // markDeleted replaces every card of a deleted task with a one-line notice.
-func (b *Bot) markDeleted(ctx context.Context, n workflow.Notice) error {
+func (b *Bot) markDeleted(ctx context.Context, n workflow.Notice, p workflow.TaskDeleted) error {
 	cards, err := b.store.Cards(ctx, n.TaskID)
 	if err != nil {
 		return err
 	}
-	num := n.Data["number"]
+	num := p.Number
 	if num == "" {
 		num = fmt.Sprintf("T-%d", n.TaskID)
 	}
@@ -524,18 +527,21 @@ func (b *Bot) markDeleted(ctx context.Context, n workflow.Notice) error {
 			return err
 		}
 	}
-	return b.store.DeleteCards(ctx, n.TaskID)
+	if err := b.store.DeleteCards(ctx, n.TaskID); err != nil {
+		return err
+	}
+	return b.syncDigests(ctx, n.TaskID, -1, false) // they leave it out now
 }
 
 // mirrorComment posts a comment once into the thread of the task's cards
 // in each channel but the one it came from (mirror.go); an edit or deletion
 // updates the copies.
-func (b *Bot) mirrorComment(ctx context.Context, n workflow.Notice) error {
-	switch n.Data["op"] {
+func (b *Bot) mirrorComment(ctx context.Context, n workflow.Notice, p workflow.CommentPosted) error {
+	switch p.Op {
 	case workflow.CommentOpEdited, workflow.CommentOpDeleted:
-		return b.updateMirrors(ctx, n)
+		return b.updateMirrors(ctx, n, p)
 	}
-	return b.postMirrors(ctx, n)
+	return b.postMirrors(ctx, n, p)
 }
 
 // sendReminders reminds each recipient in the thread of their card, or by DM.

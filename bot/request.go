@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
@@ -482,14 +481,14 @@ func (b *Bot) requestExtension(ctx context.Context, c click) {
 
 // deliverExpiryWarning sends the expiry warning DM with its Request
 // extension button.
-func (b *Bot) deliverExpiryWarning(ctx context.Context, n workflow.Notice) error {
+func (b *Bot) deliverExpiryWarning(ctx context.Context, n workflow.Notice, p workflow.ExpiryWarning) error {
 	if n.Recipient == "" || n.Text == "" {
 		return nil
 	}
 	var bl []slack.Block
 	text := n.Text
-	if id, err := strconv.ParseInt(n.Data["grant"], 10, 64); err == nil && id > 0 {
-		text, bl = blocks.ExpiryWarningMessage(n.Text, id)
+	if p.Grant > 0 {
+		text, bl = blocks.ExpiryWarningMessage(n.Text, p.Grant)
 	}
 	ch, err := b.dmChannel(ctx, n.Recipient)
 	if err != nil {

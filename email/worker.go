@@ -108,7 +108,7 @@ func (w *Worker) DeliverDue(ctx context.Context) int {
 }
 
 func (w *Worker) deliverRow(ctx context.Context, n workflow.Notice) bool {
-	log := w.Log.With().Int64("email_row", n.ID).Str("kind", string(n.Kind)).Int64("task", n.TaskID).Logger()
+	log := w.Log.With().Int64("email_row", n.ID).Str("kind", string(n.Kind())).Int64("task", n.TaskID).Logger()
 	err := w.deliver(ctx, log, n)
 	// The bookkeeping outlives a shutdown that interrupted the delivery, so
 	// the row is handed back at once rather than after its lease.
@@ -191,6 +191,14 @@ func (w *Worker) wants(ctx context.Context, person string, taskID int64) (bool, 
 	return false, nil
 }
 
+// grantID is a grant's id in a purpose ("" for none).
+func grantID(id int64) string {
+	if id == 0 {
+		return ""
+	}
+	return strconv.FormatInt(id, 10)
+}
+
 // purposeFallback marks, in the sent log, a person Slack could not reach
 // about a task: the task's later emails go to them whatever their channel.
 const purposeFallback = "fallback"
@@ -199,36 +207,35 @@ func (w *Worker) plan(ctx context.Context, n workflow.Notice) ([]one, error) {
 	cat := w.Engine.Catalog()
 	link := w.Link
 	row := strconv.FormatInt(n.ID, 10)
-	switch n.Kind {
-	case workflow.NoticeTaskChanged:
-		if n.Data[workflow.DataFallback] == "true" && n.Recipient != "" {
+	switch p := n.Payload.(type) {
+	case workflow.TaskChanged:
+		if p.Fallback && n.Recipient != "" {
 			err := w.Outbox.RecordEmailSent(ctx, workflow.SentEmail{TaskID: n.TaskID, Recipient: n.Recipient, Purpose: purposeFallback, SentAt: w.Engine.Now()})
 			if err != nil {
 				return nil, err
 			}
 		}
-		return w.planTask(ctx, n)
-	case workflow.NoticeReminder:
-		if n.TaskID == 0 {
-			if ok, err := w.wants(ctx, n.Recipient, 0); err != nil || !ok {
+		return w.planTask(ctx, n, p)
+	case workflow.ReminderDigest:
+		if ok, err := w.wants(ctx, n.Recipient, 0); err != nil || !ok {
+			return nil, err
+		}
+		var tasks []*workflow.Task
+		for _, id := range p.Tasks {
+			t, err := w.Engine.Task(ctx, id)
+			if workflow.ErrorCode(err) == workflow.ENOTFOUND {
+				continue
+			}
+			if err != nil {
 				return nil, err
 			}
-			var tasks []*workflow.Task
-			for _, id := range n.TaskIDs() {
-				t, err := w.Engine.Task(ctx, id)
-				if workflow.ErrorCode(err) == workflow.ENOTFOUND {
-					continue
-				}
-				if err != nil {
-					return nil, err
-				}
-				tasks = append(tasks, t)
-			}
-			if len(tasks) == 0 {
-				return nil, nil
-			}
-			return []one{{to: n.Recipient, purpose: "digest:" + row, in: Input{Kind: KindDigest, Recipient: n.Recipient, Tasks: tasks, Text: n.Text, Link: link}}}, nil
+			tasks = append(tasks, t)
 		}
+		if len(tasks) == 0 {
+			return nil, nil
+		}
+		return []one{{to: n.Recipient, purpose: "digest:" + row, in: Input{Kind: KindDigest, Recipient: n.Recipient, Tasks: tasks, Text: n.Text, Link: link}}}, nil
+	case workflow.TaskReminder:
 		t, err := w.Engine.Task(ctx, n.TaskID)
 		if workflow.ErrorCode(err) == workflow.ENOTFOUND {
 			return nil, nil
@@ -248,16 +255,16 @@ func (w *Worker) plan(ctx context.Context, n workflow.Notice) ([]one, error) {
 			}
 		}
 		return out, nil
-	case workflow.NoticeExpiryWarning:
+	case workflow.ExpiryWarning:
 		if ok, err := w.wants(ctx, n.Recipient, 0); err != nil || !ok {
 			return nil, err
 		}
-		return []one{{to: n.Recipient, purpose: "warning:" + n.Data["grant"] + ":" + row, in: Input{Kind: KindWarning, Recipient: n.Recipient, Text: n.Text, Link: link}}}, nil
-	case workflow.NoticeDirect:
+		return []one{{to: n.Recipient, purpose: "warning:" + grantID(p.Grant) + ":" + row, in: Input{Kind: KindWarning, Recipient: n.Recipient, Text: n.Text, Link: link}}}, nil
+	case workflow.DirectMessage:
 		if n.Recipient == "" || n.Text == "" {
 			return nil, nil
 		}
-		if n.Data["event"] == "revoked" {
+		if p.Event == "revoked" {
 			// The revocation task's own outcome email tells the holder,
 			// threaded with the task (planTask).
 			return nil, nil
@@ -265,8 +272,8 @@ func (w *Worker) plan(ctx context.Context, n workflow.Notice) ([]one, error) {
 		if ok, err := w.wants(ctx, n.Recipient, 0); err != nil || !ok {
 			return nil, err
 		}
-		topic := n.Data[workflow.DataTopic]
-		if n.Data["event"] == "expired" {
+		topic := p.Topic
+		if p.Event == "expired" {
 			topic = OutcomeExpired
 		}
 		return []one{{to: n.Recipient, purpose: "direct:" + row, in: Input{Kind: KindDirect, Recipient: n.Recipient, Text: n.Text, Topic: topic, Link: link}}}, nil
@@ -276,7 +283,7 @@ func (w *Worker) plan(ctx context.Context, n workflow.Notice) ([]one, error) {
 
 // planTask: the assignees of the current step who have not had its email,
 // and the requester's (or, for a revocation, the holder's) outcome.
-func (w *Worker) planTask(ctx context.Context, n workflow.Notice) ([]one, error) {
+func (w *Worker) planTask(ctx context.Context, n workflow.Notice, p workflow.TaskChanged) ([]one, error) {
 	t, err := w.Engine.Task(ctx, n.TaskID)
 	if workflow.ErrorCode(err) == workflow.ENOTFOUND {
 		return nil, nil
@@ -291,7 +298,7 @@ func (w *Worker) planTask(ctx context.Context, n workflow.Notice) ([]one, error)
 			if a.State != workflow.AssignPending {
 				continue
 			}
-			fallback := n.Data[workflow.DataFallback] == "true" && strings.EqualFold(a.Email, n.Recipient)
+			fallback := p.Fallback && strings.EqualFold(a.Email, n.Recipient)
 			if !fallback {
 				if n.Recipient != "" {
 					continue // a fallback row is about its recipient only

@@ -38,7 +38,7 @@ func TestSchedulerSwitchesDelegations(t *testing.T) {
 		require.NoError(t, err)
 		n := 0
 		for _, x := range ns {
-			if x.Kind == workflow.NoticeDirect {
+			if x.Kind() == workflow.NoticeDirect {
 				n++
 			}
 			require.NoError(t, db.NoticeDelivered(ctx, x.ID, "test", c.Now()))

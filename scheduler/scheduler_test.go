@@ -220,8 +220,8 @@ func TestRunOnceTwiceSendsOnce(t *testing.T) {
 		require.NoError(t, err)
 		out := map[workflow.NoticeKind]int{}
 		for _, n := range ns {
-			if n.Kind != workflow.NoticeTaskChanged {
-				out[n.Kind]++
+			if n.Kind() != workflow.NoticeTaskChanged {
+				out[n.Kind()]++
 			}
 			require.NoError(t, db.NoticeDelivered(ctx, n.ID, "test", c.Now()))
 		}
@@ -235,13 +235,13 @@ func TestRunOnceTwiceSendsOnce(t *testing.T) {
 	}
 
 	c.Advance(5 * time.Hour) // Mon 15:00: the github request waited 5h
-	assert.Equal(t, map[workflow.NoticeKind]int{workflow.NoticeReminder: 1}, twice())
+	assert.Equal(t, map[workflow.NoticeKind]int{workflow.NoticeDigest: 1}, twice())
 	c.Advance(18*time.Hour + 30*time.Minute) // Tue 09:30: the grant ends within the hour
 	assert.Equal(t, map[workflow.NoticeKind]int{workflow.NoticeExpiryWarning: 1}, twice())
 	c.Advance(30 * time.Minute) // Tue 10:00: it ends; the reminder is not due before 15:00
 	assert.Equal(t, map[workflow.NoticeKind]int{workflow.NoticeDirect: 1}, twice())
 	c.Advance(5 * time.Hour) // Tue 15:00: the second reminder
-	assert.Equal(t, map[workflow.NoticeKind]int{workflow.NoticeReminder: 1}, twice())
+	assert.Equal(t, map[workflow.NoticeKind]int{workflow.NoticeDigest: 1}, twice())
 
 	g, err := e.Task(ctx, held.ID)
 	require.NoError(t, err)

@@ -218,7 +218,7 @@ func (tx *writeTx) AppendAudits(evs []*workflow.AuditEvent) error {
 }
 
 // outboxCols are the columns Enqueue(All) write, in noticeArgs order.
-const outboxCols = "kind, task_id, recipient, recipients_json, text, data_json, created_at, attempts, next_at, last_error"
+const outboxCols = "kind, task_id, recipient, recipients_json, text, data_json, created_at, attempts, next_at, last_error, payload_json"
 
 func (tx *writeTx) noticeArgs(n *workflow.Notice) ([]any, error) {
 	n.State = workflow.NoticePending
@@ -232,11 +232,11 @@ func (tx *writeTx) noticeArgs(n *workflow.Notice) ([]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: encode notice recipients: %w", err)
 	}
-	data, err := jsonNull(n.Data, len(n.Data) == 0)
+	kind, data, payload, err := encodePayload(n)
 	if err != nil {
-		return nil, fmt.Errorf("store: encode notice data: %w", err)
+		return nil, err
 	}
-	return []any{string(n.Kind), n.TaskID, n.Recipient, recipients, n.Text, data, tx.t(n.CreatedAt), n.Attempts, tx.t(n.NextAt), n.LastError}, nil
+	return []any{kind, n.TaskID, n.Recipient, recipients, n.Text, data, tx.t(n.CreatedAt), n.Attempts, tx.t(n.NextAt), n.LastError, payload}, nil
 }
 
 // EnqueueAll writes ns to the outbox in order, as Enqueue would one by
@@ -246,7 +246,7 @@ func (tx *writeTx) EnqueueAll(ns []*workflow.Notice) error {
 		return tx.Enqueue(ns[0])
 	}
 	return chunks(ns, func(part []*workflow.Notice) error {
-		args := make([]any, 0, 10*len(part))
+		args := make([]any, 0, 11*len(part))
 		for _, n := range part {
 			a, err := tx.noticeArgs(n)
 			if err != nil {
@@ -255,7 +255,7 @@ func (tx *writeTx) EnqueueAll(ns []*workflow.Notice) error {
 			args = append(args, a...)
 		}
 		var ids []int64
-		q := "INSERT INTO outbox (" + outboxCols + ") VALUES " + tx.values(make([]string, 10), len(part)) + " RETURNING id"
+		q := "INSERT INTO outbox (" + outboxCols + ") VALUES " + tx.values(make([]string, 11), len(part)) + " RETURNING id"
 		if err := tx.selBulk(len(part), &ids, q, args...); err != nil {
 			return dbErr(err, "enqueue notices")
 		}

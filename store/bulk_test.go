@@ -112,8 +112,7 @@ func testBulk(t *testing.T, open opener) {
 	t.Run("outbox", func(t *testing.T) {
 		var ns []*workflow.Notice
 		for i := range bulkRows + 7 {
-			ns = append(ns, &workflow.Notice{Kind: workflow.NoticeDirect, Recipient: fmt.Sprintf("p%d@x.com", i), Text: fmt.Sprint(i),
-				Data: map[string]string{"i": fmt.Sprint(i)}})
+			ns = append(ns, &workflow.Notice{Payload: workflow.DirectMessage{Grant: int64(i)}, Recipient: fmt.Sprintf("p%d@x.com", i), Text: fmt.Sprint(i)})
 		}
 		require.NoError(t, db.Update(ctx, func(tx workflow.Tx) error { return tx.EnqueueAll(ns) }))
 		due, err := db.DueNotices(ctx, at(1), 10_000)
@@ -122,7 +121,7 @@ func testBulk(t *testing.T, open opener) {
 		for i, n := range due {
 			assert.Equal(t, ns[i].ID, n.ID)
 			assert.Equal(t, fmt.Sprint(i), n.Text)
-			assert.Equal(t, fmt.Sprint(i), n.Data["i"])
+			assert.Equal(t, workflow.DirectMessage{Grant: int64(i)}, n.Payload)
 			assert.Equal(t, base, n.NextAt)
 		}
 	})

@@ -13,7 +13,9 @@
 // rows is ECONFLICT, never a silent success. The outbox's states are
 // workflow.NoticeState (pending, leased, delivered, dead); the inbox's are
 // leased, pending and done (inbox.go); a card is claimed, as a row with no
-// message, before it is posted (ClaimCard). PostgreSQL claims notices and
+// message, before it is posted (ClaimCard), and so is a reminder digest
+// (ClaimDigestCard, digestcard.go). A notice's payload is typed JSON beside
+// the flat form older binaries read (notice_codec.go). PostgreSQL claims notices and
 // envelopes with FOR UPDATE SKIP LOCKED, so replicas do not wait on each
 // other. Update marks the envelope of a workflow.Receipt in the context
 // done in the same transaction as the effect.

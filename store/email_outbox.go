@@ -16,7 +16,7 @@ import (
 // finishes or reschedules a row; a worker that dies leaves it to be
 // claimed again when its lease ends.
 
-const emailCols = "kind, task_id, recipient, recipients_json, text, data_json, created_at, attempts, next_at"
+const emailCols = "kind, task_id, recipient, recipients_json, text, data_json, created_at, attempts, next_at, payload_json"
 
 // EnqueueEmails writes ns to the email outbox in the transaction.
 func (tx *writeTx) EnqueueEmails(ns []*workflow.Notice) error {
@@ -27,7 +27,7 @@ func (tx *writeTx) EnqueueEmails(ns []*workflow.Notice) error {
 		}
 		// The notice's columns, less last_error; a new email has made no
 		// attempt yet.
-		id, err := tx.insertID("INSERT INTO email_outbox ("+emailCols+") VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)", append(a[:7:7], a[8])...)
+		id, err := tx.insertID("INSERT INTO email_outbox ("+emailCols+") VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)", append(a[:7:7], a[8], a[10])...)
 		if err != nil {
 			return dbErr(err, "enqueue email")
 		}
@@ -56,7 +56,7 @@ func (db *DB) ClaimEmails(ctx context.Context, owner string, now time.Time, leas
 			lock = " FOR UPDATE SKIP LOCKED"
 		}
 		var rows []noticeRow
-		err := c.sel(&rows, `SELECT id, kind, task_id, recipient, recipients_json, text, data_json, created_at, attempts, next_at, last_error
+		err := c.sel(&rows, `SELECT id, kind, task_id, recipient, recipients_json, text, data_json, payload_json, created_at, attempts, next_at, last_error
 			FROM email_outbox o
 			WHERE done_at IS NULL AND next_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
 				AND (task_id = 0 OR NOT EXISTS (

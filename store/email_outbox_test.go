@@ -33,11 +33,10 @@ func testEmailOutbox(t *testing.T, open opener) {
 	update(t, db, func(tx workflow.Tx) error {
 		var ns []*workflow.Notice
 		for i := range 30 {
-			ns = append(ns, &workflow.Notice{Kind: workflow.NoticeDirect, Recipient: fmt.Sprintf("u%d@x.com", i), Text: "hi",
-				Data: map[string]string{workflow.DataTopic: "delegation"}})
+			ns = append(ns, &workflow.Notice{Payload: workflow.DirectMessage{Topic: "delegation"}, Recipient: fmt.Sprintf("u%d@x.com", i), Text: "hi"})
 		}
 		// Two of one task: the second waits for the first to finish.
-		ns = append(ns, &workflow.Notice{Kind: workflow.NoticeTaskChanged, TaskID: 7}, &workflow.Notice{Kind: workflow.NoticeReminder, TaskID: 7, Recipients: []string{"a@x.com"}})
+		ns = append(ns, &workflow.Notice{Payload: workflow.TaskChanged{}, TaskID: 7}, &workflow.Notice{Payload: workflow.TaskReminder{}, TaskID: 7, Recipients: []string{"a@x.com"}})
 		return tx.EnqueueEmails(ns)
 	})
 	// Workers claiming at once (replicas) never hold the same row.
@@ -79,7 +78,7 @@ func testEmailOutbox(t *testing.T, open opener) {
 	ns, err = db.ClaimEmails(ctx, "next", base.Add(time.Minute), time.Minute, 100)
 	require.NoError(t, err)
 	require.Len(t, ns, 31)
-	require.Equal(t, map[string]string{workflow.DataTopic: "delegation"}, ns[0].Data)
+	require.Equal(t, workflow.DirectMessage{Topic: "delegation"}, ns[0].Payload)
 
 	// Only the holder finishes or reschedules a row (guarded updates).
 	var first, task7 workflow.Notice

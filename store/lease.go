@@ -38,10 +38,11 @@ var (
 	inboxLeases  = leaseTable{name: "inbox", held: "state = 'leased'"}
 	outboxLeases = leaseTable{name: "outbox", held: "state = 'leased'"}
 	cardClaims   = leaseTable{name: "cards", held: "ts = ''"}
+	digestClaims = leaseTable{name: "digest_cards", held: "ts = ''"}
 )
 
 // leaseTables are the tables RenewLeases renews.
-var leaseTables = []leaseTable{inboxLeases, outboxLeases, cardClaims}
+var leaseTables = []leaseTable{inboxLeases, outboxLeases, cardClaims, digestClaims}
 
 // free is the condition under which a row may be taken: not held, or held
 // under a lease that ended before now. Its one argument is now.
@@ -71,7 +72,7 @@ func lostLease(what string, id any) error {
 }
 
 // RenewLeases is an instance's heartbeat: it moves the end of every lease
-// owner holds (envelopes, notices, card claims) to until, in one write
+// owner holds (envelopes, notices, card and digest claims) to until, in one write
 // transaction, and returns how many it renewed.
 func (db *DB) RenewLeases(ctx context.Context, owner string, until time.Time) (int64, error) {
 	if owner == "" {

@@ -16,7 +16,7 @@ func enqueue(t *testing.T, db *DB, taskIDs ...int64) []int64 {
 	var ids []int64
 	update(t, db, func(tx workflow.Tx) error {
 		for _, id := range taskIDs {
-			n := &workflow.Notice{Kind: workflow.NoticeTaskChanged, TaskID: id}
+			n := &workflow.Notice{Payload: workflow.TaskChanged{}, TaskID: id}
 			if err := tx.Enqueue(n); err != nil {
 				return err
 			}

@@ -24,6 +24,8 @@ var releasedMigrations = map[string]string{
 	"sqlite/0015_audit_digests.sql":     "e13f3137895472daa354b57b3b451f8cc159100c30e0c0cbe84974b0386776e8",
 	"sqlite/0018_email_outbox.sql":      "581759d81da3513f99bce8466aea29ce5dc26f03953664212a1213837caec8f7",
 	"sqlite/0016_connector_jobs.sql":    "1199713aba99708726e7ba588cd20ad9ed39de3ec8ff937a0d66d9540e0ce3b9",
+	"sqlite/0022_notice_payloads.sql":   "f826d59d28c3022081c211d9552901c2ffa97d7c4410cd9418da73f21963f1c0",
+	"sqlite/0023_digest_cards.sql":      "58c57df447938153cf9e7b910bfa7d522e83aa0dd19cf152bce379bdba6e93ac",
 	"postgres/0001_init.sql":            "5255e2526f0322f576db2181b6b8ce03275f544f1c2a0e781f67a9b4c0366dcd",
 	"postgres/0002_sweeps.sql":          "6085ab228b6c2b9c641de79db60b5b0e3b0c94d677e1821182245a959938aa21",
 	"postgres/0003_indexes.sql":         "38f1d9bb0296a948ca7cf2e7935b70bc637466bfc4e76d83b0ad47052815b7bd",
@@ -35,6 +37,8 @@ var releasedMigrations = map[string]string{
 	"postgres/0015_audit_digests.sql":   "4b0b3df2e0bb7534e4178582a97a3fbcd4878be49afa9280500f4d9fb13ffc84",
 	"postgres/0018_email_outbox.sql":    "5e1e7fc499578c0d093536f15600e5177dc922c0cdd100f5c510050c87d66b6b",
 	"postgres/0016_connector_jobs.sql":  "28c9f5c0836c1596451c75a4414486d09570d775e533d4e9317a4d610fe3c9cb",
+	"postgres/0022_notice_payloads.sql": "91fe42075d500dfc4d20cb2efb8ffa52b26071afaa3efc08fd62798f7cf4890b",
+	"postgres/0023_digest_cards.sql":    "870de050b341317022c243912e75aab67f2184f33293b8caff7988f578022bf3",
 }
 
 func TestReleasedMigrationsAreNeverEdited(t *testing.T) {

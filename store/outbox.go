@@ -21,7 +21,7 @@ func (tx *writeTx) Enqueue(n *workflow.Notice) error {
 	if err != nil {
 		return err
 	}
-	id, err := tx.insertID("INSERT INTO outbox ("+outboxCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", args...)
+	id, err := tx.insertID("INSERT INTO outbox ("+outboxCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", args...)
 	if err != nil {
 		return dbErr(err, "enqueue notice")
 	}
@@ -37,6 +37,7 @@ type noticeRow struct {
 	Recipients *string `db:"recipients_json"`
 	Text       string  `db:"text"`
 	Data       *string `db:"data_json"`
+	Payload    *string `db:"payload_json"`
 	CreatedAt  dbTime  `db:"created_at"`
 	Attempts   int     `db:"attempts"`
 	NextAt     dbTime  `db:"next_at"`
@@ -44,20 +45,22 @@ type noticeRow struct {
 	State      string  `db:"state"`
 }
 
-const noticeSelect = "SELECT id, kind, task_id, recipient, recipients_json, text, data_json, created_at, attempts, next_at, last_error, state FROM outbox o"
+const noticeSelect = "SELECT id, kind, task_id, recipient, recipients_json, text, data_json, payload_json, created_at, attempts, next_at, last_error, state FROM outbox o"
 
 func (r *noticeRow) notice() (workflow.Notice, error) {
 	n := workflow.Notice{
-		ID: r.ID, Kind: workflow.NoticeKind(r.Kind), TaskID: r.TaskID, Recipient: r.Recipient,
+		ID: r.ID, TaskID: r.TaskID, Recipient: r.Recipient,
 		Text: r.Text, CreatedAt: r.CreatedAt.Time, Attempts: r.Attempts, NextAt: r.NextAt.Time, LastError: r.LastError,
 		State: workflow.NoticeState(r.State),
 	}
 	if err := jsonScan(r.Recipients, &n.Recipients); err != nil {
 		return n, fmt.Errorf("store: decode notice %d: %w", r.ID, err)
 	}
-	if err := jsonScan(r.Data, &n.Data); err != nil {
+	p, err := decodePayload(r.Kind, r.TaskID, r.Data, r.Payload)
+	if err != nil {
 		return n, fmt.Errorf("store: decode notice %d: %w", r.ID, err)
 	}
+	n.Payload = p
 	return n, nil
 }
 
@@ -225,9 +228,16 @@ func (db *DB) NoticeCounts(ctx context.Context) (map[workflow.NoticeState]int, e
 }
 
 // PruneOutbox deletes notices delivered before before and returns how
-// many. Pending, leased and dead notices are kept.
+// many. Pending, leased and dead notices are kept. It also forgets the
+// reminder digests not redrawn since before that list no open task.
 func (db *DB) PruneOutbox(ctx context.Context, before time.Time) (int64, error) {
 	c := db.writer(ctx)
 	n, err := c.execN("DELETE FROM outbox WHERE state = 'delivered' AND delivered_at < ?", c.t(before))
-	return n, dbErr(err, "prune outbox")
+	if err != nil {
+		return 0, dbErr(err, "prune outbox")
+	}
+	if _, err := pruneDigestCards(c, before); err != nil {
+		return n, dbErr(err, "prune digests")
+	}
+	return n, nil
 }

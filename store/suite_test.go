@@ -31,6 +31,8 @@ func testStore(t *testing.T, open opener) {
 		"Outbox":            testOutbox,
 		"ClaimNotices":      testClaimNotices,
 		"OutboxLifecycle":   testOutboxLifecycle,
+		"OutboxUpgrade":     testOutboxUpgrade,
+		"DigestCards":       testDigestCards,
 		"LeaseTakeover":     testLeaseTakeover,
 		"Inbox":             testInbox,
 		"InboxReceipt":      testInboxReceipt,
@@ -213,7 +215,7 @@ func testUpdateRollback(t *testing.T, open opener) {
 		require.NoError(t, tx.CreateTask(newTask("alice@x.com")))
 		require.NoError(t, tx.CreateGrant(&workflow.Grant{Subject: "alice@x.com", AppID: "github", Status: workflow.GrantActive}))
 		require.NoError(t, tx.AppendAudit(&workflow.AuditEvent{TaskID: 1, Actor: "a", Action: workflow.ActCreated}))
-		require.NoError(t, tx.Enqueue(&workflow.Notice{Kind: workflow.NoticeTaskChanged, TaskID: 1}))
+		require.NoError(t, tx.Enqueue(&workflow.Notice{Payload: workflow.TaskChanged{}, TaskID: 1}))
 		return boom
 	})
 	require.ErrorIs(t, err, boom, "fn's error comes back as it is")
@@ -354,7 +356,7 @@ func testDeleteTask(t *testing.T, open opener) {
 			for range 3 {
 				require.NoError(t, tx.AppendAudit(&workflow.AuditEvent{TaskID: task.ID, Actor: s, Action: workflow.ActCommented}))
 			}
-			require.NoError(t, tx.Enqueue(&workflow.Notice{Kind: workflow.NoticeTaskChanged, TaskID: task.ID}))
+			require.NoError(t, tx.Enqueue(&workflow.Notice{Payload: workflow.TaskChanged{}, TaskID: task.ID}))
 		}
 		return tx.AppendAudit(&workflow.AuditEvent{Actor: "admin@x.com", Action: workflow.ActDeleted, Details: map[string]string{"task": "T-2"}})
 	})
@@ -671,11 +673,11 @@ func testOutbox(t *testing.T, open opener) {
 	ctx := context.Background()
 	base := micro(clock.Now())
 	notices := []*workflow.Notice{
-		{Kind: workflow.NoticeTaskChanged, TaskID: 1, Data: map[string]string{"actor": "bob@x.com"}},
-		{Kind: workflow.NoticeComment, TaskID: 1, Text: "looks fine"},
-		{Kind: workflow.NoticeReminder, TaskID: 2, Recipients: []string{"bob@x.com", "erin@x.com"}},
-		{Kind: workflow.NoticeDirect, Recipient: "carol@x.com", Text: "hello"},
-		{Kind: workflow.NoticeDirect, Recipient: "dave@x.com", Text: "later", NextAt: base.Add(time.Hour)},
+		{Payload: workflow.TaskChanged{Why: "bob@x.com"}, TaskID: 1},
+		{Payload: workflow.CommentPosted{}, TaskID: 1, Text: "looks fine"},
+		{Payload: workflow.TaskReminder{}, TaskID: 2, Recipients: []string{"bob@x.com", "erin@x.com"}},
+		{Payload: workflow.DirectMessage{}, Recipient: "carol@x.com", Text: "hello"},
+		{Payload: workflow.DirectMessage{}, Recipient: "dave@x.com", Text: "later", NextAt: base.Add(time.Hour)},
 	}
 	update(t, db, func(tx workflow.Tx) error {
 		for _, n := range notices {
@@ -769,13 +771,13 @@ func testClaimNotices(t *testing.T, open opener) {
 	base := micro(clock.Now())
 	update(t, db, func(tx workflow.Tx) error {
 		for i := range 30 {
-			if err := tx.Enqueue(&workflow.Notice{Kind: workflow.NoticeDirect, Recipient: fmt.Sprintf("u%d@x.com", i)}); err != nil {
+			if err := tx.Enqueue(&workflow.Notice{Payload: workflow.DirectMessage{}, Recipient: fmt.Sprintf("u%d@x.com", i)}); err != nil {
 				return err
 			}
 		}
 		// Two of one task: the second waits for the first, claimed or not.
 		for range 2 {
-			if err := tx.Enqueue(&workflow.Notice{Kind: workflow.NoticeTaskChanged, TaskID: 7}); err != nil {
+			if err := tx.Enqueue(&workflow.Notice{Payload: workflow.TaskChanged{}, TaskID: 7}); err != nil {
 				return err
 			}
 		}

@@ -76,7 +76,7 @@ func BenchmarkExpiryWrites(b *testing.B) {
 					ev.Hash = ev.ComputeHash()
 					evs[i] = ev
 					tx.heads[g.TaskID] = h // what the sweep's head read leaves known
-					ns[i] = &workflow.Notice{Kind: workflow.NoticeDirect, Recipient: g.Subject, Text: "Your access to Snowflake has expired.", Data: map[string]string{"grant": fmt.Sprint(g.ID), "event": "expired"}}
+					ns[i] = &workflow.Notice{Payload: workflow.DirectMessage{Grant: g.ID, Event: "expired"}, Recipient: g.Subject, Text: "Your access to Snowflake has expired."}
 				}
 				if err := tx.EndGrants(batch); err != nil {
 					return err

@@ -183,7 +183,7 @@ func (e *Engine) Delete(ctx context.Context, in AdminInput) (*Task, error) {
 		if err := o.tx.DeleteTask(t.ID); err != nil {
 			return err
 		}
-		o.notify(&Notice{Kind: NoticeTaskDeleted, TaskID: t.ID, Data: map[string]string{"number": t.Number(), "actor": actor}})
+		o.notify(&Notice{TaskID: t.ID, Payload: TaskDeleted{Number: t.Number(), Actor: actor}})
 		return o.adminAudit(actor, ActDeleted, in.Reason, map[string]string{
 			"task": t.Number(), "kind": string(t.Kind), "subject": t.Subject, "app": t.AppID, "resource": t.ResourceID,
 			"status": string(t.Status), "events": fmt.Sprint(seq), "last_hash": hash,
@@ -343,7 +343,7 @@ func (e *Engine) ProcessNow(ctx context.Context, in AdminInput) (*Task, error) {
 			}
 		}
 		// Asked for first so that save's own notice is the one with resend.
-		o.notify(&Notice{Kind: NoticeTaskChanged, TaskID: t.ID, Data: map[string]string{"resend": "true"}})
+		o.notify(&Notice{TaskID: t.ID, Payload: TaskChanged{Resend: true}})
 		return o.save(t)
 	})
 }

@@ -269,7 +269,7 @@ func (o *op) grant(t *Task) error {
 		}
 		if prev != 0 && prev != t.ID {
 			// The task that held the grant until now says it was extended.
-			o.notify(&Notice{Kind: NoticeTaskChanged, TaskID: prev, Data: map[string]string{"resend": "true", "grant": fmt.Sprint(g.ID), "event": "extended"}})
+			o.notify(&Notice{TaskID: prev, Payload: TaskChanged{Resend: true, Grant: g.ID, GrantEvent: "extended"}})
 		}
 		t.GrantID = g.ID
 		if err := o.audit(t, SystemActor, ActExtended, "", map[string]string{"grant": fmt.Sprint(g.ID), "expires": formatExpiry(expires)}); err != nil {
@@ -320,8 +320,8 @@ func (o *op) revoke(t *Task) error {
 		} else {
 			text += "."
 		}
-		o.notify(&Notice{Kind: NoticeDirect, Recipient: g.Subject, Text: text,
-			Data: map[string]string{"grant": fmt.Sprint(g.ID), "event": "revoked", "task": t.Number()}})
+		o.notify(&Notice{Recipient: g.Subject, Text: text,
+			Payload: DirectMessage{Grant: g.ID, Event: "revoked", Task: t.Number()}})
 	}
 	o.grantEnded(g)
 	// An extension that added nothing also shows the grant; its cards
@@ -332,7 +332,7 @@ func (o *op) revoke(t *Task) error {
 	}
 	for _, other := range others {
 		if other.ID != g.TaskID {
-			o.notify(&Notice{Kind: NoticeTaskChanged, TaskID: other.ID, Data: map[string]string{"resend": "true", "grant": fmt.Sprint(g.ID), "event": string(g.Status)}})
+			o.notify(&Notice{TaskID: other.ID, Payload: TaskChanged{Resend: true, Grant: g.ID, GrantEvent: string(g.Status)}})
 		}
 	}
 	return nil
@@ -342,7 +342,7 @@ func (o *op) revoke(t *Task) error {
 // extended) g to be drawn again: they say what became of the access.
 func (o *op) grantEnded(g *Grant) {
 	if g.TaskID != 0 {
-		o.notify(&Notice{Kind: NoticeTaskChanged, TaskID: g.TaskID, Data: map[string]string{"resend": "true", "grant": fmt.Sprint(g.ID), "event": string(g.Status)}})
+		o.notify(&Notice{TaskID: g.TaskID, Payload: TaskChanged{Resend: true, Grant: g.ID, GrantEvent: string(g.Status)}})
 	}
 }
 

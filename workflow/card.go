@@ -50,3 +50,46 @@ type CommentMirror struct {
 	TS       string
 	PostedAt time.Time
 }
+
+// DigestCard is a posted reminder digest (NoticeDigest): one message to
+// Email listing several tasks, redrawn like a card whenever one of them
+// changes.
+type DigestCard struct {
+	ID       int64
+	NoticeID int64 // the digest notice it was posted for
+	Email    string
+	Channel  string
+	TS       string
+	// Tasks are the tasks it lists, in order, each with the revision the
+	// message shows (-1: the task is gone).
+	Tasks []DigestTask
+	// Version counts saves: a save of a version that is not the stored
+	// one is refused (ECONFLICT), as another redraw got there first.
+	Version   int64
+	UpdatedAt time.Time
+}
+
+// DigestTask is one task a digest lists and the revision it shows.
+type DigestTask struct {
+	TaskID   int64
+	Revision int64
+}
+
+// TaskIDs are the tasks d lists, in order.
+func (d *DigestCard) TaskIDs() []int64 {
+	ids := make([]int64, len(d.Tasks))
+	for i, t := range d.Tasks {
+		ids[i] = t.TaskID
+	}
+	return ids
+}
+
+// Shows reports the revision d shows of task id and whether d lists it.
+func (d *DigestCard) Shows(id int64) (int64, bool) {
+	for _, t := range d.Tasks {
+		if t.TaskID == id {
+			return t.Revision, true
+		}
+	}
+	return 0, false
+}

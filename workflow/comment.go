@@ -22,7 +22,7 @@ const (
 	SourceDecision = "decision"
 )
 
-// Comment notice operations (Notice.Data["op"]); a new comment has none.
+// Comment notice operations (CommentPosted.Op); a new comment has none.
 const (
 	CommentOpEdited  = "edited"
 	CommentOpDeleted = "deleted"
@@ -31,12 +31,21 @@ const (
 // MessageRef names a chat message (a thread reply) that carries a comment,
 // so its edits and deletion find the comment again.
 type MessageRef struct {
-	Channel string
-	TS      string
+	Channel string `json:"channel"`
+	TS      string `json:"ts"`
 }
 
 // IsZero reports whether no message is named.
 func (m MessageRef) IsZero() bool { return m.Channel == "" || m.TS == "" }
+
+// ref is m, or the zero MessageRef when m names no message (a notice
+// then leaves it out).
+func (m MessageRef) ref() MessageRef {
+	if m.IsZero() {
+		return MessageRef{}
+	}
+	return m
+}
 
 // details adds the message's reference to audit details.
 func (m MessageRef) details(d map[string]string) map[string]string {
@@ -309,8 +318,8 @@ func (o *op) commentChange(t *Task, orig *AuditEvent, actor, action, body, op st
 	if err := o.audit(t, actor, action, body, msg.details(map[string]string{"comment_seq": seq, "source": src})); err != nil {
 		return err
 	}
-	o.notices = append(o.notices, &Notice{Kind: NoticeComment, TaskID: t.ID, Text: body, CreatedAt: o.now, NextAt: o.now,
-		Data: msg.details(map[string]string{"actor": normEmail(orig.Actor), "source": src, "op": op, "seq": seq})})
+	o.notices = append(o.notices, &Notice{TaskID: t.ID, Text: body, CreatedAt: o.now, NextAt: o.now,
+		Payload: CommentPosted{Actor: normEmail(orig.Actor), Source: src, Op: op, Seq: orig.Seq, From: msg.ref()}})
 	t.UpdatedAt = o.now
 	return o.tx.SaveTask(t)
 }

@@ -109,17 +109,17 @@ func TestThreadCommentEditAndDelete(t *testing.T) {
 	// Notices: the comment, its edit and its deletion, naming the comment.
 	var ns []workflow.Notice
 	for _, n := range f.pendingNotices() {
-		if n.Kind == workflow.NoticeComment {
+		if n.Kind() == workflow.NoticeComment {
 			ns = append(ns, n)
 		}
 	}
 	require.Len(t, ns, 3)
-	seq := strconv.FormatInt(orig.Seq, 10)
-	assert.Equal(t, map[string]string{"actor": mgr, "source": "thread", "seq": seq, "channel": "D1", "ts": "100.1"}, ns[0].Data)
-	assert.Equal(t, workflow.CommentOpEdited, ns[1].Data["op"])
-	assert.Equal(t, seq, ns[1].Data["seq"])
+	seq := orig.Seq
+	assert.Equal(t, workflow.CommentPosted{Actor: mgr, Source: "thread", Seq: seq, From: workflow.MessageRef{Channel: "D1", TS: "100.1"}}, ns[0].Payload)
+	assert.Equal(t, workflow.CommentOpEdited, ns[1].Payload.(workflow.CommentPosted).Op)
+	assert.Equal(t, seq, ns[1].Payload.(workflow.CommentPosted).Seq)
 	assert.Equal(t, "why now?", ns[1].Text)
-	assert.Equal(t, workflow.CommentOpDeleted, ns[2].Data["op"])
+	assert.Equal(t, workflow.CommentOpDeleted, ns[2].Payload.(workflow.CommentPosted).Op)
 }
 
 func TestThreadCommentsOnFinishedTasksAndByOwners(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -274,8 +273,8 @@ func (o *op) end(t *Task, run *StepRun, by, comment string, status Status, stepS
 // threads (but the one it came from). It follows the audit event that
 // carries the comment: "seq" names that event, and so the comment.
 func (o *op) comment(t *Task, actor, text, source string, from MessageRef) {
-	o.notices = append(o.notices, &Notice{Kind: NoticeComment, TaskID: t.ID, Text: text, CreatedAt: o.now, NextAt: o.now,
-		Data: from.details(map[string]string{"actor": actor, "source": source, "seq": strconv.FormatInt(o.heads[t.ID].seq, 10)})})
+	o.notices = append(o.notices, &Notice{TaskID: t.ID, Text: text, CreatedAt: o.now, NextAt: o.now,
+		Payload: CommentPosted{Actor: actor, Source: source, Seq: o.heads[t.ID].seq, From: from.ref()}})
 }
 
 // ReassignInput hands an assignee's part of the current step to someone else.
@@ -515,7 +514,7 @@ func (e *Engine) SendReminder(ctx context.Context, actor string, id int64) (*Tas
 		if err := o.audit(t, actor, ActReminded, "", map[string]string{"to": strings.Join(people, ","), "by": "hand"}); err != nil {
 			return err
 		}
-		o.notices = append(o.notices, &Notice{Kind: NoticeReminder, TaskID: t.ID, Recipients: people, CreatedAt: o.now, NextAt: o.now, Data: map[string]string{"actor": actor}})
+		o.notices = append(o.notices, &Notice{TaskID: t.ID, Recipients: people, CreatedAt: o.now, NextAt: o.now, Payload: TaskReminder{Actor: actor}})
 		t.UpdatedAt = o.now
 		return o.tx.SaveTask(t)
 	})

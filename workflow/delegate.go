@@ -437,7 +437,7 @@ func (o *op) delegationSetNotices(d, old *Delegation, loc *time.Location, actor 
 
 // dm queues a plain direct message.
 func (o *op) dm(to, text string) {
-	o.notify(&Notice{Kind: NoticeDirect, Recipient: to, Text: text, Data: map[string]string{DataTopic: "delegation"}})
+	o.notify(&Notice{Recipient: to, Text: text, Payload: DirectMessage{Topic: "delegation"}})
 }
 
 // PersonZone returns the chat time zone the bot stored for email (UTC when

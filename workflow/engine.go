@@ -174,7 +174,7 @@ func (o *op) adminAudit(actor, action, comment string, details map[string]string
 // notify queues a notice; task_changed notices are sent once per task per
 // operation.
 func (o *op) notify(n *Notice) {
-	if n.Kind == NoticeTaskChanged {
+	if n.Kind() == NoticeTaskChanged {
 		if o.changed[n.TaskID] {
 			return
 		}
@@ -192,7 +192,7 @@ func (o *op) save(t *Task) error {
 		return err
 	}
 	o.dry.saw(t)
-	o.notify(&Notice{Kind: NoticeTaskChanged, TaskID: t.ID})
+	o.notify(&Notice{TaskID: t.ID, Payload: TaskChanged{}})
 	return nil
 }
 
@@ -201,7 +201,7 @@ func (o *op) create(t *Task) error {
 	if err := o.tx.CreateTask(t); err != nil {
 		return err
 	}
-	o.notify(&Notice{Kind: NoticeTaskChanged, TaskID: t.ID})
+	o.notify(&Notice{TaskID: t.ID, Payload: TaskChanged{}})
 	return nil
 }
 

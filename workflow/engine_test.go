@@ -589,10 +589,11 @@ func TestRevocationTellsTheHolderAndTheGrantTask(t *testing.T) {
 	resent := false
 	for _, n := range all {
 		switch {
-		case n.Kind == workflow.NoticeDirect:
+		case n.Kind() == workflow.NoticeDirect:
 			told = append(told, n.Recipient+": "+n.Text)
-		case n.Kind == workflow.NoticeTaskChanged && n.TaskID == grant.ID:
-			resent = n.Data["resend"] == "true" && n.Data["event"] == "revoked"
+		case n.Kind() == workflow.NoticeTaskChanged && n.TaskID == grant.ID:
+			p := n.Payload.(workflow.TaskChanged)
+			resent = p.Resend && p.GrantEvent == "revoked"
 		}
 	}
 	assert.Equal(t, []string{bob + ": Your access to GitHub / org-admin was revoked (" + rev.Number() + ", proposed by " + mgr + "): “left the team”"}, told)

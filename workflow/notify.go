@@ -41,16 +41,6 @@ func (c *Catalog) NotifyOf(email string) Notify {
 	return NotifySlack
 }
 
-// Data keys of the notices the email channel reads.
-const (
-	// DataFallback on an email notice: Recipient is not in Slack and gets
-	// the task's assignment by email instead of a card.
-	DataFallback = "fallback"
-	// DataTopic on a direct notice: what it is about ("delegation",
-	// "expired"), for the email's subject.
-	DataTopic = "topic"
-)
-
 // ActNotifiedByEmail: an assignee could not be reached in Slack and was
 // told by email instead (the assignment has no card).
 const ActNotifiedByEmail = "notified_by_email"
@@ -65,8 +55,8 @@ const ActEmailFailed = "email_failed"
 func emailNotices(ns []*Notice) []*Notice {
 	var out []*Notice
 	for _, n := range ns {
-		switch n.Kind {
-		case NoticeTaskChanged, NoticeReminder, NoticeDirect, NoticeExpiryWarning:
+		switch n.Kind() {
+		case NoticeTaskChanged, NoticeReminder, NoticeDigest, NoticeDirect, NoticeExpiryWarning:
 			c := *n
 			c.ID = 0
 			out = append(out, &c)
@@ -118,8 +108,8 @@ func (e *Engine) NotifiedByEmail(ctx context.Context, id int64, email, reason st
 		if err := o.tx.SaveTask(t); err != nil {
 			return err
 		}
-		o.emails = append(o.emails, &Notice{Kind: NoticeTaskChanged, TaskID: t.ID, Recipient: email,
-			Data: map[string]string{DataFallback: "true"}, CreatedAt: o.now, NextAt: o.now})
+		o.emails = append(o.emails, &Notice{TaskID: t.ID, Recipient: email,
+			Payload: TaskChanged{Fallback: true}, CreatedAt: o.now, NextAt: o.now})
 		return nil
 	})
 	return task, err

@@ -7,7 +7,6 @@ import (
 	"maps"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 	_ "time/tzdata" // people's time zones must resolve on hosts without zoneinfo
@@ -28,10 +27,6 @@ const SweepBatch = 4 * SweepPage
 // DefaultExpiryWarning is how long before a grant ends its holder is warned
 // when the catalog says nothing.
 const DefaultExpiryWarning = time.Hour
-
-// DataTasks is the Data key of a digest reminder: the task numbers it lists,
-// comma-separated ("12,15").
-const DataTasks = "tasks"
 
 // Result says what a reminder sweep did.
 type Result struct {
@@ -315,31 +310,20 @@ func (o *op) markReminders(cfg Reminders, group []string, due map[string][]int64
 // digest is one person's reminder of every task that waits on them.
 func digest(person string, tasks []*Task) *Notice {
 	nums := make([]string, len(tasks))
-	ids := make([]string, len(tasks))
+	ids := make([]int64, len(tasks))
 	for i, t := range tasks {
 		nums[i] = t.Number()
-		ids[i] = strconv.FormatInt(t.ID, 10)
+		ids[i] = t.ID
 	}
 	what := "1 task waits"
 	if len(tasks) > 1 {
 		what = fmt.Sprintf("%d tasks wait", len(tasks))
 	}
 	return &Notice{
-		Kind: NoticeReminder, Recipient: person,
-		Text: fmt.Sprintf("Reminder: %s on you: %s.", what, strings.Join(nums, ", ")),
-		Data: map[string]string{DataTasks: strings.Join(ids, ","), "by": "schedule"},
+		Recipient: person,
+		Text:      fmt.Sprintf("Reminder: %s on you: %s.", what, strings.Join(nums, ", ")),
+		Payload:   ReminderDigest{Tasks: ids, By: "schedule"},
 	}
-}
-
-// TaskIDs returns the task numbers a digest reminder lists (Data "tasks").
-func (n *Notice) TaskIDs() []int64 {
-	var out []int64
-	for _, s := range strings.Split(n.Data[DataTasks], ",") {
-		if id, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64); err == nil {
-			out = append(out, id)
-		}
-	}
-	return out
 }
 
 // oldestReminder is the oldest last reminder of the current step's pending
@@ -616,9 +600,9 @@ func (o *op) warnExpiring(g *Grant) {
 		label = ent.Label()
 	}
 	o.notify(&Notice{
-		Kind: NoticeExpiryWarning, Recipient: g.Subject,
-		Text: fmt.Sprintf("Your access to %s ends at %s (%s). Request an extension if you still need it.", label, g.ExpiresAt.UTC().Format("2006-01-02 15:04 MST"), inTime(g.ExpiresAt.Sub(o.now))),
-		Data: map[string]string{"grant": strconv.FormatInt(g.ID, 10), "app": g.AppID, "resource": g.ResourceID, "expires_at": g.ExpiresAt.UTC().Format(time.RFC3339)},
+		Recipient: g.Subject,
+		Text:      fmt.Sprintf("Your access to %s ends at %s (%s). Request an extension if you still need it.", label, g.ExpiresAt.UTC().Format("2006-01-02 15:04 MST"), inTime(g.ExpiresAt.Sub(o.now))),
+		Payload:   ExpiryWarning{Grant: g.ID, App: g.AppID, Resource: g.ResourceID, ExpiresAt: g.ExpiresAt.UTC()},
 	})
 }
 

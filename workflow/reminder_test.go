@@ -3,6 +3,7 @@ package workflow_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -54,7 +55,7 @@ func (f *fixture) takeNotices(kind workflow.NoticeKind) []workflow.Notice {
 	var out []workflow.Notice
 	for _, n := range all {
 		require.NoError(f.t, f.db.NoticeDelivered(f.ctx, n.ID, "test", f.clock.Now()))
-		if n.Kind == kind {
+		if n.Kind() == kind {
 			out = append(out, n)
 		}
 	}
@@ -65,12 +66,9 @@ func (f *fixture) takeNotices(kind workflow.NoticeKind) []workflow.Notice {
 func (f *fixture) digests() map[string][]int64 {
 	f.t.Helper()
 	out := map[string][]int64{}
-	for _, n := range f.takeNotices(workflow.NoticeReminder) {
-		if n.TaskID != 0 {
-			continue // a reminder sent by hand
-		}
+	for _, n := range f.takeNotices(workflow.NoticeDigest) {
 		require.NotContains(f.t, out, n.Recipient, "two digests for %s in one round", n.Recipient)
-		ids := n.TaskIDs()
+		ids := slices.Clone(n.Payload.(workflow.ReminderDigest).Tasks)
 		sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 		out[n.Recipient] = ids
 	}
@@ -264,7 +262,7 @@ func TestRemindSweepDigest(t *testing.T) {
 	// The digest text names the tasks; one reminded event per task.
 	f.clock.Advance(24 * time.Hour)
 	f.sweep()
-	for _, n := range f.takeNotices(workflow.NoticeReminder) {
+	for _, n := range f.takeNotices(workflow.NoticeDigest) {
 		if n.Recipient == mgr {
 			assert.Equal(t, fmt.Sprintf("Reminder: 3 tasks wait on you: %s, %s, %s.", t1.Number(), t2.Number(), t3.Number()), n.Text)
 		}
@@ -407,7 +405,7 @@ func TestWarnExpiring(t *testing.T) {
 	ns := f.takeNotices(workflow.NoticeExpiryWarning)
 	require.Len(t, ns, 1)
 	assert.Equal(t, alice, ns[0].Recipient)
-	assert.Equal(t, map[string]string{"grant": fmt.Sprint(g.ID), "app": "snowflake", "resource": "", "expires_at": "2026-11-24T10:00:00Z"}, ns[0].Data)
+	assert.Equal(t, workflow.ExpiryWarning{Grant: g.ID, App: "snowflake", ExpiresAt: time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)}, ns[0].Payload)
 	assert.Equal(t, "Your access to Snowflake ends at 2026-11-24 10:00 UTC (in 1h). Request an extension if you still need it.", ns[0].Text)
 	assert.Equal(t, f.clock.Now().UTC(), f.grants(alice)[0].WarnedAt)
 

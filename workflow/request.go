@@ -86,14 +86,13 @@ func (e *Engine) Request(ctx context.Context, in RequestInput) (*Task, error) {
 func (o *op) emergencyAlert(t *Task, ent Entitlement, verb string) {
 	msg := fmt.Sprintf(":rotating_light: Emergency request %s: %s %s %s for %s, under the emergency policy %q. Its reviewers are %s. Open the task (Details) to see why.",
 		t.Number(), normEmail(t.Requester), verb, ent.Label(), FormatDuration(t.Duration), t.Policy.Name, strings.Join(t.PendingAssignees(), ", "))
-	data := map[string]string{"event": "emergency", "task": t.Number()}
 	for _, a := range o.cat.Admins {
 		if a = normEmail(a); a != "" && a != normEmail(t.Requester) {
-			o.notify(&Notice{Kind: NoticeDirect, Recipient: a, Text: msg, Data: data})
+			o.notify(&Notice{Recipient: a, Text: msg, Payload: DirectMessage{Event: "emergency", Task: t.Number()}})
 		}
 	}
 	if ch := o.cat.EmergencyChannel; ch != "" {
-		o.notify(&Notice{Kind: NoticeChannel, Text: msg, Data: map[string]string{"event": "emergency", "task": t.Number(), "channel": ch}})
+		o.notify(&Notice{Text: msg, Payload: ChannelMessage{Channel: ch, Event: "emergency", Task: t.Number()}})
 	}
 }
 
@@ -483,7 +482,7 @@ func (o *op) expire(g *Grant, src *Task) error {
 		}
 		o.grantEnded(g)
 	}
-	o.notify(&Notice{Kind: NoticeDirect, Recipient: g.Subject, Text: fmt.Sprintf("Your access to %s has expired.", label), Data: map[string]string{"grant": fmt.Sprint(g.ID), "event": "expired"}})
+	o.notify(&Notice{Recipient: g.Subject, Text: fmt.Sprintf("Your access to %s has expired.", label), Payload: DirectMessage{Grant: g.ID, Event: "expired"}})
 	if !manual {
 		return nil
 	}
