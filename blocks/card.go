@@ -125,20 +125,10 @@ func (c *card) run() *workflow.StepRun {
 	return &c.t.Steps[c.step]
 }
 
-// actionable reports whether the card shows buttons.
+// actionable reports whether the card shows buttons: the rule delivery
+// records as the card's Final (workflow.CardActionable).
 func (c *card) actionable() bool {
-	t := c.t
-	if t.Status != workflow.StatusOpen || c.step < 0 || c.step != t.Step {
-		return false
-	}
-	switch c.in.Role {
-	case workflow.CardAssignee:
-		return c.mine != nil && c.mine.State == workflow.AssignPending
-	case workflow.CardChannel:
-		typ := c.def().Type
-		return (typ == workflow.StepProvision || typ == workflow.StepDeprovision) && !ConnectorBusy(t)
-	}
-	return false
+	return workflow.CardActionable(c.t, workflow.Card{Role: c.in.Role, Email: c.in.Viewer, Step: c.in.Step})
 }
 
 // title is the card's header: "T-12 · Access request".

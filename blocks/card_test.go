@@ -262,11 +262,19 @@ func TestCardValuesCarryRevision(t *testing.T) {
 }
 
 // A card for a step the viewer is not on (a stale Step) falls back to the
-// step they are assigned on.
+// step they are assigned on for what it shows, but only the card of the
+// current step has buttons: delivery posts that one too, and records the
+// stale one as final (workflow.CardActionable). Before, the stale card had
+// buttons as well, so the person had two live cards for one step, one of
+// them recorded as final.
 func TestCardFindsTheViewersStep(t *testing.T) {
 	t.Parallel()
-	in := assignee(atProvisioning(), prov1, 0)
-	_, bs := Card(in)
+	task := atProvisioning()
+	text, bs := Card(assignee(task, prov1, 0))
+	assert.Empty(t, actionIDs(bs))
+	assert.Contains(t, text, task.Number())
+	assert.False(t, workflow.CardActionable(task, workflow.Card{Role: workflow.CardAssignee, Email: prov1, Step: 0}))
+	_, bs = Card(assignee(task, prov1, task.Step))
 	assert.Equal(t, []string{ActProvisioned, ActWontProvision, ActReassign, ActMore}, actionIDs(bs))
 
 	// Someone who is not assigned at all never gets buttons.

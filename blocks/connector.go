@@ -20,10 +20,7 @@ func connectorOf(t *workflow.Task, i int) *workflow.ConnectorRun {
 
 // ConnectorBusy reports whether the task's current step waits on its
 // connector (nobody is asked to act on it).
-func ConnectorBusy(t *workflow.Task) bool {
-	cr := connectorOf(t, t.Step)
-	return cr != nil && cr.State == workflow.ConnectorPending && t.Status == workflow.StatusOpen
-}
+func ConnectorBusy(t *workflow.Task) bool { return t.ConnectorBusy() }
 
 // connectorDid is "Granted in GitHub by the github connector at …" for a
 // connector run that succeeded.

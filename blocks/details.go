@@ -129,17 +129,10 @@ func detailFacts(w words, t *workflow.Task, ent workflow.Entitlement) slack.Bloc
 }
 
 func statusWord(s workflow.Status) string {
-	switch s {
-	case workflow.StatusOpen:
-		return "open"
-	case workflow.StatusError:
-		return ":warning: stopped with an error"
-	case workflow.StatusNotProvisioned:
-		return "not provisioned"
-	case workflow.StatusNotDeprovisioned:
-		return "not deprovisioned"
+	if s == workflow.StatusError {
+		return ":warning: " + s.Words().State
 	}
-	return escape(string(s))
+	return escape(s.Words().State)
 }
 
 // viewerPart says what the viewer has to do with the task.

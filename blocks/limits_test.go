@@ -122,7 +122,7 @@ func TestLimitsHoldForHugeTasks(t *testing.T) {
 					{Role: workflow.CardAssignee, Viewer: "person-002-with-a-long-name@example.com", Step: task.Step},
 					{Role: workflow.CardAssignee, Viewer: pending, Step: 0},
 					{Role: workflow.CardRequester, Viewer: task.Requester},
-					{Role: workflow.CardChannel},
+					{Role: workflow.CardChannel, Step: task.Step},
 				} {
 					for _, ent := range []workflow.Entitlement{hugeEnt(), {}} {
 						in.Task, in.Ent, in.Dir, in.Now = task, ent, dir, now

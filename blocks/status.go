@@ -116,17 +116,7 @@ func withComment(c string) string {
 }
 
 // stepVerb is what the assignees of a step are asked to do.
-func stepVerb(k workflow.Kind, s workflow.StepType) string {
-	switch {
-	case s == workflow.StepProvision:
-		return "provision it"
-	case s == workflow.StepDeprovision:
-		return "deprovision it"
-	case k == workflow.KindRevoke:
-		return "confirm or deny the revocation"
-	}
-	return "review it"
-}
+func stepVerb(k workflow.Kind, s workflow.StepType) string { return workflow.WordsOf(k, s).Verb }
 
 // doneLine says what a finished task achieved.
 func doneLine(w words, t *workflow.Task, b func(string) string) string {

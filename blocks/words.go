@@ -126,31 +126,11 @@ func entLabel(t *workflow.Task, ent workflow.Entitlement) string {
 }
 
 // stepName is what a step asks, as a noun.
-func stepName(k workflow.Kind, s workflow.StepType) string {
-	switch {
-	case s == workflow.StepProvision:
-		return "provisioning"
-	case s == workflow.StepDeprovision:
-		return "deprovisioning"
-	case k == workflow.KindRevoke:
-		return "revocation review"
-	}
-	return "review"
-}
+func stepName(k workflow.Kind, s workflow.StepType) string { return workflow.WordsOf(k, s).Name }
 
 // title is the card's title for a task at a step: "Access request",
 // "Provisioning", "Revocation review", "Deprovisioning".
-func title(k workflow.Kind, s workflow.StepType) string {
-	switch {
-	case s == workflow.StepProvision:
-		return "Provisioning"
-	case s == workflow.StepDeprovision:
-		return "Deprovisioning"
-	case k == workflow.KindRevoke:
-		return "Revocation review"
-	}
-	return "Access request"
-}
+func title(k workflow.Kind, s workflow.StepType) string { return workflow.WordsOf(k, s).Title }
 
 // kindTitle names a task as a whole: "Access request" or "Revocation".
 func kindTitle(k workflow.Kind) string {

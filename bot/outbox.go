@@ -207,43 +207,33 @@ func (b *Bot) syncTask(ctx context.Context, taskID int64, resend bool) error {
 		}
 		return false
 	}
-	if t.Requester != workflow.SystemActor && !has(workflow.CardRequester, t.Requester, -1) && b.inSlack(t.Requester) {
-		err := b.postCard(ctx, t, workflow.Card{TaskID: t.ID, Role: workflow.CardRequester, Email: t.Requester, Step: -1})
-		if errors.Is(err, errNotInSlack) {
+	channel := ""
+	if ent, err := b.engine.Catalog().Entitlement(t.AppID, t.ResourceID); err == nil {
+		channel = ent.Channel
+	}
+	for _, need := range workflow.CardsNeeded(t, channel) {
+		if has(need.Role, need.Email, need.Step) || (need.Role != workflow.CardChannel && !b.inSlack(need.Email)) {
+			continue
+		}
+		c := workflow.Card{TaskID: t.ID, Role: need.Role, Email: need.Email, Step: need.Step}
+		if need.Role == workflow.CardChannel {
+			c.Channel = channel
+		}
+		err := b.postCard(ctx, t, c)
+		switch code := slackCode(err); {
+		case err == nil:
+		case need.Role == workflow.CardRequester && errors.Is(err, errNotInSlack):
 			if err := b.requesterNotInSlack(ctx, t, err); err != nil {
 				return err
 			}
-		} else if err != nil {
-			return err
-		}
-	}
-	step, _, open := t.Current()
-	if !open || t.Status != workflow.StatusOpen {
-		return nil
-	}
-	for _, email := range t.PendingAssignees() {
-		if has(workflow.CardAssignee, email, t.Step) || !b.inSlack(email) {
-			continue
-		}
-		err := b.postCard(ctx, t, workflow.Card{TaskID: t.ID, Role: workflow.CardAssignee, Email: email, Step: t.Step})
-		if errors.Is(err, errNotInSlack) {
-			if stop, err := b.notInSlack(ctx, t, email, err); err != nil || stop {
+		case need.Role == workflow.CardAssignee && errors.Is(err, errNotInSlack):
+			if stop, err := b.notInSlack(ctx, t, need.Email, err); err != nil || stop {
 				return err
 			}
-			continue
-		}
-		if err != nil {
+		case need.Role == workflow.CardChannel && (code == "channel_not_found" || code == "not_in_channel" || code == "is_archived"):
+			b.log.Warn().Err(err).Str("channel", channel).Int64("task", t.ID).Msg("cannot post to the app's channel; invite the bot")
+		default:
 			return err
-		}
-	}
-	if step.Type != workflow.StepReview && !has(workflow.CardChannel, "", t.Step) {
-		if ent, err := b.engine.Catalog().Entitlement(t.AppID, t.ResourceID); err == nil && ent.Channel != "" {
-			err := b.postCard(ctx, t, workflow.Card{TaskID: t.ID, Role: workflow.CardChannel, Step: t.Step, Channel: ent.Channel})
-			if code := slackCode(err); code == "channel_not_found" || code == "not_in_channel" || code == "is_archived" {
-				b.log.Warn().Err(err).Str("channel", ent.Channel).Int64("task", t.ID).Msg("cannot post to the app's channel; invite the bot")
-			} else if err != nil {
-				return err
-			}
 		}
 	}
 	return nil

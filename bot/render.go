@@ -20,23 +20,9 @@ type namer func(email string) string
 // Mention implements blocks.Directory.
 func (n namer) Mention(email string) string { return n(email) }
 
-// actionable reports whether card should carry buttons: the task is open on
-// the card's step and, for a DM, its person is still pending there. It is
-// the rule blocks.Card applies; the bot records it as the card's Final.
-func actionable(t *workflow.Task, c workflow.Card) bool {
-	if t.Status != workflow.StatusOpen || c.Role == workflow.CardRequester || c.Step != t.Step {
-		return false
-	}
-	if c.Role == workflow.CardChannel {
-		return !blocks.ConnectorBusy(t)
-	}
-	for _, p := range t.PendingAssignees() {
-		if p == c.Email {
-			return true
-		}
-	}
-	return false
-}
+// actionable reports whether card should carry buttons; the bot records it
+// as the card's Final, blocks.Card draws by the same rule.
+func actionable(t *workflow.Task, c workflow.Card) bool { return workflow.CardActionable(t, c) }
 
 // entitlement is the task's app or resource, zero when it left the
 // configuration.

@@ -270,15 +270,7 @@ func (b *Bot) acknowledge(ctx context.Context, t *workflow.Task, card *workflow.
 	return msg, true
 }
 
-func statusWords(s workflow.Status) string {
-	switch s {
-	case workflow.StatusNotProvisioned:
-		return "closed as not provisioned"
-	case workflow.StatusNotDeprovisioned:
-		return "closed as not deprovisioned"
-	}
-	return string(s)
-}
+func statusWords(s workflow.Status) string { return s.Words().Ending }
 
 // threadAnswer replies in the thread te happened in.
 func (b *Bot) threadAnswer(ctx context.Context, log zerolog.Logger, te threadEvent, text string) {

@@ -2,7 +2,6 @@ package workflow
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -41,67 +40,16 @@ func (op AdminOp) Destructive() bool {
 // RunAdmin runs op on a task. The result is the task after it (for
 // OpDelete, the task as it was).
 func (e *Engine) RunAdmin(ctx context.Context, op AdminOp, in AdminInput) (*Task, error) {
-	switch op {
-	case OpProcessNow:
-		return e.ProcessNow(ctx, in)
-	case OpCancel:
-		return e.Cancel(ctx, in)
-	case OpDelete:
-		return e.Delete(ctx, in)
-	case OpRestart:
-		return e.Restart(ctx, in)
-	case OpHardReset:
-		return e.HardReset(ctx, in)
-	case OpChangePolicy:
-		return e.ChangePolicy(ctx, in)
-	case OpSkipStep:
-		return e.SkipStep(ctx, in)
-	}
-	return nil, Errorf(EINVALID, "%q is not an admin operation", string(op))
+	return e.admin(ctx, op, in, false)
 }
 
-// dryRun collects what an operation would save; the transaction is then
-// rolled back.
-type dryRun struct{ after *Task }
-
-type dryRunKey struct{}
-
-var errDryRun = errors.New("workflow: dry run rolled back")
-
-func dryRunOf(ctx context.Context) *dryRun {
-	d, _ := ctx.Value(dryRunKey{}).(*dryRun)
-	return d
-}
-
-// done ends an operation: a dry run rolls back.
-func (d *dryRun) done(*op) error {
-	if d == nil {
-		return nil
-	}
-	return errDryRun
-}
-
-func (d *dryRun) saw(t *Task) {
-	if d != nil {
-		d.after = t
-	}
-}
-
-// PreviewAdmin runs op inside a transaction that is rolled back, so a
+// PreviewAdmin decides op on a read snapshot without writing it, so a
 // confirmation can say exactly what op would do, and refuse at once what
 // the state makes senseless, with the same checks and messages as the
 // operation itself. It returns the task as op would leave it (nil for
 // OpDelete).
 func (e *Engine) PreviewAdmin(ctx context.Context, op AdminOp, in AdminInput) (*Task, error) {
-	d := &dryRun{}
-	_, err := e.RunAdmin(context.WithValue(ctx, dryRunKey{}, d), op, in)
-	if errors.Is(err, errDryRun) {
-		return d.after, nil
-	}
-	if err == nil {
-		return nil, Errorf(EINTERNAL, "preview of %s committed", op)
-	}
-	return nil, err
+	return e.admin(ctx, op, in, true)
 }
 
 // StuckTask is a task that needs an admin, with why.

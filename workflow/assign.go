@@ -13,7 +13,7 @@ const ActDelegationSkipped = "delegation_skipped"
 // advance moves t to the step after the current one (t.Step = -1 starts the
 // first) and completes the task after the last step.
 func (o *op) advance(t *Task) error {
-	t.Revision++
+	o.bump(t)
 	next := t.Step + 1
 	if next >= len(t.Policy.Steps) {
 		return o.complete(t)
@@ -189,7 +189,7 @@ func (o *op) delegateOf(email string, barred func(string) bool) (string, []strin
 	seen := map[string]bool{email: true}
 	cur := email
 	for {
-		d, err := o.tx.Delegation(cur)
+		d, err := o.rd.Delegation(cur)
 		if ErrorCode(err) == ENOTFOUND {
 			break
 		}
@@ -251,7 +251,7 @@ func (o *op) grant(t *Task) error {
 		expires = o.now.Add(t.Duration)
 	}
 	res := t.ResourceID
-	existing, err := o.tx.FindGrants(GrantQuery{Subject: t.Subject, AppID: t.AppID, ResourceID: &res, Status: GrantActive, Limit: 1})
+	existing, err := o.rd.FindGrants(GrantQuery{Subject: t.Subject, AppID: t.AppID, ResourceID: &res, Status: GrantActive, Limit: 1})
 	if err != nil {
 		return err
 	}
@@ -263,10 +263,8 @@ func (o *op) grant(t *Task) error {
 			return o.audit(t, SystemActor, ActExtended, "", map[string]string{"grant": fmt.Sprint(g.ID), "expires": formatExpiry(g.ExpiresAt), "note": "existing access already lasts as long"})
 		}
 		prev := g.TaskID
-		g.ExpiresAt, g.TaskID, g.GrantedBy, g.WarnedAt, g.UpdatedAt = expires, t.ID, by, timeZero, o.now
-		if err := o.tx.SaveGrant(g); err != nil {
-			return err
-		}
+		g.ExpiresAt, g.TaskID, g.GrantedBy, g.WarnedAt = expires, t.ID, by, timeZero
+		o.saveGrant(g)
 		if prev != 0 && prev != t.ID {
 			// The task that held the grant until now says it was extended.
 			o.notify(&Notice{TaskID: prev, Payload: TaskChanged{Resend: true, Grant: g.ID, GrantEvent: "extended"}})
@@ -282,11 +280,11 @@ func (o *op) grant(t *Task) error {
 	}
 	g := &Grant{Subject: t.Subject, AppID: t.AppID, ResourceID: t.ResourceID, Status: GrantActive,
 		StartsAt: o.now, ExpiresAt: expires, TaskID: t.ID, GrantedBy: by, UpdatedAt: o.now}
-	if err := o.tx.CreateGrant(g); err != nil {
-		return err
-	}
-	t.GrantID = g.ID
-	if err := o.audit(t, SystemActor, ActGranted, "", map[string]string{"grant": fmt.Sprint(g.ID), "expires": formatExpiry(expires)}); err != nil {
+	details := map[string]string{"grant": "", "expires": formatExpiry(expires)}
+	// The grant gets its id when persist writes it, before the task and
+	// the event that name it.
+	o.createGrant(g, func() { t.GrantID, details["grant"] = g.ID, fmt.Sprint(g.ID) })
+	if err := o.audit(t, SystemActor, ActGranted, "", details); err != nil {
 		return err
 	}
 	if t.Emergency {
@@ -296,7 +294,7 @@ func (o *op) grant(t *Task) error {
 }
 
 func (o *op) revoke(t *Task) error {
-	g, err := o.tx.Grant(t.GrantID)
+	g, err := o.rd.Grant(t.GrantID)
 	if err != nil {
 		return err
 	}
@@ -306,10 +304,8 @@ func (o *op) revoke(t *Task) error {
 		// was told at expiry.
 		return nil
 	}
-	g.Status, g.EndedAt, g.EndTaskID, g.UpdatedAt = GrantRevoked, o.now, t.ID, o.now
-	if err := o.tx.SaveGrant(g); err != nil {
-		return err
-	}
+	g.Status, g.EndedAt, g.EndTaskID = GrantRevoked, o.now, t.ID
+	o.saveGrant(g)
 	if err := o.audit(t, SystemActor, ActRevoked, "", map[string]string{"grant": fmt.Sprint(g.ID)}); err != nil {
 		return err
 	}
@@ -326,7 +322,7 @@ func (o *op) revoke(t *Task) error {
 	o.grantEnded(g)
 	// An extension that added nothing also shows the grant; its cards
 	// follow too (a handful of tasks: one revocation at a time).
-	others, err := o.tx.FindTasks(TaskQuery{Kind: KindGrant, GrantID: g.ID, Statuses: []Status{StatusDone}, Lean: true, Limit: 50})
+	others, err := o.rd.FindTasks(TaskQuery{Kind: KindGrant, GrantID: g.ID, Statuses: []Status{StatusDone}, Lean: true, Limit: 50})
 	if err != nil {
 		return err
 	}

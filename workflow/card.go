@@ -51,6 +51,71 @@ type CommentMirror struct {
 	PostedAt time.Time
 }
 
+// The card rules: which cards a task needs, and which of them carry
+// buttons. Delivery posts and marks cards by them and package blocks draws
+// by them, so a card's buttons and its Final flag never disagree. Who a
+// task waits on is Task.PendingAssignees (and, while it runs, the
+// connector: Task.ConnectorBusy).
+
+// ConnectorBusy reports whether the current step is with its connector
+// (a job waits or runs): nobody is asked to act meanwhile.
+func (t *Task) ConnectorBusy() bool {
+	run, ok := t.currentRun()
+	return ok && t.Status == StatusOpen && run.Connector != nil && run.Connector.State == ConnectorPending
+}
+
+// CardActionable reports whether card c of t carries buttons: t is open on
+// the card's step and the card's person is pending there (an assignee's
+// DM), or the step is a provision or deprovision step not with its
+// connector (the app's channel post). A requester's card has none. A card
+// of an earlier step never has any, also when its person is pending on the
+// current step again (they get a card of that step). A channel card of
+// step -1 (none recorded) is the current step's.
+func CardActionable(t *Task, c Card) bool {
+	step, _, ok := t.Current()
+	if !ok || t.Status != StatusOpen || (c.Step != t.Step && (c.Role != CardChannel || c.Step >= 0)) {
+		return false
+	}
+	switch c.Role {
+	case CardAssignee:
+		return t.pending(c.Email) != nil
+	case CardChannel:
+		return (step.Type == StepProvision || step.Type == StepDeprovision) && !t.ConnectorBusy()
+	}
+	return false
+}
+
+// CardNeed is a card a task should have: whose, and for which step.
+type CardNeed struct {
+	Role  CardRole
+	Email string // "" for the channel card
+	Step  int
+}
+
+// CardsNeeded lists the cards t should have now, in the order they are
+// posted: the requester's status card (unless the engine asked for the
+// task), then, while it is open, a card for each pending assignee of the
+// current step, and the app's channel card (channel, "" when the app has
+// none) of a provision or deprovision step. Delivery posts those it has not
+// posted yet.
+func CardsNeeded(t *Task, channel string) []CardNeed {
+	var out []CardNeed
+	if t.Requester != SystemActor {
+		out = append(out, CardNeed{Role: CardRequester, Email: t.Requester, Step: -1})
+	}
+	step, _, open := t.Current()
+	if !open || t.Status != StatusOpen {
+		return out
+	}
+	for _, email := range t.PendingAssignees() {
+		out = append(out, CardNeed{Role: CardAssignee, Email: email, Step: t.Step})
+	}
+	if step.Type != StepReview && channel != "" {
+		out = append(out, CardNeed{Role: CardChannel, Step: t.Step})
+	}
+	return out
+}
+
 // DigestCard is a posted reminder digest (NoticeDigest): one message to
 // Email listing several tasks, redrawn like a card whenever one of them
 // changes.

@@ -249,11 +249,11 @@ func (o *op) threadComment(in CommentEdit) (*Task, *AuditEvent, commentState, er
 	if in.Message.IsZero() {
 		return nil, nil, commentState{}, Errorf(EINVALID, "no message names the comment")
 	}
-	t, err := o.tx.Task(in.TaskID)
+	t, err := o.rd.Task(in.TaskID)
 	if err != nil {
 		return nil, nil, commentState{}, err
 	}
-	evs, err := o.tx.AuditEvents(t.ID)
+	evs, err := o.rd.AuditEvents(t.ID)
 	if err != nil {
 		return nil, nil, commentState{}, err
 	}
@@ -320,6 +320,5 @@ func (o *op) commentChange(t *Task, orig *AuditEvent, actor, action, body, op st
 	}
 	o.notices = append(o.notices, &Notice{TaskID: t.ID, Text: body, CreatedAt: o.now, NextAt: o.now,
 		Payload: CommentPosted{Actor: normEmail(orig.Actor), Source: src, Op: op, Seq: orig.Seq, From: msg.ref()}})
-	t.UpdatedAt = o.now
-	return o.tx.SaveTask(t)
+	return o.touch(t)
 }

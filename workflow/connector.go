@@ -253,12 +253,12 @@ func (o *op) startConnector(t *Task, step *Step, run *StepRun, prev *ConnectorRu
 func (o *op) queueJob(t *Task, cr *ConnectorRun, action JobAction, actor string) error {
 	j := &ConnectorJob{TaskID: t.ID, Step: t.Step, Action: action, Connector: cr.Name, Key: cr.Key,
 		State: JobPending, NextAt: o.now, CreatedAt: o.now, UpdatedAt: o.now}
-	if err := o.tx.EnqueueJob(j); err != nil {
-		return err
-	}
-	cr.Job, cr.Attempts = j.ID, 0
-	o.jobs++
-	return o.audit(t, actor, ActConnectorQueued, "", map[string]string{"connector": cr.Name, "action": string(action), "job": strconv.FormatInt(j.ID, 10), "key": cr.Key})
+	details := map[string]string{"connector": cr.Name, "action": string(action), "job": "", "key": cr.Key}
+	// The job gets its id when persist writes it, before the task and the
+	// event that name it.
+	o.enqueueJob(j, func() { cr.Job, details["job"] = j.ID, strconv.FormatInt(j.ID, 10) })
+	cr.Attempts = 0
+	return o.audit(t, actor, ActConnectorQueued, "", details)
 }
 
 // jobRun returns the connector run j is for when j is still the job doing
@@ -341,102 +341,99 @@ func (e *Engine) FinishJob(ctx context.Context, j *ConnectorJob, out JobOutcome,
 	var task *Task
 	err := e.update(ctx, func(o *op) error {
 		j.UpdatedAt = o.now
-		t, err := o.tx.Task(j.TaskID)
+		t, err := o.load(j.TaskID)
 		if ErrorCode(err) == ENOTFOUND {
 			j.State, j.LastError = JobCanceled, "the task was deleted"
-			return o.tx.SaveJob(j)
+			o.saveJob(j)
+			return nil
 		}
 		if err != nil {
 			return err
 		}
 		task = t
-		cr := jobRun(t, j)
-		if cr == nil {
-			j.State, j.LastError = JobCanceled, "the task moved on"
-			if err := o.tx.SaveJob(j); err != nil {
-				return err
-			}
-			if !out.Called {
-				return nil
-			}
-			// The call ran while the task moved on: say what it did.
-			details := map[string]string{"connector": j.Connector, "action": string(j.Action), "job": strconv.FormatInt(j.ID, 10), "outcome": "done"}
-			if out.Err != nil {
-				details["outcome"], details["error"] = "failed", out.Err.Error()
-			}
-			if err := o.audit(t, SystemActor, ActConnectorStale, "", details); err != nil {
-				return err
-			}
-			t.UpdatedAt = o.now
-			return o.tx.SaveTask(t)
-		}
-		if !out.Called {
-			// The runner saw the task moved on, but it is the job's again
-			// (nothing should do that): run it once more rather than
-			// count a call that was not made.
-			j.State, j.NextAt = JobPending, o.now
-			return o.tx.SaveJob(j)
-		}
-		step, run := &t.Policy.Steps[t.Step], &t.Steps[t.Step]
-		cr.Attempts = j.Attempts
-		details := map[string]string{"connector": j.Connector, "action": string(j.Action), "attempt": strconv.Itoa(j.Attempts), "job": strconv.FormatInt(j.ID, 10)}
-		if out.Err == nil {
-			j.State, j.LastError = JobDone, ""
-			if err := o.tx.SaveJob(j); err != nil {
-				return err
-			}
-			cr.State, cr.Message, cr.At = ConnectorDone, out.Result.Message, o.now
-			if out.Result.Message != "" {
-				details["message"] = out.Result.Message
-			}
-			if err := o.audit(t, SystemActor, ActConnectorDone, "", details); err != nil {
-				return err
-			}
-			o.closeStep(run, SystemActor, "", StepDone)
-			if err := o.advance(t); err != nil {
-				return err
-			}
-			return o.save(t)
-		}
-		msg := connectorMessage(out.Err)
-		details["error"] = msg
-		var ce *ConnectorError
-		transient := !errors.As(out.Err, &ce) || ce.Retry
-		if transient && j.Attempts < retry.MaxAttempts {
-			after := time.Duration(0)
-			if ce != nil {
-				after = ce.RetryAfter
-			}
-			j.State, j.LastError, j.NextAt = JobPending, msg, o.now.Add(retry.Backoff(j.Attempts, after))
-			if err := o.tx.SaveJob(j); err != nil {
-				return err
-			}
-			cr.LastError = msg
-			details["next_at"] = j.NextAt.Format(time.RFC3339)
-			if err := o.audit(t, SystemActor, ActConnectorRetry, "", details); err != nil {
-				return err
-			}
-			return o.save(t)
-		}
-		j.State, j.LastError = JobFailed, msg
-		if err := o.tx.SaveJob(j); err != nil {
-			return err
-		}
-		cr.State, cr.LastError, cr.At = ConnectorFailed, msg, o.now
-		details["permanent"] = strconv.FormatBool(!transient)
-		if err := o.audit(t, SystemActor, ActConnectorFailed, "", details); err != nil {
-			return err
-		}
-		t.Revision++
-		if _, err := o.assignStep(t, step, run); err != nil {
-			return err
-		}
-		return o.save(t)
+		return o.finishJob(t, j, out, retry)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return task, nil
+}
+
+// finishJob decides what a job's outcome does to its task t.
+func (o *op) finishJob(t *Task, j *ConnectorJob, out JobOutcome, retry RetryPolicy) error {
+	cr := jobRun(t, j)
+	if cr == nil {
+		j.State, j.LastError = JobCanceled, "the task moved on"
+		o.saveJob(j)
+		if !out.Called {
+			return nil
+		}
+		// The call ran while the task moved on: say what it did.
+		details := map[string]string{"connector": j.Connector, "action": string(j.Action), "job": strconv.FormatInt(j.ID, 10), "outcome": "done"}
+		if out.Err != nil {
+			details["outcome"], details["error"] = "failed", out.Err.Error()
+		}
+		if err := o.audit(t, SystemActor, ActConnectorStale, "", details); err != nil {
+			return err
+		}
+		return o.touch(t)
+	}
+	if !out.Called {
+		// The runner saw the task moved on, but it is the job's again
+		// (nothing should do that): run it once more rather than
+		// count a call that was not made.
+		j.State, j.NextAt = JobPending, o.now
+		o.saveJob(j)
+		return nil
+	}
+	step, run := &t.Policy.Steps[t.Step], &t.Steps[t.Step]
+	cr.Attempts = j.Attempts
+	details := map[string]string{"connector": j.Connector, "action": string(j.Action), "attempt": strconv.Itoa(j.Attempts), "job": strconv.FormatInt(j.ID, 10)}
+	if out.Err == nil {
+		j.State, j.LastError = JobDone, ""
+		o.saveJob(j)
+		cr.State, cr.Message, cr.At = ConnectorDone, out.Result.Message, o.now
+		if out.Result.Message != "" {
+			details["message"] = out.Result.Message
+		}
+		if err := o.audit(t, SystemActor, ActConnectorDone, "", details); err != nil {
+			return err
+		}
+		o.closeStep(run, SystemActor, "", StepDone)
+		if err := o.advance(t); err != nil {
+			return err
+		}
+		return o.save(t)
+	}
+	msg := connectorMessage(out.Err)
+	details["error"] = msg
+	var ce *ConnectorError
+	transient := !errors.As(out.Err, &ce) || ce.Retry
+	if transient && j.Attempts < retry.MaxAttempts {
+		after := time.Duration(0)
+		if ce != nil {
+			after = ce.RetryAfter
+		}
+		j.State, j.LastError, j.NextAt = JobPending, msg, o.now.Add(retry.Backoff(j.Attempts, after))
+		o.saveJob(j)
+		cr.LastError = msg
+		details["next_at"] = j.NextAt.Format(time.RFC3339)
+		if err := o.audit(t, SystemActor, ActConnectorRetry, "", details); err != nil {
+			return err
+		}
+		return o.save(t)
+	}
+	j.State, j.LastError = JobFailed, msg
+	o.saveJob(j)
+	cr.State, cr.LastError, cr.At = ConnectorFailed, msg, o.now
+	details["permanent"] = strconv.FormatBool(!transient)
+	if err := o.audit(t, SystemActor, ActConnectorFailed, "", details); err != nil {
+		return err
+	}
+	if _, err := o.assignStep(t, step, run); err != nil {
+		return err
+	}
+	return o.move(t)
 }
 
 // connectorMessage is a failure as the card shows it, bounded.
@@ -454,39 +451,41 @@ func connectorMessage(err error) string {
 // get the step back if it fails again.
 func (e *Engine) RetryConnector(ctx context.Context, d Decision) (*Task, error) {
 	d.Actor = normEmail(d.Actor)
-	task, err := e.updateTask(ctx, d.TaskID, func(o *op, t *Task) error {
-		if _, err := checkActor(t, d.Actor, d.Revision); err != nil && !(o.cat.IsAdmin(d.Actor) && !t.Status.Closed()) {
-			return err
-		}
-		step, run, ok := t.Current()
-		if !ok || step.Connector == "" || run.Connector == nil || run.Connector.State != ConnectorFailed {
-			return Errorf(EINVALID, "%s has no connector step that failed, so there is nothing to retry.", t.Number())
-		}
-		for i := range run.Assignees {
-			if run.Assignees[i].State == AssignPending {
-				run.Assignees[i].State = AssignReleased
-			}
-		}
-		cr := run.Connector
-		cr.State, cr.At, cr.Message = ConnectorPending, timeZero, ""
-		t.Status, t.ErrorReason = StatusOpen, ""
-		action := JobGrant
-		if step.Type == StepDeprovision {
-			action = JobRevoke
-		}
-		if err := o.audit(t, d.Actor, ActConnectorRetried, "", map[string]string{"connector": cr.Name, "error": cr.LastError}); err != nil {
-			return err
-		}
-		if err := o.queueJob(t, cr, action, d.Actor); err != nil {
-			return err
-		}
-		t.Revision++
-		return o.save(t)
-	})
+	task, err := e.updateTask(ctx, d.TaskID, func(o *op, t *Task) error { return o.retryConnector(t, d) })
 	if err != nil {
 		return nil, err
 	}
 	return task, nil
+}
+
+// retryConnector hands t's failed connector step back to its connector.
+func (o *op) retryConnector(t *Task, d Decision) error {
+	if _, err := checkActor(t, d.Actor, d.Revision); err != nil && !(o.cat.IsAdmin(d.Actor) && !t.Status.Closed()) {
+		return err
+	}
+	step, run, ok := t.Current()
+	if !ok || step.Connector == "" || run.Connector == nil || run.Connector.State != ConnectorFailed {
+		return Errorf(EINVALID, "%s has no connector step that failed, so there is nothing to retry.", t.Number())
+	}
+	for i := range run.Assignees {
+		if run.Assignees[i].State == AssignPending {
+			run.Assignees[i].State = AssignReleased
+		}
+	}
+	cr := run.Connector
+	cr.State, cr.At, cr.Message = ConnectorPending, timeZero, ""
+	t.Status, t.ErrorReason = StatusOpen, ""
+	action := JobGrant
+	if step.Type == StepDeprovision {
+		action = JobRevoke
+	}
+	if err := o.audit(t, d.Actor, ActConnectorRetried, "", map[string]string{"connector": cr.Name, "error": cr.LastError}); err != nil {
+		return err
+	}
+	if err := o.queueJob(t, cr, action, d.Actor); err != nil {
+		return err
+	}
+	return o.move(t)
 }
 
 // ConnectorGrant is an access a connector should see in its system, for

@@ -101,84 +101,90 @@ func (e *Engine) Decide(ctx context.Context, action Action, d Decision) (*Task, 
 	if err != nil {
 		return nil, err
 	}
+	d.Comment = comment
 	var seen map[string]string
 	if tr.step == StepReview {
+		// Read up front: what the reviewer was shown.
 		seen = e.seenInsights(ctx, d.TaskID, d.Actor)
 	}
-	task, err := e.updateTask(ctx, d.TaskID, func(o *op, t *Task) error {
-		a, err := checkActor(t, d.Actor, d.Revision)
-		if err != nil {
-			return err
-		}
-		step, run, _ := t.Current()
-		if step.Type != tr.step || (tr.kind != "" && tr.kind != t.Kind) {
-			return Errorf(EINVALID, "%s is waiting for %s, so you cannot %s it.", t.Number(), stepWant(t, step), tr.label)
-		}
-		if step.Type == StepReview && d.Actor == normEmail(t.Requester) {
-			return Errorf(EFORBIDDEN, "You cannot review your own request %s.", t.Number())
-		}
-		if step.Mode == ModeAll && tr.passes {
-			// A step in all mode passes on as many distinct people as it
-			// has assignees: one person's second assignment does not count.
-			for _, x := range run.Assignees {
-				if x.Email == d.Actor && x.State == tr.state {
-					return &Error{Code: ECONFLICT, Message: fmt.Sprintf("You already %s step %d of %s at %s; it needs a different person for each approval.", stateVerb(x.State), t.Step+1, t.Number(), x.DecidedAt.UTC().Format("2006-01-02 15:04 MST")), Stale: &LastAction{Actor: d.Actor, Action: string(x.State), At: x.DecidedAt}}
-				}
-			}
-		}
-		var details map[string]string
-		if step.Type == StepReview && len(seen) > 0 {
-			// What the reviewer was shown, recorded with their decision.
-			details = maps.Clone(seen)
-		}
-		a.State, a.DecidedAt = tr.state, o.now
-		if t.Kind == KindGrant && step.Type == StepReview && tr.passes {
-			// What the approval was for: a later raise of the duration
-			// must not stretch it (EditDuration).
-			a.Duration = t.Duration
-			if details == nil {
-				details = map[string]string{}
-			}
-			details["duration"] = FormatDuration(t.Duration)
-		}
-		src := SourceDecision
-		if !d.Message.IsZero() {
-			src = SourceThread
-			if details == nil {
-				details = map[string]string{}
-			}
-			details["source"] = src
-			details = d.Message.details(details)
-		}
-		if err := o.audit(t, d.Actor, tr.audit, comment, details); err != nil {
-			return err
-		}
-		if comment != "" {
-			o.comment(t, d.Actor, comment, src, d.Message)
-		}
-		if !tr.passes {
-			return o.end(t, run, d.Actor, comment, tr.status, stepStatusFor(tr.status))
-		}
-		if step.Mode == ModeAll && len(t.PendingAssignees()) > 0 {
-			// The step still waits on others, but every card must show
-			// this approval: the revision moves.
-			if run.ApprovedTo != t.Revision {
-				run.ApprovedFrom = t.Revision
-			}
-			t.Revision++
-			run.ApprovedTo = t.Revision
-			return o.save(t)
-		}
-		o.closeStep(run, d.Actor, comment, passedStatus(step.Type))
-		if err := o.advance(t); err != nil {
-			return err
-		}
-		return o.save(t)
-	})
+	task, err := e.updateTask(ctx, d.TaskID, func(o *op, t *Task) error { return o.decide(t, tr, d, seen) })
 	if err != nil {
 		return nil, err
 	}
 	return task, nil
+}
+
+// decide applies a decision (d.Comment checked already) to the current
+// step of t; seen is what the reviewer was shown.
+func (o *op) decide(t *Task, tr transition, d Decision, seen map[string]string) error {
+	comment := d.Comment
+	a, err := checkActor(t, d.Actor, d.Revision)
+	if err != nil {
+		return err
+	}
+	step, run, _ := t.Current()
+	if step.Type != tr.step || (tr.kind != "" && tr.kind != t.Kind) {
+		return Errorf(EINVALID, "%s is waiting for %s, so you cannot %s it.", t.Number(), stepWant(t, step), tr.label)
+	}
+	if step.Type == StepReview && d.Actor == normEmail(t.Requester) {
+		return Errorf(EFORBIDDEN, "You cannot review your own request %s.", t.Number())
+	}
+	if step.Mode == ModeAll && tr.passes {
+		// A step in all mode passes on as many distinct people as it
+		// has assignees: one person's second assignment does not count.
+		for _, x := range run.Assignees {
+			if x.Email == d.Actor && x.State == tr.state {
+				return &Error{Code: ECONFLICT, Message: fmt.Sprintf("You already %s step %d of %s at %s; it needs a different person for each approval.", stateVerb(x.State), t.Step+1, t.Number(), x.DecidedAt.UTC().Format("2006-01-02 15:04 MST")), Stale: &LastAction{Actor: d.Actor, Action: string(x.State), At: x.DecidedAt}}
+			}
+		}
+	}
+	var details map[string]string
+	if step.Type == StepReview && len(seen) > 0 {
+		// What the reviewer was shown, recorded with their decision.
+		details = maps.Clone(seen)
+	}
+	a.State, a.DecidedAt = tr.state, o.now
+	if t.Kind == KindGrant && step.Type == StepReview && tr.passes {
+		// What the approval was for: a later raise of the duration
+		// must not stretch it (EditDuration).
+		a.Duration = t.Duration
+		if details == nil {
+			details = map[string]string{}
+		}
+		details["duration"] = FormatDuration(t.Duration)
+	}
+	src := SourceDecision
+	if !d.Message.IsZero() {
+		src = SourceThread
+		if details == nil {
+			details = map[string]string{}
+		}
+		details["source"] = src
+		details = d.Message.details(details)
+	}
+	if err := o.audit(t, d.Actor, tr.audit, comment, details); err != nil {
+		return err
+	}
+	if comment != "" {
+		o.comment(t, d.Actor, comment, src, d.Message)
+	}
+	if !tr.passes {
+		return o.end(t, run, d.Actor, comment, tr.status, stepStatusFor(tr.status))
+	}
+	if step.Mode == ModeAll && len(t.PendingAssignees()) > 0 {
+		// The step still waits on others, but every card must show
+		// this approval: the revision moves.
+		if run.ApprovedTo != t.Revision {
+			run.ApprovedFrom = t.Revision
+		}
+		run.ApprovedTo = t.Revision + 1 // the revision persist moves t to
+		return o.move(t)
+	}
+	o.closeStep(run, d.Actor, comment, passedStatus(step.Type))
+	if err := o.advance(t); err != nil {
+		return err
+	}
+	return o.save(t)
 }
 
 // checkActor refuses a decision on a task that moved on, or by someone who
@@ -220,17 +226,7 @@ func onlyApprovedSince(t *Task, revision int64) bool {
 	return ok && run.ApprovedTo == t.Revision && run.ApprovedFrom <= revision && revision < t.Revision
 }
 
-func stepWant(t *Task, s *Step) string {
-	switch {
-	case s.Type == StepReview && t.Kind == KindRevoke:
-		return "a revocation review (confirm or deny)"
-	case s.Type == StepReview:
-		return "a review (approve or deny)"
-	case s.Type == StepProvision:
-		return "provisioning"
-	}
-	return "deprovisioning"
-}
+func stepWant(t *Task, s *Step) string { return WordsOf(t.Kind, s.Type).Want }
 
 func passedStatus(s StepType) StepStatus {
 	if s == StepReview {
@@ -265,8 +261,7 @@ func (o *op) end(t *Task, run *StepRun, by, comment string, status Status, stepS
 		o.closeStep(run, by, comment, stepStatus)
 	}
 	t.Status, t.ClosedAt = status, o.now
-	t.Revision++
-	return o.save(t)
+	return o.move(t)
 }
 
 // comment queues a comment notice so the bot mirrors it into the task's
@@ -294,32 +289,37 @@ func (e *Engine) Reassign(ctx context.Context, in ReassignInput) (*Task, error) 
 	if err != nil {
 		return nil, err
 	}
-	task, err := e.updateTask(ctx, in.TaskID, func(o *op, t *Task) error {
-		a, err := checkActor(t, in.Actor, in.Revision)
-		if err != nil {
-			return err
-		}
-		step, run, _ := t.Current()
-		if step.Reassign.None {
-			return Errorf(EFORBIDDEN, "Step %d of %s cannot be reassigned (its policy %q says so).", t.Step+1, t.Number(), t.Policy.Name)
-		}
-		if err := o.checkReassignTarget(t, step, in.Actor, in.To); err != nil {
-			return err
-		}
-		a.State, a.DecidedAt = AssignReplaced, o.now
-		if err := o.audit(t, in.Actor, ActReassigned, reason, map[string]string{"from": in.Actor, "to": in.To}); err != nil {
-			return err
-		}
-		if err := o.assign(t, step, run, Assignment{Email: in.To, Via: ViaReassign, From: in.Actor, Reason: reason, State: AssignPending}); err != nil {
-			return err
-		}
-		t.Revision++
-		return o.save(t)
-	})
+	in.Reason = reason
+	task, err := e.updateTask(ctx, in.TaskID, func(o *op, t *Task) error { return o.reassign(t, in) })
 	if err != nil {
 		return nil, err
 	}
 	return task, nil
+}
+
+// reassign hands the actor's part of t's current step to in.To (in.Reason
+// checked already).
+func (o *op) reassign(t *Task, in ReassignInput) error {
+	reason := in.Reason
+	a, err := checkActor(t, in.Actor, in.Revision)
+	if err != nil {
+		return err
+	}
+	step, run, _ := t.Current()
+	if step.Reassign.None {
+		return Errorf(EFORBIDDEN, "Step %d of %s cannot be reassigned (its policy %q says so).", t.Step+1, t.Number(), t.Policy.Name)
+	}
+	if err := o.checkReassignTarget(t, step, in.Actor, in.To); err != nil {
+		return err
+	}
+	a.State, a.DecidedAt = AssignReplaced, o.now
+	if err := o.audit(t, in.Actor, ActReassigned, reason, map[string]string{"from": in.Actor, "to": in.To}); err != nil {
+		return err
+	}
+	if err := o.assign(t, step, run, Assignment{Email: in.To, Via: ViaReassign, From: in.Actor, Reason: reason, State: AssignPending}); err != nil {
+		return err
+	}
+	return o.move(t)
 }
 
 // CheckReassignTarget says whether the actor may reassign the task's current
@@ -384,42 +384,44 @@ type EditDurationInput struct {
 // lasts, within the maximum.
 func (e *Engine) EditDuration(ctx context.Context, in EditDurationInput) (*Task, error) {
 	in.Actor = normEmail(in.Actor)
-	task, err := e.updateTask(ctx, in.TaskID, func(o *op, t *Task) error {
-		if _, err := checkActor(t, in.Actor, in.Revision); err != nil {
-			return err
-		}
-		step, _, _ := t.Current()
-		if t.Kind != KindGrant || step.Type != StepReview {
-			return Errorf(EINVALID, "Only a reviewer of a request can change its duration; %s is waiting for %s.", t.Number(), stepWant(t, step))
-		}
-		if in.Duration == 0 {
-			return FieldError("duration", "Give a duration like 8h, 2d or 1w.")
-		}
-		ent, err := o.cat.Entitlement(t.AppID, t.ResourceID)
-		if err != nil {
-			return err
-		}
-		d, err := checkDuration(ent, in.Duration, t.Emergency)
-		if err != nil {
-			return err
-		}
-		if d == t.Duration {
-			return FieldError("duration", "%s already asks for %s.", t.Number(), FormatDuration(d))
-		}
-		if limit, by := ApprovedDuration(t); by != "" && longer(d, limit) {
-			return FieldError("duration", "%s approved %s for %s, so it cannot be raised past that: an approval never stretches to a longer access. Choose %s or less, or deny it and ask for a new request.", by, t.Number(), FormatDuration(limit), FormatDuration(limit))
-		}
-		if err := o.audit(t, in.Actor, ActDurationEdited, "", map[string]string{"from": FormatDuration(t.Duration), "to": FormatDuration(d)}); err != nil {
-			return err
-		}
-		t.Duration = d
-		t.Revision++
-		return o.save(t)
-	})
+	task, err := e.updateTask(ctx, in.TaskID, func(o *op, t *Task) error { return o.editDuration(t, in) })
 	if err != nil {
 		return nil, err
 	}
 	return task, nil
+}
+
+// editDuration changes the duration t asks for.
+func (o *op) editDuration(t *Task, in EditDurationInput) error {
+	if _, err := checkActor(t, in.Actor, in.Revision); err != nil {
+		return err
+	}
+	step, _, _ := t.Current()
+	if t.Kind != KindGrant || step.Type != StepReview {
+		return Errorf(EINVALID, "Only a reviewer of a request can change its duration; %s is waiting for %s.", t.Number(), stepWant(t, step))
+	}
+	if in.Duration == 0 {
+		return FieldError("duration", "Give a duration like 8h, 2d or 1w.")
+	}
+	ent, err := o.cat.Entitlement(t.AppID, t.ResourceID)
+	if err != nil {
+		return err
+	}
+	d, err := checkDuration(ent, in.Duration, t.Emergency)
+	if err != nil {
+		return err
+	}
+	if d == t.Duration {
+		return FieldError("duration", "%s already asks for %s.", t.Number(), FormatDuration(d))
+	}
+	if limit, by := ApprovedDuration(t); by != "" && longer(d, limit) {
+		return FieldError("duration", "%s approved %s for %s, so it cannot be raised past that: an approval never stretches to a longer access. Choose %s or less, or deny it and ask for a new request.", by, t.Number(), FormatDuration(limit), FormatDuration(limit))
+	}
+	if err := o.audit(t, in.Actor, ActDurationEdited, "", map[string]string{"from": FormatDuration(t.Duration), "to": FormatDuration(d)}); err != nil {
+		return err
+	}
+	t.Duration = d
+	return o.move(t)
 }
 
 // ApprovedDuration is the shortest duration an approval of t was given
@@ -468,27 +470,31 @@ func (e *Engine) Comment(ctx context.Context, in CommentInput) (*Task, error) {
 	if err != nil {
 		return nil, err
 	}
-	task, err := e.updateTask(ctx, in.TaskID, func(o *op, t *Task) error {
-		// A thread reply may also come from an owner of the app, who sees
-		// the task's channel post.
-		if !t.Involves(in.Actor) && !o.cat.IsAdmin(in.Actor) && (in.Message.IsZero() || !e.maySee(in.Actor, t)) {
-			return Errorf(EFORBIDDEN, "You are not involved in %s, so you cannot comment on it.", t.Number())
-		}
-		src := in.Source
-		if src == "" {
-			src = SourceModal
-		}
-		if err := o.audit(t, in.Actor, ActCommented, body, in.Message.details(map[string]string{"source": src})); err != nil {
-			return err
-		}
-		o.comment(t, in.Actor, body, src, in.Message)
-		t.UpdatedAt = o.now
-		return o.tx.SaveTask(t)
-	})
+	in.Text = body
+	task, err := e.updateTask(ctx, in.TaskID, func(o *op, t *Task) error { return o.commentOn(t, in) })
 	if err != nil {
 		return nil, err
 	}
 	return task, nil
+}
+
+// commentOn adds a comment (in.Text checked already) to t.
+func (o *op) commentOn(t *Task, in CommentInput) error {
+	body := in.Text
+	// A thread reply may also come from an owner of the app, who sees
+	// the task's channel post.
+	if !t.Involves(in.Actor) && !o.cat.IsAdmin(in.Actor) && (in.Message.IsZero() || !maySee(o.cat, in.Actor, t)) {
+		return Errorf(EFORBIDDEN, "You are not involved in %s, so you cannot comment on it.", t.Number())
+	}
+	src := in.Source
+	if src == "" {
+		src = SourceModal
+	}
+	if err := o.audit(t, in.Actor, ActCommented, body, in.Message.details(map[string]string{"source": src})); err != nil {
+		return err
+	}
+	o.comment(t, in.Actor, body, src, in.Message)
+	return o.touch(t)
 }
 
 // ReminderInterval is how often a task may be reminded by hand.
@@ -498,30 +504,32 @@ const ReminderInterval = time.Hour
 // involved (or an admin) may, at most once an hour a task.
 func (e *Engine) SendReminder(ctx context.Context, actor string, id int64) (*Task, error) {
 	actor = normEmail(actor)
-	task, err := e.updateTask(ctx, id, func(o *op, t *Task) error {
-		if !t.Involves(actor) && !o.cat.IsAdmin(actor) {
-			return Errorf(EFORBIDDEN, "You are not involved in %s, so you cannot send a reminder for it.", t.Number())
-		}
-		if t.Status != StatusOpen {
-			return Errorf(ECONFLICT, "%s is %s; there is nobody to remind.", t.Number(), t.Status)
-		}
-		if !t.RemindedAt.IsZero() && o.now.Sub(t.RemindedAt) < ReminderInterval {
-			next := t.RemindedAt.Add(ReminderInterval)
-			return Errorf(ECONFLICT, "%s was reminded at %s; the next reminder can go at %s.", t.Number(), t.RemindedAt.UTC().Format("15:04 MST"), next.UTC().Format("15:04 MST"))
-		}
-		people := t.PendingAssignees()
-		t.RemindedAt = o.now
-		if err := o.audit(t, actor, ActReminded, "", map[string]string{"to": strings.Join(people, ","), "by": "hand"}); err != nil {
-			return err
-		}
-		o.notices = append(o.notices, &Notice{TaskID: t.ID, Recipients: people, CreatedAt: o.now, NextAt: o.now, Payload: TaskReminder{Actor: actor}})
-		t.UpdatedAt = o.now
-		return o.tx.SaveTask(t)
-	})
+	task, err := e.updateTask(ctx, id, func(o *op, t *Task) error { return o.remind(t, actor) })
 	if err != nil {
 		return nil, err
 	}
 	return task, nil
+}
+
+// remind reminds t's current assignees at the actor's asking.
+func (o *op) remind(t *Task, actor string) error {
+	if !t.Involves(actor) && !o.cat.IsAdmin(actor) {
+		return Errorf(EFORBIDDEN, "You are not involved in %s, so you cannot send a reminder for it.", t.Number())
+	}
+	if t.Status != StatusOpen {
+		return Errorf(ECONFLICT, "%s is %s; there is nobody to remind.", t.Number(), t.Status)
+	}
+	if !t.RemindedAt.IsZero() && o.now.Sub(t.RemindedAt) < ReminderInterval {
+		next := t.RemindedAt.Add(ReminderInterval)
+		return Errorf(ECONFLICT, "%s was reminded at %s; the next reminder can go at %s.", t.Number(), t.RemindedAt.UTC().Format("15:04 MST"), next.UTC().Format("15:04 MST"))
+	}
+	people := t.PendingAssignees()
+	t.RemindedAt = o.now
+	if err := o.audit(t, actor, ActReminded, "", map[string]string{"to": strings.Join(people, ","), "by": "hand"}); err != nil {
+		return err
+	}
+	o.notices = append(o.notices, &Notice{TaskID: t.ID, Recipients: people, CreatedAt: o.now, NextAt: o.now, Payload: TaskReminder{Actor: actor}})
+	return o.touch(t)
 }
 
 func stateVerb(s AssignmentState) string {

@@ -83,7 +83,7 @@ func (e *Engine) SetDelegation(ctx context.Context, in DelegateInput) (*Delegate
 		if err != nil {
 			return err
 		}
-		old, err := o.tx.Delegation(person)
+		old, err := o.rd.Delegation(person)
 		switch {
 		case ErrorCode(err) == ENOTFOUND:
 			old = nil
@@ -92,9 +92,7 @@ func (e *Engine) SetDelegation(ctx context.Context, in DelegateInput) (*Delegate
 		}
 		d := &Delegation{Email: person, Delegate: delegate, Starts: starts, Ends: ends, SetBy: actor, SetAt: o.now}
 		d.Active = d.ActiveAt(o.now)
-		if err := o.tx.PutDelegation(d); err != nil {
-			return err
-		}
+		o.putDelegation(d)
 		details := delegationDetails(d, loc)
 		if old != nil {
 			details["replaced"] = old.Delegate
@@ -131,7 +129,7 @@ func (e *Engine) RemoveDelegation(ctx context.Context, in RemoveDelegationInput)
 		if err := o.mayDelegateFor(actor, person, "remove"); err != nil {
 			return err
 		}
-		d, err := o.tx.Delegation(person)
+		d, err := o.rd.Delegation(person)
 		if ErrorCode(err) == ENOTFOUND {
 			if person == actor {
 				return Errorf(ENOTFOUND, "You have no delegate, so there is nothing to remove.")
@@ -141,9 +139,7 @@ func (e *Engine) RemoveDelegation(ctx context.Context, in RemoveDelegationInput)
 		if err != nil {
 			return err
 		}
-		if err := o.tx.DeleteDelegation(person); err != nil {
-			return err
-		}
+		o.deleteDelegation(person)
 		loc, err := o.zoneOf(person, "")
 		if err != nil {
 			return err
@@ -195,12 +191,12 @@ func (e *Engine) SwitchDelegations(ctx context.Context) (SwitchResult, error) {
 	}
 	err = e.update(ctx, func(o *op) error {
 		res = SwitchResult{}
-		zones, err := o.tx.TimeZones(due)
+		zones, err := o.rd.TimeZones(due)
 		if err != nil {
 			return err
 		}
 		for _, email := range due {
-			d, err := o.tx.Delegation(email)
+			d, err := o.rd.Delegation(email)
 			if ErrorCode(err) == ENOTFOUND {
 				continue // removed meanwhile
 			}
@@ -222,9 +218,7 @@ func (e *Engine) SwitchDelegations(ctx context.Context) (SwitchResult, error) {
 func (o *op) switchDelegation(d *Delegation, loc *time.Location, res *SwitchResult) error {
 	switch {
 	case delegationOver(d, o.now):
-		if err := o.tx.DeleteDelegation(d.Email); err != nil {
-			return err
-		}
+		o.deleteDelegation(d.Email)
 		if err := o.adminAudit(SystemActor, ActDelegationEnded, "", delegationDetails(d, loc)); err != nil {
 			return err
 		}
@@ -233,9 +227,7 @@ func (o *op) switchDelegation(d *Delegation, loc *time.Location, res *SwitchResu
 		res.Ended++
 	case d.ActiveAt(o.now):
 		d.Active = true
-		if err := o.tx.PutDelegation(d); err != nil {
-			return err
-		}
+		o.putDelegation(d)
 		if err := o.adminAudit(SystemActor, ActDelegationStarted, "", delegationDetails(d, loc)); err != nil {
 			return err
 		}
@@ -249,7 +241,7 @@ func (o *op) switchDelegation(d *Delegation, loc *time.Location, res *SwitchResu
 	default:
 		// Marked active before its start (the clock went back): quietly off.
 		d.Active = false
-		return o.tx.PutDelegation(d)
+		o.putDelegation(d)
 	}
 	return nil
 }
@@ -284,7 +276,7 @@ func (o *op) zoneOf(person, tz string) (*time.Location, error) {
 		}
 		return loc, nil
 	}
-	zones, err := o.tx.TimeZones([]string{person})
+	zones, err := o.rd.TimeZones([]string{person})
 	if err != nil {
 		return nil, err
 	}

@@ -4,9 +4,15 @@
 //
 // It imports no Slack and no SQL. It declares the Store it needs (store.go);
 // the store package implements it, and the bot package drives the Engine and
-// delivers the Notices the engine writes to the outbox. Everything an engine
-// operation decides is written in one store transaction together with its
-// audit events and notices, so a crash loses nothing a person was told. A
+// delivers the Notices the engine writes to the outbox. Every engine
+// operation is load -> decide -> persist (engine.go): the decision (the
+// methods of op: decide, reassign, cancel, skipStep, finishJob, ...) reads
+// and changes the task in memory and records its outcome; persist alone
+// writes it (task, revision, grants, jobs, audit events, notices) in one
+// store transaction, so a crash loses nothing a person was told. Previews
+// run the same decision on a read snapshot, and transition_test.go runs
+// them on a table. The card rules (card.go) and the words of statuses and
+// steps (text.go) are the engine's too, so blocks and delivery agree. A
 // Receipt in the context (envelope.go) names the chat envelope an
 // operation comes from; the store marks that envelope done in the same
 // transaction, so a replayed envelope is never applied twice.

@@ -86,10 +86,9 @@ func (e *Engine) NotifiedByEmail(ctx context.Context, id int64, email, reason st
 			if err := o.fail(t, reason); err != nil {
 				return err
 			}
-			t.Revision++
-			return o.save(t)
+			return o.move(t)
 		}
-		evs, err := o.tx.AuditEvents(t.ID)
+		evs, err := o.rd.AuditEvents(t.ID)
 		if err != nil {
 			return err
 		}
@@ -105,7 +104,7 @@ func (e *Engine) NotifiedByEmail(ctx context.Context, id int64, email, reason st
 		if err := o.audit(t, SystemActor, ActNotifiedByEmail, "", details); err != nil {
 			return err
 		}
-		if err := o.tx.SaveTask(t); err != nil {
+		if err := o.touch(t); err != nil {
 			return err
 		}
 		o.emails = append(o.emails, &Notice{TaskID: t.ID, Recipient: email,
@@ -125,7 +124,7 @@ func (e *Engine) EmailFailed(ctx context.Context, taskID int64, recipient, what,
 		if taskID == 0 {
 			return o.adminAudit(SystemActor, ActEmailFailed, "email to "+recipient+" not delivered: "+reason, details)
 		}
-		t, err := o.tx.Task(taskID)
+		t, err := o.rd.Task(taskID)
 		if ErrorCode(err) == ENOTFOUND {
 			return o.adminAudit(SystemActor, ActEmailFailed, "email to "+recipient+" not delivered: "+reason, details)
 		}
@@ -135,7 +134,7 @@ func (e *Engine) EmailFailed(ctx context.Context, taskID int64, recipient, what,
 		if err := o.audit(t, SystemActor, ActEmailFailed, comment, details); err != nil {
 			return err
 		}
-		return o.tx.SaveTask(t)
+		return o.touch(t)
 	})
 }
 

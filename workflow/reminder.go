@@ -160,7 +160,7 @@ func (e *Engine) sendReminders(ctx context.Context, cfg Reminders, due map[strin
 		}
 		var tasks []*Task
 		var notices int
-		err := e.update(ctx, func(o *op) (err error) {
+		err := e.sweep(ctx, func(o *op) (err error) {
 			tasks, notices, err = o.remindGroup(cfg, group, due, plans)
 			return err
 		})
@@ -218,7 +218,7 @@ func (o *op) remindGroup(cfg Reminders, group []string, due map[string][]int64, 
 			delete(reminded, id)
 		}
 		tasks = slices.DeleteFunc(tasks, func(t *Task) bool { return gone[t.ID] })
-		fresh, err := o.tx.FindTasks(TaskQuery{IDs: moved})
+		fresh, err := o.rd.FindTasks(TaskQuery{IDs: moved})
 		if err != nil {
 			return nil, 0, err
 		}
@@ -455,7 +455,7 @@ func (e *Engine) escalate(ctx context.Context, cfg Reminders, res *Result) error
 	for {
 		n := 0
 		err := e.update(ctx, func(o *op) error {
-			page, err := o.tx.FindTasks(TaskQuery{StepStartedBefore: o.now.Add(-cfg.EscalateAfter), Unescalated: true, AfterID: after, Limit: SweepPage})
+			page, err := o.rd.FindTasks(TaskQuery{StepStartedBefore: o.now.Add(-cfg.EscalateAfter), Unescalated: true, AfterID: after, Limit: SweepPage})
 			if err != nil {
 				return err
 			}
@@ -512,12 +512,10 @@ func (o *op) escalate(t *Task, cfg Reminders) (bool, error) {
 		return false, err
 	}
 	if len(added) == 0 {
-		t.UpdatedAt = o.now
-		return false, o.tx.SaveTask(t)
+		return false, o.touch(t)
 	}
 	t.RemindedAt = oldestReminder(t)
-	t.Revision++
-	return true, o.save(t)
+	return true, o.move(t)
 }
 
 // escalationTargets are the step's fallback approvers, else the subject's
@@ -569,7 +567,7 @@ func (e *Engine) WarnExpiring(ctx context.Context) (int, error) {
 	for {
 		n := 0
 		err := e.update(ctx, func(o *op) error {
-			gs, err := o.tx.FindGrants(GrantQuery{Status: GrantActive, ExpiresAfter: o.now, ExpiresBefore: o.now.Add(warn), Unwarned: true, ByExpiry: true, Limit: SweepBatch})
+			gs, err := o.rd.FindGrants(GrantQuery{Status: GrantActive, ExpiresAfter: o.now, ExpiresBefore: o.now.Add(warn), Unwarned: true, ByExpiry: true, Limit: SweepBatch})
 			if err != nil {
 				return err
 			}
@@ -577,7 +575,8 @@ func (e *Engine) WarnExpiring(ctx context.Context) (int, error) {
 				o.warnExpiring(g)
 			}
 			n = len(gs)
-			return o.tx.MarkGrantsWarned(gs)
+			o.markWarned(gs)
+			return nil
 		})
 		if err != nil {
 			return total, err

@@ -58,7 +58,7 @@ func (e *Engine) Request(ctx context.Context, in RequestInput) (*Task, error) {
 		if !ok {
 			return Errorf(EINTERNAL, "policy %q of %s is missing from the configuration", polName, ent.Label())
 		}
-		id, err := o.tx.NextTaskID()
+		id, err := o.ids.NextTaskID()
 		if err != nil {
 			return err
 		}
@@ -118,15 +118,18 @@ func (o *op) emergencyReviewPolicy(ent Entitlement) Policy {
 // followUpEmergency opens the follow-up review of the emergency grant g
 // made by t, unless a revocation of g is open already.
 func (o *op) followUpEmergency(t *Task, g *Grant) error {
-	open, err := o.tx.FindTasks(TaskQuery{Kind: KindRevoke, GrantID: g.ID, Statuses: []Status{StatusOpen, StatusError}, Limit: 1})
-	if err != nil || len(open) > 0 {
-		return err
+	if g.ID != 0 {
+		// (A grant made in this operation has no revocation yet.)
+		open, err := o.rd.FindTasks(TaskQuery{Kind: KindRevoke, GrantID: g.ID, Statuses: []Status{StatusOpen, StatusError}, Limit: 1})
+		if err != nil || len(open) > 0 {
+			return err
+		}
 	}
 	ent, err := o.cat.Entitlement(t.AppID, t.ResourceID)
 	if err != nil {
 		return nil // the app left the configuration: nobody to ask
 	}
-	id, err := o.tx.NextTaskID()
+	id, err := o.ids.NextTaskID()
 	if err != nil {
 		return err
 	}
@@ -136,7 +139,9 @@ func (o *op) followUpEmergency(t *Task, g *Grant) error {
 		Justification: fmt.Sprintf("Follow-up review of the emergency access %s granted. Confirm to revoke it now; deny to keep it until it expires.", t.Number()),
 		Policy:        o.emergencyReviewPolicy(ent), CreatedAt: o.now,
 	}
-	if err := o.begin(r, SystemActor, map[string]string{"grant": fmt.Sprint(g.ID), "emergency_task": t.Number()}); err != nil {
+	details := map[string]string{"grant": fmt.Sprint(g.ID), "emergency_task": t.Number()}
+	o.onGrantID(g, func() { r.GrantID, details["grant"] = g.ID, fmt.Sprint(g.ID) })
+	if err := o.begin(r, SystemActor, details); err != nil {
 		return err
 	}
 	if err := o.audit(t, SystemActor, ActEmergencyFollowUp, "", map[string]string{"review": r.Number()}); err != nil {
@@ -170,47 +175,53 @@ func (e *Engine) DeclareEmergency(ctx context.Context, in EmergencyInput) (*Task
 	if err != nil {
 		return nil, err
 	}
-	task, err := e.updateTask(ctx, in.TaskID, func(o *op, t *Task) error {
-		switch {
-		case t.Kind != KindGrant || normEmail(t.Requester) != in.Actor:
-			return Errorf(EFORBIDDEN, "Only the requester of %s can declare it an emergency.", t.Number())
-		case t.Status.Closed():
-			return staleError(t)
-		case in.Revision != 0 && in.Revision != t.Revision:
-			return staleError(t)
-		case t.Emergency:
-			return Errorf(ECONFLICT, "%s is already an emergency request.", t.Number())
-		}
-		ent, err := o.cat.Entitlement(t.AppID, t.ResourceID)
-		if err != nil {
-			return err
-		}
-		if ent.EmergencyPolicy == "" {
-			return Errorf(EINVALID, "%s has no emergency policy, so %s cannot become an emergency; ask its reviewers or an admin instead.", ent.Label(), t.Number())
-		}
-		pol, ok := o.cat.Policies[ent.EmergencyPolicy]
-		if !ok {
-			return Errorf(EINTERNAL, "policy %q of %s is missing from the configuration", ent.EmergencyPolicy, ent.Label())
-		}
-		details := map[string]string{"policy": pol.Name, "from_policy": t.Policy.Name}
-		if longer(t.Duration, ent.EmergencyCap()) {
-			details["duration_from"], details["duration_to"] = FormatDuration(t.Duration), FormatDuration(ent.EmergencyCap())
-			t.Duration = ent.EmergencyCap()
-		}
-		if err := o.audit(t, in.Actor, ActEmergencyDeclared, reason, details); err != nil {
-			return err
-		}
-		t.Emergency = true
-		if err := o.reset(t, in.Actor, ActRestarted, "declared an emergency", pol.snapshot(KindGrant, ent.Settings)); err != nil {
-			return err
-		}
-		o.emergencyAlert(t, ent, "declared an emergency for")
-		return nil
-	})
+	in.Reason = reason
+	task, err := e.updateTask(ctx, in.TaskID, func(o *op, t *Task) error { return o.declareEmergency(t, in) })
 	if err != nil {
 		return nil, err
 	}
 	return task, nil
+}
+
+// declareEmergency restarts t under its emergency policy (in.Reason
+// checked already).
+func (o *op) declareEmergency(t *Task, in EmergencyInput) error {
+	reason := in.Reason
+	switch {
+	case t.Kind != KindGrant || normEmail(t.Requester) != in.Actor:
+		return Errorf(EFORBIDDEN, "Only the requester of %s can declare it an emergency.", t.Number())
+	case t.Status.Closed():
+		return staleError(t)
+	case in.Revision != 0 && in.Revision != t.Revision:
+		return staleError(t)
+	case t.Emergency:
+		return Errorf(ECONFLICT, "%s is already an emergency request.", t.Number())
+	}
+	ent, err := o.cat.Entitlement(t.AppID, t.ResourceID)
+	if err != nil {
+		return err
+	}
+	if ent.EmergencyPolicy == "" {
+		return Errorf(EINVALID, "%s has no emergency policy, so %s cannot become an emergency; ask its reviewers or an admin instead.", ent.Label(), t.Number())
+	}
+	pol, ok := o.cat.Policies[ent.EmergencyPolicy]
+	if !ok {
+		return Errorf(EINTERNAL, "policy %q of %s is missing from the configuration", ent.EmergencyPolicy, ent.Label())
+	}
+	details := map[string]string{"policy": pol.Name, "from_policy": t.Policy.Name}
+	if longer(t.Duration, ent.EmergencyCap()) {
+		details["duration_from"], details["duration_to"] = FormatDuration(t.Duration), FormatDuration(ent.EmergencyCap())
+		t.Duration = ent.EmergencyCap()
+	}
+	if err := o.audit(t, in.Actor, ActEmergencyDeclared, reason, details); err != nil {
+		return err
+	}
+	t.Emergency = true
+	if err := o.reset(t, in.Actor, ActRestarted, "declared an emergency", pol.snapshot(KindGrant, ent.Settings)); err != nil {
+		return err
+	}
+	o.emergencyAlert(t, ent, "declared an emergency for")
+	return nil
 }
 
 // begin records a new task's creation and starts its first step.
@@ -265,7 +276,7 @@ func checkDuration(ent Entitlement, d time.Duration, emergency bool) (time.Durat
 // request for access already held (unless it asks to extend it).
 func (o *op) refuseDuplicate(subject string, ent Entitlement, extension bool) error {
 	res := ent.ResourceID()
-	open, err := o.tx.FindTasks(TaskQuery{Kind: KindGrant, Subject: subject, AppID: ent.App.ID, ResourceID: &res, Statuses: []Status{StatusOpen, StatusError}, Limit: 1})
+	open, err := o.rd.FindTasks(TaskQuery{Kind: KindGrant, Subject: subject, AppID: ent.App.ID, ResourceID: &res, Statuses: []Status{StatusOpen, StatusError}, Limit: 1})
 	if err != nil {
 		return err
 	}
@@ -275,7 +286,7 @@ func (o *op) refuseDuplicate(subject string, ent Entitlement, extension bool) er
 	if extension {
 		return nil
 	}
-	held, err := o.tx.FindGrants(GrantQuery{Subject: subject, AppID: ent.App.ID, ResourceID: &res, Status: GrantActive, Limit: 1})
+	held, err := o.rd.FindGrants(GrantQuery{Subject: subject, AppID: ent.App.ID, ResourceID: &res, Status: GrantActive, Limit: 1})
 	if err != nil {
 		return err
 	}
@@ -343,7 +354,7 @@ func (e *Engine) ProposeRevocation(ctx context.Context, in RevocationInput) (*Ta
 			return Errorf(EFORBIDDEN, "Only %s's manager, an owner of %s or an admin can propose revoking it.", in.Subject, ent.Label())
 		}
 		res := ent.ResourceID()
-		held, err := o.tx.FindGrants(GrantQuery{Subject: in.Subject, AppID: ent.App.ID, ResourceID: &res, Status: GrantActive, Limit: 1})
+		held, err := o.rd.FindGrants(GrantQuery{Subject: in.Subject, AppID: ent.App.ID, ResourceID: &res, Status: GrantActive, Limit: 1})
 		if err != nil {
 			return err
 		}
@@ -351,7 +362,7 @@ func (e *Engine) ProposeRevocation(ctx context.Context, in RevocationInput) (*Ta
 			return FieldError("resource", "%s has no active access to %s, so there is nothing to revoke.", in.Subject, ent.Label())
 		}
 		g := held[0]
-		open, err := o.tx.FindTasks(TaskQuery{Kind: KindRevoke, GrantID: g.ID, Statuses: []Status{StatusOpen, StatusError}, Limit: 1})
+		open, err := o.rd.FindTasks(TaskQuery{Kind: KindRevoke, GrantID: g.ID, Statuses: []Status{StatusOpen, StatusError}, Limit: 1})
 		if err != nil {
 			return err
 		}
@@ -362,7 +373,7 @@ func (e *Engine) ProposeRevocation(ctx context.Context, in RevocationInput) (*Ta
 		if !ok {
 			return Errorf(EINTERNAL, "revocation policy %q of %s is missing from the configuration", ent.RevocationPolicy, ent.Label())
 		}
-		id, err := o.tx.NextTaskID()
+		id, err := o.ids.NextTaskID()
 		if err != nil {
 			return err
 		}
@@ -408,8 +419,8 @@ func (e *Engine) ExpireGrants(ctx context.Context) (int, error) {
 	total := 0
 	for {
 		n := 0
-		err := e.update(ctx, func(o *op) error {
-			due, err := o.tx.FindGrants(GrantQuery{Status: GrantActive, ExpiresBefore: o.now, ByExpiry: true, Limit: SweepBatch})
+		err := e.sweep(ctx, func(o *op) error {
+			due, err := o.rd.FindGrants(GrantQuery{Status: GrantActive, ExpiresBefore: o.now, ByExpiry: true, Limit: SweepBatch})
 			if err != nil {
 				return err
 			}
@@ -456,7 +467,8 @@ func (o *op) expireAll(gs []*Grant) error {
 			return fmt.Errorf("expire grant %d: %w", g.ID, err)
 		}
 	}
-	return o.tx.EndGrants(gs)
+	o.endGrants(gs)
+	return nil
 }
 
 // expire ends g, records it on src (the task that made it; nil when it is
@@ -486,7 +498,7 @@ func (o *op) expire(g *Grant, src *Task) error {
 	if !manual {
 		return nil
 	}
-	id, err := o.tx.NextTaskID()
+	id, err := o.ids.NextTaskID()
 	if err != nil {
 		return err
 	}
