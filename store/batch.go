@@ -42,17 +42,32 @@ func (db *DB) UpdateBatch(ctx context.Context, items []workflow.BatchItem) []err
 	}
 	tx := &writeTx{readTx: readTx{conn: c}, now: db.now()}
 	ok := make([]bool, len(items))
+	// An operation alone needs no savepoint: its failure rolls the whole
+	// transaction back. A savepoint is not free: SQLite copies every page
+	// the operation changes into a statement journal, which spills to a
+	// temporary file beyond 64 KiB (a decision's pages are about that).
+	alone := len(items) == 1
 	for i, it := range items {
 		if err := it.Ctx.Err(); err != nil {
 			errs[i] = err
 			continue
 		}
+		if alone {
+			tx.heads, tx.stored = map[int64]auditHead{}, map[int64]storedTask{}
+			if err := runItem(it, tx, c); err != nil {
+				errs[i] = err
+				return errs
+			}
+			ok[i] = true
+			continue
+		}
 		if _, err := sx.ExecContext(ctx, "SAVEPOINT op"); err != nil {
 			return fail(dbErr(err, "savepoint"))
 		}
-		// Chain heads read by an operation rolled back would be wrong for
-		// the next: each starts knowing none.
+		// Chain heads and task rows read by an operation rolled back would
+		// be wrong for the next: each starts knowing none.
 		tx.heads = map[int64]auditHead{}
+		tx.stored = map[int64]storedTask{}
 		err := runItem(it, tx, c)
 		if err != nil {
 			if _, rerr := sx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT op"); rerr != nil {

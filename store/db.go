@@ -227,7 +227,7 @@ func (db *DB) Update(ctx context.Context, fn func(workflow.Tx) error) error {
 	if db.stmts != nil {
 		c.tx, c.cache, c.missed = sx, db.stmts, map[string]bool{}
 	}
-	tx := &writeTx{readTx: readTx{conn: c}, now: db.now(), heads: map[int64]auditHead{}}
+	tx := &writeTx{readTx: readTx{conn: c}, now: db.now(), heads: map[int64]auditHead{}, stored: map[int64]storedTask{}}
 	if err := fn(tx); err != nil {
 		return err
 	}

@@ -102,12 +102,15 @@ func (e *Engine) Decide(ctx context.Context, action Action, d Decision) (*Task, 
 		return nil, err
 	}
 	d.Comment = comment
-	var seen map[string]string
-	if tr.step == StepReview {
-		// Read up front: what the reviewer was shown.
-		seen = e.seenInsights(ctx, d.TaskID, d.Actor)
-	}
-	task, err := e.updateTask(ctx, d.TaskID, func(o *op, t *Task) error { return o.decide(t, tr, d, seen) })
+	task, err := e.updateTask(ctx, d.TaskID, func(o *op, t *Task) error {
+		// Read in the decision's transaction, from the task it loaded:
+		// what the reviewer was shown (nil unless an open review step).
+		var seen map[string]string
+		if tr.step == StepReview {
+			seen = o.seenInsights(t, d.Actor)
+		}
+		return o.decide(t, tr, d, seen)
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -114,33 +114,42 @@ func (e *Engine) Insights(ctx context.Context, t *Task, reviewer string) ([]Insi
 
 // seenInsights computes the insights the deciding reviewer saw, for the
 // audit event of their decision: nil when there are none. A failure to
-// compute them is recorded instead of refusing the decision. They read
-// history only, so they are computed on a read snapshot before the write
-// transaction: the single writer's lock is not held for them, and on
-// PostgreSQL a failing insight query cannot abort the decision.
-func (e *Engine) seenInsights(ctx context.Context, id int64, reviewer string) map[string]string {
-	var out map[string]string
-	err := e.store.View(ctx, func(tx ReadTx) error {
-		t, err := tx.Task(id)
-		if err != nil {
-			return err
-		}
-		if step, _, ok := t.Current(); !ok || step.Type != StepReview || t.Status != StatusOpen {
-			return nil
-		}
-		ins, err := computeInsights(tx, e.Catalog(), e.Now(), t, reviewer)
-		if err != nil {
-			return err
-		}
-		if len(ins) > 0 {
-			out = map[string]string{"insights": InsightSummary(ins)}
-		}
+// compute them is recorded instead of refusing the decision. They are
+// computed in the decision's transaction from the task it loaded: a read
+// snapshot of their own cost a decision as much again as its write (a
+// second transaction and load of the task, on a reader whose cache every
+// write empties). Where the store can (isolatedTx), their reads run
+// isolated, so that on PostgreSQL a failing insight query cannot abort
+// the decision.
+func (o *op) seenInsights(t *Task, reviewer string) map[string]string {
+	if step, _, ok := t.Current(); !ok || step.Type != StepReview || t.Status != StatusOpen {
 		return nil
-	})
-	if err != nil && ErrorCode(err) != ENOTFOUND {
+	}
+	var ins []Insight
+	compute := func() (err error) {
+		ins, err = computeInsights(o.rd, o.cat, o.now, t, reviewer)
+		return err
+	}
+	var err error
+	if iso, ok := o.rd.(isolatedTx); ok {
+		err = iso.Isolated(compute)
+	} else {
+		err = compute()
+	}
+	if err != nil {
 		return map[string]string{"insights": "unavailable"}
 	}
-	return out
+	if len(ins) == 0 {
+		return nil
+	}
+	return map[string]string{"insights": InsightSummary(ins)}
+}
+
+// isolatedTx is a Tx that can run reads whose failure leaves the rest of
+// the transaction as it was (PostgreSQL aborts a transaction on an error,
+// unless it is rolled back to a savepoint).
+type isolatedTx interface {
+	Isolated(fn func() error) error
 }
 
 // InsightSummary is the compact record of insights kept in an audit event:
