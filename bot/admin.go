@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -168,7 +167,7 @@ func revocationPolicies(cat *workflow.Catalog) []string {
 // (the task moved on meanwhile, a policy that does not fit) keep the
 // confirmation open with the reason; nothing changes.
 func (b *Bot) adminConfirmSubmit(ctx context.Context, cb slack.InteractionCallback) any {
-	log := b.log.With().Str("slack_user", cb.User.ID).Str("callback", cb.View.CallbackID).Logger()
+	log := b.logger(ctx).With().Str("callback", cb.View.CallbackID).Logger()
 	meta, err := blocks.DecodeAdminMeta(cb.View.PrivateMetadata)
 	if err != nil {
 		log.Warn().Err(err).Msg("admin confirmation with bad metadata")
@@ -181,19 +180,11 @@ func (b *Bot) adminConfirmSubmit(ctx context.Context, cb slack.InteractionCallba
 		}
 		return cb.View.State.Values[block][action]
 	}
+	fields := inView(cb.View, map[string]string{"policy": blocks.BlockAdminPolicy})
 	fail := func(err error) any {
-		block := blocks.BlockAdminReason
-		if we := (*workflow.Error)(nil); errors.As(err, &we) && we.Field == "policy" && blockIn(cb.View, blocks.BlockAdminPolicy) {
-			block = blocks.BlockAdminPolicy
-		}
-		lvl := log.Info()
-		if workflow.ErrorCode(err) == workflow.EINTERNAL {
-			lvl = log.Error()
-		}
-		lvl.AnErr("reason", err).Msg("admin confirmation refused")
-		return slack.NewErrorsViewSubmissionResponse(map[string]string{block: cut(workflow.ErrorMessage(err)+" Nothing was changed.", 2000)})
+		return refuseSubmission(&log, err, "admin confirmation refused", blocks.BlockAdminReason, fields, " Nothing was changed.")
 	}
-	email, err := b.actorEmail(ctx, cb.User.ID)
+	email, err := b.dir.actorEmail(ctx, cb.User.ID)
 	if err != nil {
 		return fail(err)
 	}
@@ -236,12 +227,9 @@ func (b *Bot) refreshDetails(ctx context.Context, viewID, email string, taskID i
 			return
 		}
 	}
-	err := b.call(ctx, "views.update", "", func() error {
-		_, err := b.api.UpdateViewContext(ctx, view, "", "", viewID)
-		return err
-	})
+	err := b.slack.UpdateView(ctx, view, "", "", viewID)
 	if err != nil {
-		b.log.Info().Err(err).Str("view", viewID).Msg("refresh of a Details modal failed")
+		b.logger(ctx).Info().Err(err).Str("view", viewID).Msg("refresh of a Details modal failed")
 	}
 }
 
@@ -249,7 +237,7 @@ func (b *Bot) refreshDetails(ctx context.Context, viewID, email string, taskID i
 // run at once, destructive ones push their confirmation. The outcome (or
 // the refusal) is pushed as a small modal over the refreshed Details.
 func (b *Bot) adminMenu(ctx context.Context, cb slack.InteractionCallback, action *slack.BlockAction) {
-	log := b.log.With().Str("slack_user", cb.User.ID).Str("action", action.ActionID).Logger()
+	log := b.logger(ctx).With().Str("action", action.ActionID).Logger()
 	opt, taskID, rev, err := blocks.DecodeAdminOption(action.SelectedOption.Value)
 	if err != nil {
 		log.Info().Err(err).Msg("unknown admin menu option")
@@ -257,10 +245,7 @@ func (b *Bot) adminMenu(ctx context.Context, cb slack.InteractionCallback, actio
 	}
 	log = log.With().Int64("task", taskID).Str("op", opt).Logger()
 	push := func(view slack.ModalViewRequest) {
-		err := b.call(ctx, "views.push", "", func() error {
-			_, err := b.api.PushViewContext(ctx, cb.TriggerID, view)
-			return err
-		})
+		err := b.slack.PushView(ctx, cb.TriggerID, view)
 		if err != nil {
 			log.Warn().Err(err).Msg("views.push from the admin menu failed")
 		}
@@ -269,7 +254,7 @@ func (b *Bot) adminMenu(ctx context.Context, cb slack.InteractionCallback, actio
 		log.Info().AnErr("reason", err).Msg("admin operation refused")
 		push(blocks.AdminResultModal(taskID, fmt.Sprintf("Not done: T-%d", taskID), workflow.ErrorMessage(err)+" Nothing was changed."))
 	}
-	email, err := b.actorEmail(ctx, cb.User.ID)
+	email, err := b.dir.actorEmail(ctx, cb.User.ID)
 	if err != nil {
 		refused(err)
 		return
@@ -346,7 +331,7 @@ func (b *Bot) stuckProcessNow(ctx context.Context, c click) {
 		b.refuse(ctx, c, "That button does not name a task accessbot knows.", err)
 		return
 	}
-	email, err := b.actorEmail(ctx, c.cb.User.ID)
+	email, err := b.dir.actorEmail(ctx, c.cb.User.ID)
 	if err != nil {
 		b.refuse(ctx, c, workflow.ErrorMessage(err), err)
 		return

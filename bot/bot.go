@@ -14,7 +14,6 @@ import (
 
 	"github.com/rs/zerolog"
 	"github.com/slack-go/slack"
-	"golang.org/x/sync/singleflight"
 
 	"accessbot/workflow"
 )
@@ -128,8 +127,8 @@ type Bot struct {
 	api    *slack.Client
 	engine *workflow.Engine
 	store  Store
-	limits *limiter
-	owner  string // lease owner id of this instance
+	slack  *client // the typed Web API (client.go)
+	owner  string  // lease owner id of this instance
 	inbox  *inbox
 	cards  cardLocks // one card update at a time in this process
 	// unsaved holds cards posted whose save failed, by claim id, so the
@@ -141,12 +140,10 @@ type Bot struct {
 
 	botUserID string
 
-	wake    chan struct{}      // nudges the outbox worker
-	dms     sync.Map           // Slack user id -> the bot's DM channel with them
-	opening singleflight.Group // conversations.open calls under way, by user id
-	reg     registry
+	wake chan struct{} // nudges the outbox worker
+	reg  registry
 
-	unnamed unnamedCards // cards that named someone by email (names.go)
+	dir *directory // Slack users <-> emails, and mentions (identity.go, names.go)
 
 	home homes          // App Homes to refresh (home.go)
 	bg   sync.WaitGroup // background work after an ack (bulk actions)
@@ -198,11 +195,19 @@ func New(cfg Config) (*Bot, error) {
 		slack.OptionHTTPClient(cfg.HTTPClient))
 	b := &Bot{
 		cfg: cfg, log: cfg.Log, api: api, engine: cfg.Engine, store: cfg.Store,
-		limits: newLimiter(cfg.RateScale),
-		wake:   make(chan struct{}, 1),
-		owner:  cfg.Owner,
-		inbox:  newInbox(),
+		wake:  make(chan struct{}, 1),
+		owner: cfg.Owner,
+		inbox: newInbox(),
 	}
+	b.slack = newClient(api, cfg.HTTPClient, cfg.RateScale, cfg.Metrics, &b.log)
+	b.dir = &directory{store: cfg.Store, slack: b.slack, now: b.now, log: &b.log,
+		redraw: func(ctx context.Context, ids []int64) error {
+			if err := b.engine.RefreshCards(ctx, ids, "identity"); err != nil {
+				return err
+			}
+			b.kick()
+			return nil
+		}}
 	b.reg = b.newRegistry()
 	b.state.arrived = map[string]time.Time{}
 	return b, nil

@@ -25,11 +25,11 @@ func (b *Bot) homeBulk(ctx context.Context, cb slack.InteractionCallback, a *sla
 	}
 	meta := blocks.DecodeHomeMeta(cb.View.PrivateMetadata)
 	action := workflow.Action(strings.TrimPrefix(a.ActionID, blocks.ActHomeBulk))
-	log := b.log.With().Str("slack_user", cb.User.ID).Str("action", string(action)).Logger()
+	log := b.logger(ctx).With().Str("action", string(action)).Logger()
 	refs, all := selection(cb.View.State)
 	notice := ""
 	if all {
-		email, err := b.emailOf(ctx, cb.User.ID)
+		email, err := b.dir.emailOf(ctx, cb.User.ID)
 		if err != nil {
 			b.republish(ctx, cb, meta, workflow.ErrorMessage(err))
 			return
@@ -107,7 +107,7 @@ func selection(st *slack.ViewState) (refs []blocks.BulkRef, all bool) {
 // submitBulk checks the comment, answers at once with a "working" view and
 // decides the tasks in the background; the result replaces that view.
 func (b *Bot) submitBulk(ctx context.Context, cb slack.InteractionCallback) any {
-	log := b.log.With().Str("slack_user", cb.User.ID).Logger()
+	log := b.logger(ctx)
 	fail := func(msg string) any {
 		return slack.NewErrorsViewSubmissionResponse(map[string]string{blocks.BlockComment: msg})
 	}
@@ -126,7 +126,7 @@ func (b *Bot) submitBulk(ctx context.Context, cb slack.InteractionCallback) any 
 	if len([]rune(comment)) > workflow.MaxTextLen {
 		return fail(fmt.Sprintf("The comment is too long: at most %d characters.", workflow.MaxTextLen))
 	}
-	email, err := b.actorEmail(ctx, cb.User.ID)
+	email, err := b.dir.actorEmail(ctx, cb.User.ID)
 	if err != nil {
 		return fail(workflow.ErrorMessage(err))
 	}
@@ -153,7 +153,7 @@ func (b *Bot) submitBulk(ctx context.Context, cb slack.InteractionCallback) any 
 // cards of every decided task are brought up to date by the outbox, under
 // its rate limits.
 func (b *Bot) runBulk(ctx context.Context, slackID, email, externalID string, m blocks.BulkMeta, comment string) {
-	log := b.log.With().Str("slack_user", slackID).Str("action", string(m.Action)).Int("tasks", len(m.Tasks)).Logger()
+	log := b.logger(ctx).With().Str("action", string(m.Action)).Int("tasks", len(m.Tasks)).Logger()
 	ok := 0
 	var failed []blocks.BulkFailure
 	for _, r := range m.Tasks {
@@ -163,19 +163,15 @@ func (b *Bot) runBulk(ctx context.Context, slackID, email, externalID string, m 
 			b.kick()
 			continue
 		}
-		if workflow.ErrorCode(err) == workflow.EINTERNAL {
-			log.Error().Err(err).Int64("task", r.TaskID).Msg("bulk decision failed")
-		}
-		failed = append(failed, blocks.BulkFailure{TaskID: r.TaskID, Reason: b.bulkReason(ctx, err, r.TaskID, email), Detail: workflow.ErrorMessage(err)})
+		tlog := log.With().Int64("task", r.TaskID).Logger()
+		detail := refused(&tlog, err, "bulk decision refused")
+		failed = append(failed, blocks.BulkFailure{TaskID: r.TaskID, Reason: b.bulkReason(ctx, err, r.TaskID, email), Detail: detail})
 	}
 	log.Info().Int("decided", ok).Int("refused", len(failed)).Msg("bulk action")
 	result := blocks.BulkResultModal(m.Action, ok, failed)
 	var err error
 	for attempt := range 10 {
-		err = b.call(ctx, "views.update", "", func() error {
-			_, err := b.api.UpdateViewContext(ctx, result, externalID, "", "")
-			return err
-		})
+		err = b.slack.UpdateView(ctx, result, externalID, "", "")
 		if slackCode(err) != "not_found" {
 			break
 		}

@@ -63,7 +63,7 @@ func (b *Bot) accessCommands() []subcommand {
 // channel, also where the bot is not a member).
 func (b *Bot) slashCommand(ctx context.Context, sc slack.SlashCommand) {
 	c := &command{sc: sc, log: b.logger(ctx).With().Str("command", sc.Command).Logger()}
-	email, err := b.actorEmail(ctx, sc.UserID)
+	email, err := b.dir.actorEmail(ctx, sc.UserID)
 	if err != nil {
 		c.log.Info().AnErr("reason", err).Msg("command from an unknown person")
 		b.respond(ctx, c, workflow.ErrorMessage(err))
@@ -79,15 +79,12 @@ func (b *Bot) slashCommand(ctx context.Context, sc slack.SlashCommand) {
 		c.args = words[1:]
 		c.rest = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(sc.Text), words[0]))
 	}
-	switch strings.TrimPrefix(sc.Command, "/") {
-	case "access":
-		b.accessCommand(ctx, c)
-	case "delegate":
-		b.delegateCommand(ctx, c)
-	default:
-		c.log.Info().Msg("unknown slash command")
-		b.respond(ctx, c, fmt.Sprintf("accessbot does not know the command %s. Try `/access help`.", cut(sc.Command, 40)))
+	if fn, ok := b.reg.commands[strings.TrimPrefix(sc.Command, "/")]; ok {
+		fn(ctx, c)
+		return
 	}
+	c.log.Info().Msg("unknown slash command")
+	b.respond(ctx, c, fmt.Sprintf("accessbot does not know the command %s. Try `/access help`.", cut(sc.Command, 40)))
 }
 
 func (b *Bot) accessCommand(ctx context.Context, c *command) {
@@ -162,9 +159,7 @@ func (b *Bot) respondBlocks(ctx context.Context, c *command, text string, bl []s
 		msg.Blocks = &slack.Blocks{BlockSet: bl}
 	}
 	if c.sc.ResponseURL != "" {
-		err := b.call(ctx, "response_url", "", func() error {
-			return slack.PostWebhookCustomHTTPContext(ctx, c.sc.ResponseURL, b.cfg.HTTPClient, msg)
-		})
+		err := b.slack.Respond(ctx, c.sc.ResponseURL, msg)
 		if err == nil {
 			return
 		}
@@ -178,10 +173,7 @@ func (b *Bot) respondBlocks(ctx context.Context, c *command, text string, bl []s
 	if channel == "" {
 		channel = c.sc.UserID
 	}
-	err := b.call(ctx, "chat.postEphemeral", channel, func() error {
-		_, err := b.api.PostEphemeralContext(ctx, channel, c.sc.UserID, opts...)
-		return err
-	})
+	err := b.slack.Ephemeral(ctx, channel, c.sc.UserID, opts...)
 	if err != nil {
 		c.log.Warn().Err(err).Msg("answer to a command failed")
 	}
@@ -208,7 +200,7 @@ func (b *Bot) mentionedEmail(ctx context.Context, word string) (string, error) {
 	if !ok {
 		return "", workflow.Errorf(workflow.EINVALID, "%q is not a mention of a person: type @ and pick them from the list (for example @jane).", cut(word, 40))
 	}
-	email, err := b.emailOf(ctx, id)
+	email, err := b.dir.emailOf(ctx, id)
 	if err != nil {
 		if workflow.ErrorCode(err) == workflow.EINTERNAL {
 			return "", workflow.Errorf(workflow.EINVALID, "accessbot cannot find <@%s> in Slack.", id)

@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -240,12 +239,13 @@ func (b *Bot) showDelegation(ctx context.Context, c *command) {
 	b.respond(ctx, c, sb.String())
 }
 
-func (b *Bot) logRefusal(c *command, err error) {
-	ev := c.log.Info()
-	if workflow.ErrorCode(err) == workflow.EINTERNAL {
-		ev = c.log.Error()
-	}
-	ev.AnErr("reason", err).Msg("delegation refused")
+func (b *Bot) logRefusal(c *command, err error) { refused(&c.log, err, "delegation refused") }
+
+// delegateFields maps the engine's delegation fields to the modal's blocks.
+var delegateFields = map[string]string{
+	"delegate": blocks.BlockDelegateTo,
+	"start":    blocks.BlockDelegateStart,
+	"end":      blocks.BlockDelegateEnd,
 }
 
 // personByMention resolves a mention to a person's email, refusing bots,
@@ -265,11 +265,7 @@ func (b *Bot) personByID(ctx context.Context, id string) (string, error) {
 		return email, err
 	}
 	// No email visible: bots and apps have none. Say which it is.
-	var info *slack.User
-	if e := b.call(ctx, "users.info", "", func() (err error) {
-		info, err = b.api.GetUserInfoContext(ctx, id)
-		return err
-	}); e == nil {
+	if info, e := b.slack.UserInfo(ctx, id); e == nil {
 		switch {
 		case info.IsBot:
 			return "", workflow.Errorf(workflow.EINVALID, "<@%s> is a bot, not a person: choose a colleague.", id)
@@ -292,8 +288,8 @@ func (b *Bot) zoneName(ctx context.Context, email string) string {
 // openDelegateModal opens the Delegate tasks modal from the App Home's Edit
 // button.
 func (b *Bot) openDelegateModal(ctx context.Context, cb slack.InteractionCallback, _ *slack.BlockAction) {
-	log := b.log.With().Str("slack_user", cb.User.ID).Str("action", blocks.ActDelegateEdit).Logger()
-	email, err := b.emailOf(ctx, cb.User.ID)
+	log := b.logger(ctx).With().Str("action", blocks.ActDelegateEdit).Logger()
+	email, err := b.dir.emailOf(ctx, cb.User.ID)
 	if err != nil {
 		log.Info().AnErr("reason", err).Msg("delegate modal refused")
 		b.ephemeral(ctx, "", cb.User.ID, workflow.ErrorMessage(err))
@@ -308,7 +304,7 @@ func (b *Bot) openDelegateModal(ctx context.Context, cb slack.InteractionCallbac
 	loc, _ := b.engine.PersonZone(ctx, email)
 	in := blocks.DelegateModalInput{Current: d, Loc: loc, Now: b.now(), Dir: dirOf(b.namer(ctx))}
 	if d != nil {
-		in.DelegateID = b.cachedSlackID(ctx, d.Delegate)
+		in.DelegateID = b.dir.cachedSlackID(ctx, d.Delegate)
 	}
 	err = b.openTriggeredView(ctx, cb.TriggerID, blocks.DelegateModal(in))
 	if err != nil {
@@ -325,7 +321,7 @@ func (d dirOf) Mention(email string) string { return d(email) }
 // submitDelegate applies the Delegate tasks modal; a mistake keeps it open
 // with the message under the field at fault.
 func (b *Bot) submitDelegate(ctx context.Context, cb slack.InteractionCallback) any {
-	log := b.log.With().Str("slack_user", cb.User.ID).Str("callback", blocks.CbDelegate).Logger()
+	log := b.logger(ctx).With().Str("callback", blocks.CbDelegate).Logger()
 	value := func(block, action string) slack.BlockAction {
 		if cb.View.State == nil {
 			return slack.BlockAction{}
@@ -333,27 +329,9 @@ func (b *Bot) submitDelegate(ctx context.Context, cb slack.InteractionCallback) 
 		return cb.View.State.Values[block][action]
 	}
 	fail := func(err error) any {
-		block := blocks.BlockDelegateMode
-		var we *workflow.Error
-		errors.As(err, &we)
-		if we != nil {
-			switch we.Field {
-			case "delegate":
-				block = blocks.BlockDelegateTo
-			case "start":
-				block = blocks.BlockDelegateStart
-			case "end":
-				block = blocks.BlockDelegateEnd
-			}
-		}
-		lvl := log.Info()
-		if workflow.ErrorCode(err) == workflow.EINTERNAL {
-			lvl = log.Error()
-		}
-		lvl.AnErr("reason", err).Msg("delegation refused")
-		return slack.NewErrorsViewSubmissionResponse(map[string]string{block: cut(workflow.ErrorMessage(err), 2000)})
+		return refuseSubmission(&log, err, "delegation refused", blocks.BlockDelegateMode, delegateFields, "")
 	}
-	email, err := b.actorEmail(ctx, cb.User.ID)
+	email, err := b.dir.actorEmail(ctx, cb.User.ID)
 	if err != nil {
 		return fail(err)
 	}

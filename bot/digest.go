@@ -85,10 +85,7 @@ func (b *Bot) sendDigest(ctx context.Context, n workflow.Notice, p workflow.Remi
 	}
 	text, bl := blocks.Digest(blocks.DigestInput{Viewer: n.Recipient, Tasks: waiting, Cat: b.engine.Catalog(), Dir: b.namer(ctx), Now: b.now()})
 	var ts string
-	err = b.call(ctx, "chat.postMessage", ch, func() (err error) {
-		ch, ts, err = b.api.PostMessageContext(ctx, ch, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionBlocks(bl...))
-		return err
-	})
+	ch, ts, err = b.slack.Post(ctx, ch, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionBlocks(bl...))
 	if err != nil {
 		return fmt.Errorf("post digest to %s: %w", n.Recipient, err)
 	}
@@ -167,10 +164,7 @@ func (b *Bot) redrawDigest(ctx context.Context, id int64, force bool) error {
 			return nil
 		}
 		text, bl := blocks.Digest(blocks.DigestInput{Viewer: d.Email, Tasks: tasks, Cat: b.engine.Catalog(), Dir: b.namer(ctx), Now: b.now()})
-		err = b.call(ctx, "chat.update", d.Channel, func() error {
-			_, _, _, err := b.api.UpdateMessageContext(ctx, d.Channel, d.TS, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionBlocks(bl...))
-			return err
-		})
+		err = b.slack.Update(ctx, d.Channel, d.TS, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionBlocks(bl...))
 		switch code := slackCode(err); {
 		case code == "message_not_found" || code == "channel_not_found" || code == "cant_update_message" || code == "is_archived":
 			// Someone deleted it; record what it would show, so it is not
@@ -256,10 +250,7 @@ func (b *Bot) refreshUnstoredDigest(ctx context.Context, c click, email string) 
 		return
 	}
 	text, bl := blocks.Digest(blocks.DigestInput{Viewer: email, Tasks: tasks, More: more, Cat: b.engine.Catalog(), Dir: b.namer(ctx), Now: b.now()})
-	err = b.call(ctx, "chat.update", c.channel, func() error {
-		_, _, _, err := b.api.UpdateMessageContext(ctx, c.channel, c.ts, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionBlocks(bl...))
-		return err
-	})
+	err = b.slack.Update(ctx, c.channel, c.ts, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionBlocks(bl...))
 	if err != nil {
 		c.log.Warn().Err(err).Msg("refresh digest")
 	}

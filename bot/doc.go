@@ -5,6 +5,13 @@
 // place, reminder digests kept current like cards (digest.go), comments,
 // reminders, direct messages) with client-side rate limits and retries.
 //
+// The bot's work is split by job (docs/ARCHITECTURE.md): a typed Slack
+// client (client.go, limits.go) through which every Web API call goes; a
+// directory of people (identity.go, names.go); the handlers, reached
+// through one routing table (routes.go) and answering every error through
+// explain (answer.go); and delivery, the outbox worker (outbox.go,
+// digest.go, mirror.go, email.go, the Home refresh in home.go).
+//
 // The bot imports workflow and nothing from store: it declares the small
 // Store it needs (cards, chat users, the outbox, the inbox, leases) and the
 // command wires *store.DB into it.

@@ -163,31 +163,6 @@ func (b *Bot) homesChanged(ctx context.Context, taskID int64) {
 	b.home.dirty(people, false, time.Now())
 }
 
-func (b *Bot) registerHome(r registry) {
-	r.events["app_home_opened"] = b.homeOpened
-	for _, tab := range blocks.HomeTabs {
-		r.viewAction[blocks.ActHomeTab+string(tab)] = b.homeTab
-	}
-	r.viewAction[blocks.ActHomePrev] = b.homePage
-	r.viewAction[blocks.ActHomeNext] = b.homePage
-	r.viewAction[blocks.ActHomeRefresh] = b.homePage
-	r.viewAction[blocks.ActHomeCancel] = b.homeCancel
-	// Ticking a box only changes the view's state, which the bar's buttons
-	// read; there is nothing to do until then.
-	r.viewAction[blocks.ActHomeSelect] = func(context.Context, slack.InteractionCallback, *slack.BlockAction) {}
-	r.viewAction[blocks.ActHomeSelectAll] = func(context.Context, slack.InteractionCallback, *slack.BlockAction) {}
-	for _, id := range []string{blocks.ActApprove, blocks.ActDeny, blocks.ActConfirm, blocks.ActProvisioned,
-		blocks.ActWontProvision, blocks.ActDeprovisioned, blocks.ActWontDeprovision} {
-		r.viewAction[id] = b.homeDecide
-	}
-	r.viewAction[blocks.ActDetails] = b.homeDetails
-	for _, a := range []workflow.Action{workflow.ActionApprove, workflow.ActionConfirm, workflow.ActionDeny,
-		workflow.ActionProvisioned, workflow.ActionWontProvision, workflow.ActionDeprovisioned, workflow.ActionWontDeprovision} {
-		r.viewAction[blocks.ActHomeBulk+string(a)] = b.homeBulk
-	}
-	r.submit[blocks.CbBulk] = b.submitBulk
-}
-
 // homeOpened publishes the Home when the person opens it, on the tab and
 // page it showed last.
 func (b *Bot) homeOpened(ctx context.Context, ev slackevents.EventsAPIInnerEvent, _ string) {
@@ -205,13 +180,13 @@ func (b *Bot) homeOpened(ctx context.Context, ev slackevents.EventsAPIInnerEvent
 	if e.View != nil {
 		meta = blocks.DecodeHomeMeta(e.View.PrivateMetadata)
 	}
-	email, err := b.emailOf(ctx, e.User)
+	email, err := b.dir.emailOf(ctx, e.User)
 	if err != nil {
-		b.log.Warn().Err(err).Str("slack_user", e.User).Msg("App Home of someone accessbot cannot identify")
+		b.logger(ctx).Warn().Err(err).Msg("App Home of someone accessbot cannot identify")
 		return
 	}
 	if err := b.publishHome(ctx, e.User, email, meta, ""); err != nil {
-		b.log.Warn().Err(err).Str("slack_user", e.User).Msg("publish App Home")
+		b.logger(ctx).Warn().Err(err).Msg("publish App Home")
 	}
 }
 
@@ -221,13 +196,13 @@ func isHome(cb slack.InteractionCallback) bool { return cb.View.Type == slack.VT
 
 // republish shows the Home again after a click in it, with notice at the top.
 func (b *Bot) republish(ctx context.Context, cb slack.InteractionCallback, meta blocks.HomeMeta, notice string) {
-	email, err := b.emailOf(ctx, cb.User.ID)
+	email, err := b.dir.emailOf(ctx, cb.User.ID)
 	if err != nil {
 		b.ephemeral(ctx, "", cb.User.ID, workflow.ErrorMessage(err))
 		return
 	}
 	if err := b.publishHome(ctx, cb.User.ID, email, meta, notice); err != nil {
-		b.log.Warn().Err(err).Str("slack_user", cb.User.ID).Msg("publish App Home")
+		b.logger(ctx).Warn().Err(err).Msg("publish App Home")
 	}
 }
 
@@ -260,16 +235,11 @@ func (b *Bot) homeDecide(ctx context.Context, cb slack.InteractionCallback, a *s
 		b.republish(ctx, cb, meta, "That button does not name a task accessbot knows; nothing was changed.")
 		return
 	}
-	log := b.log.With().Str("slack_user", cb.User.ID).Int64("task", taskID).Str("action", a.ActionID).Logger()
+	log := b.logger(ctx).With().Int64("task", taskID).Str("action", a.ActionID).Logger()
 	t, err := b.decideAs(ctx, cb.User.ID, action, workflow.Decision{TaskID: taskID, Revision: rev})
 	var notice string
 	if err != nil {
-		lvl := log.Info()
-		if workflow.ErrorCode(err) == workflow.EINTERNAL {
-			lvl = log.Error()
-		}
-		lvl.AnErr("reason", err).Msg("refused (App Home)")
-		notice = workflow.ErrorMessage(err)
+		notice = refused(&log, err, "refused (App Home)")
 	} else {
 		notice = blocks.DecidedNotice(t, action, entitlement(b.engine.Catalog(), t))
 		log.Info().Msg("decided (App Home)")
@@ -279,7 +249,7 @@ func (b *Bot) homeDecide(ctx context.Context, cb slack.InteractionCallback, a *s
 
 func (b *Bot) homeDetails(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) {
 	taskID, rev, err := blocks.DecodeRef(a.Value)
-	c := click{cb: cb, action: a, log: b.log.With().Str("slack_user", cb.User.ID).Str("action", a.ActionID).Logger()}
+	c := click{cb: cb, action: a, log: b.logger(ctx).With().Str("action", a.ActionID).Logger()}
 	if err != nil {
 		b.refuse(ctx, c, "That button does not name a task accessbot knows.", err)
 		return
@@ -295,14 +265,14 @@ func (b *Bot) homeCancel(ctx context.Context, cb slack.InteractionCallback, a *s
 		b.republish(ctx, cb, meta, "That button does not name a task accessbot knows; nothing was changed.")
 		return
 	}
-	email, err := b.actorEmail(ctx, cb.User.ID)
+	email, err := b.dir.actorEmail(ctx, cb.User.ID)
 	if err == nil {
 		_, err = b.engine.Cancel(ctx, workflow.AdminInput{TaskID: taskID, Actor: email, Reason: "Canceled by the requester from the App Home."})
 	}
 	notice := fmt.Sprintf("T-%d canceled.", taskID)
 	if err != nil {
-		notice = workflow.ErrorMessage(err)
-		b.log.Info().AnErr("reason", err).Int64("task", taskID).Msg("cancel refused (App Home)")
+		log := b.logger(ctx).With().Int64("task", taskID).Logger()
+		notice = refused(&log, err, "cancel refused (App Home)")
 	} else {
 		b.kick()
 	}
@@ -329,39 +299,35 @@ func (b *Bot) buildHome(ctx context.Context, email string, meta blocks.HomeMeta,
 		meta.Tab = blocks.TabAssigned
 	}
 	q := tabQuery(email, meta.Tab)
-	var tasks []*workflow.Task
-	var total int
-	counts := map[blocks.HomeTab]int{}
-	kinds := map[workflow.Kind]bool{}
-	err := b.engine.Store().View(ctx, func(tx workflow.ReadTx) (err error) {
-		if total, err = tx.CountTasks(q); err != nil {
-			return err
+	q.Limit, q.Offset = blocks.HomePageSize, max(meta.Page, 0)*blocks.HomePageSize
+	qs := []workflow.TaskQuery{q}
+	tabs := []blocks.HomeTab{blocks.TabAssigned, blocks.TabProvisioning, blocks.TabDeprovisioning}
+	for _, tab := range tabs {
+		qs = append(qs, tabQuery(email, tab))
+	}
+	kindList := []workflow.Kind{workflow.KindGrant, workflow.KindRevoke}
+	if meta.Tab == blocks.TabAssigned {
+		for _, k := range kindList {
+			kq := tabQuery(email, meta.Tab)
+			kq.Kind = k
+			qs = append(qs, kq)
 		}
-		meta.Page = min(meta.Page, blocks.Pages(total)-1)
-		q.Limit, q.Offset = blocks.HomePageSize, meta.Page*blocks.HomePageSize
-		if tasks, err = tx.FindTasks(q); err != nil {
-			return err
-		}
-		for _, tab := range []blocks.HomeTab{blocks.TabAssigned, blocks.TabProvisioning, blocks.TabDeprovisioning} {
-			if counts[tab], err = tx.CountTasks(tabQuery(email, tab)); err != nil {
-				return err
-			}
-		}
-		if meta.Tab == blocks.TabAssigned {
-			for _, k := range []workflow.Kind{workflow.KindGrant, workflow.KindRevoke} {
-				kq := tabQuery(email, meta.Tab)
-				kq.Kind = k
-				n, err := tx.CountTasks(kq)
-				if err != nil {
-					return err
-				}
-				kinds[k] = n > 0
-			}
-		}
-		return nil
-	})
+	}
+	res, err := b.engine.CountTasks(ctx, qs...)
 	if err != nil {
 		return slack.HomeTabViewRequest{}, err
+	}
+	tasks, total := res[0].Tasks, res[0].Total
+	meta.Page = res[0].Offset / blocks.HomePageSize
+	counts := map[blocks.HomeTab]int{}
+	for i, tab := range tabs {
+		counts[tab] = res[1+i].Total
+	}
+	kinds := map[workflow.Kind]bool{}
+	if meta.Tab == blocks.TabAssigned {
+		for i, k := range kindList {
+			kinds[k] = res[1+len(tabs)+i].Total > 0
+		}
 	}
 	d, err := b.engine.DelegationOf(ctx, email)
 	if err != nil {
@@ -384,8 +350,5 @@ func (b *Bot) publishHome(ctx context.Context, slackID, email string, meta block
 	}
 	shown := blocks.DecodeHomeMeta(view.PrivateMetadata)
 	b.home.seen(strings.ToLower(email), slackID, shown, time.Now())
-	return b.call(ctx, "views.publish", "", func() error {
-		_, err := b.api.PublishViewContext(ctx, slack.PublishViewContextRequest{UserID: slackID, View: view})
-		return err
-	})
+	return b.slack.PublishView(ctx, slackID, view)
 }

@@ -327,9 +327,7 @@ func (b *Bot) notStored(a arrival, err error) {
 			defer cancel()
 			if d.ResponseURL != "" {
 				msg := &slack.WebhookMessage{Text: storageDownText, ResponseType: slack.ResponseTypeEphemeral, ReplaceOriginal: false}
-				if err := b.call(ctx, "response_url", "", func() error {
-					return slack.PostWebhookCustomHTTPContext(ctx, d.ResponseURL, b.cfg.HTTPClient, msg)
-				}); err == nil {
+				if err := b.slack.Respond(ctx, d.ResponseURL, msg); err == nil {
 					return
 				}
 			}

@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/rs/zerolog"
@@ -36,60 +35,54 @@ func (b *Bot) interaction(ctx context.Context, cb slack.InteractionCallback) {
 		b.viewAction(ctx, cb)
 		return
 	}
-	id := c.action.ActionID
-	if action, ok := blocks.ButtonAction(id); ok {
-		taskID, rev, err := blocks.DecodeRef(c.action.Value)
-		if err != nil {
-			b.refuse(ctx, c, "That button does not name a task accessbot knows.", err)
-			return
-		}
-		b.decide(ctx, c, action, taskID, rev)
+	if fn, ok := b.reg.card[c.action.ActionID]; ok {
+		fn(ctx, c)
 		return
 	}
-	switch id {
-	case blocks.ActReassign:
-		taskID, rev, err := blocks.DecodeRef(c.action.Value)
-		if err != nil {
-			b.refuse(ctx, c, "That button does not name a task accessbot knows.", err)
-			return
-		}
-		b.openModal(ctx, c, blocks.ActReassign, taskID, rev)
-	case blocks.ActDeclareEmergency:
-		taskID, rev, err := blocks.DecodeRef(c.action.Value)
-		if err != nil {
-			b.refuse(ctx, c, "That button does not name a task accessbot knows.", err)
-			return
-		}
-		b.openModal(ctx, c, blocks.ActDeclareEmergency, taskID, rev)
-	case blocks.ActRetryConnector:
-		b.retryConnector(ctx, c)
-	case blocks.ActDetails:
-		taskID, rev, err := blocks.DecodeRef(c.action.Value)
-		if err != nil {
-			b.refuse(ctx, c, "That button does not name a task accessbot knows.", err)
-			return
-		}
-		b.openModal(ctx, c, blocks.OptDetails, taskID, rev)
-	case blocks.ActMore:
-		opt, taskID, rev, err := blocks.DecodeOption(c.action.SelectedOption.Value)
-		if err != nil {
-			b.refuse(ctx, c, "accessbot does not know that menu option.", err)
-			return
-		}
-		if opt == blocks.OptRemind {
-			b.remind(ctx, c, taskID)
-			return
-		}
-		b.openModal(ctx, c, opt, taskID, rev)
-	case blocks.ActRequestExtension:
-		b.requestExtension(ctx, c)
-	case blocks.ActTasksOpenHome:
-		// A link button: Slack opens the App Home and tells us of the click.
-	case blocks.ActAdminProcessNow:
-		b.stuckProcessNow(ctx, c)
-	default:
-		b.refuse(ctx, c, fmt.Sprintf("accessbot does not know the action %q; nothing was changed.", cut(id, 60)), nil)
+	b.refuse(ctx, c, fmt.Sprintf("accessbot does not know the action %q; nothing was changed.", cut(c.action.ActionID, 60)), nil)
+}
+
+// cardRef reads the task and revision a card's button names; a button
+// that names none is refused.
+func (b *Bot) cardRef(ctx context.Context, c click) (taskID, rev int64, ok bool) {
+	taskID, rev, err := blocks.DecodeRef(c.action.Value)
+	if err != nil {
+		b.refuse(ctx, c, "That button does not name a task accessbot knows.", err)
+		return 0, 0, false
 	}
+	return taskID, rev, true
+}
+
+// decideClick is a decision button on a card.
+func (b *Bot) decideClick(ctx context.Context, c click) {
+	action, _ := blocks.ButtonAction(c.action.ActionID)
+	if taskID, rev, ok := b.cardRef(ctx, c); ok {
+		b.decide(ctx, c, action, taskID, rev)
+	}
+}
+
+// modalClick is a card button that opens the modal what.
+func (b *Bot) modalClick(what string) clickFunc {
+	return func(ctx context.Context, c click) {
+		if taskID, rev, ok := b.cardRef(ctx, c); ok {
+			b.openModal(ctx, c, what, taskID, rev)
+		}
+	}
+}
+
+// moreClick is an option of a card's overflow menu: a reminder, or a
+// modal.
+func (b *Bot) moreClick(ctx context.Context, c click) {
+	opt, taskID, rev, err := blocks.DecodeOption(c.action.SelectedOption.Value)
+	if err != nil {
+		b.refuse(ctx, c, "accessbot does not know that menu option.", err)
+		return
+	}
+	if opt == blocks.OptRemind {
+		b.remind(ctx, c, taskID)
+		return
+	}
+	b.openModal(ctx, c, opt, taskID, rev)
 }
 
 // decide applies a decision button.
@@ -99,7 +92,7 @@ func (b *Bot) decide(ctx context.Context, c click, action workflow.Action, taskI
 	if err != nil {
 		b.answerError(ctx, c, taskID, err)
 		if fromDigest(c) && workflow.ErrorCode(err) == workflow.ECONFLICT {
-			if email, err := b.emailOf(ctx, c.cb.User.ID); err == nil {
+			if email, err := b.dir.emailOf(ctx, c.cb.User.ID); err == nil {
 				b.refreshDigest(ctx, c, email)
 			}
 		}
@@ -117,13 +110,12 @@ func (b *Bot) decide(ctx context.Context, c click, action workflow.Action, taskI
 
 // retryConnector hands a step its connector failed on back to it.
 func (b *Bot) retryConnector(ctx context.Context, c click) {
-	taskID, rev, err := blocks.DecodeRef(c.action.Value)
-	if err != nil {
-		b.refuse(ctx, c, "That button does not name a task accessbot knows.", err)
+	taskID, rev, ok := b.cardRef(ctx, c)
+	if !ok {
 		return
 	}
 	c.log = c.log.With().Int64("task", taskID).Logger()
-	email, err := b.emailOf(ctx, c.cb.User.ID)
+	email, err := b.dir.emailOf(ctx, c.cb.User.ID)
 	if err == nil {
 		_, err = b.engine.RetryConnector(ctx, workflow.Decision{TaskID: taskID, Actor: email, Revision: rev})
 	}
@@ -138,7 +130,7 @@ func (b *Bot) retryConnector(ctx context.Context, c click) {
 // decideAs applies a decision as the person with Slack id slackUser: the
 // path of every decision button, on a card or in the App Home.
 func (b *Bot) decideAs(ctx context.Context, slackUser string, action workflow.Action, d workflow.Decision) (*workflow.Task, error) {
-	email, err := b.actorEmail(ctx, slackUser)
+	email, err := b.dir.actorEmail(ctx, slackUser)
 	if err != nil {
 		return nil, err
 	}
@@ -163,12 +155,10 @@ func (b *Bot) answerError(ctx context.Context, c click, taskID int64, err error)
 // refuse answers the clicking person with an ephemeral message. Internal
 // errors are logged as errors, refusals as info.
 func (b *Bot) refuse(ctx context.Context, c click, msg string, err error) {
-	ev := c.log.Info()
-	if err != nil && workflow.ErrorCode(err) == workflow.EINTERNAL {
-		ev = c.log.Error()
+	if _, lvl := explain(err); lvl == zerolog.ErrorLevel {
 		failedInternally(ctx)
 	}
-	ev.AnErr("reason", err).Msg("refused")
+	refused(&c.log, err, "refused")
 	b.ephemeral(ctx, c.channel, c.cb.User.ID, msg)
 }
 
@@ -177,10 +167,7 @@ func (b *Bot) ephemeral(ctx context.Context, channel, user, msg string) {
 		channel = user
 	}
 	msg = mentionEmails(msg, b.namer(ctx))
-	err := b.call(ctx, "chat.postEphemeral", channel, func() error {
-		_, err := b.api.PostEphemeralContext(ctx, channel, user, slack.MsgOptionText(cut(msg, 3000), false))
-		return err
-	})
+	err := b.slack.Ephemeral(ctx, channel, user, slack.MsgOptionText(cut(msg, 3000), false))
 	if err != nil {
 		b.logger(ctx).Warn().Err(err).Str("recipient", user).Msg("ephemeral message failed")
 	}
@@ -231,9 +218,7 @@ func (b *Bot) refreshClicked(ctx context.Context, c click, t *workflow.Task) {
 	}
 	text, bl, final := b.renderCard(ctx, t, *card)
 	msg := &slack.WebhookMessage{Text: cut(text, 3900), Blocks: &slack.Blocks{BlockSet: bl}, ReplaceOriginal: true}
-	err = b.call(ctx, "response_url", "", func() error {
-		return slack.PostWebhookCustomHTTPContext(ctx, c.cb.ResponseURL, b.cfg.HTTPClient, msg)
-	})
+	err = b.slack.Respond(ctx, c.cb.ResponseURL, msg)
 	if err != nil {
 		b.logger(ctx).Info().Err(err).Int64("task", t.ID).Msg("response_url refresh failed; the outbox updates the card")
 		return
@@ -245,7 +230,7 @@ func (b *Bot) refreshClicked(ctx context.Context, c click, t *workflow.Task) {
 }
 
 func (b *Bot) remind(ctx context.Context, c click, taskID int64) {
-	email, err := b.emailOf(ctx, c.cb.User.ID)
+	email, err := b.dir.emailOf(ctx, c.cb.User.ID)
 	if err == nil {
 		_, err = b.engine.SendReminder(ctx, email, taskID)
 	}
@@ -270,7 +255,7 @@ func (b *Bot) openModal(ctx context.Context, c click, what string, taskID, rev i
 	if what != blocks.OptDetails {
 		// Every modal shows the task (requester, app, duration): the same
 		// who-may-see rule as Details applies before it opens.
-		email, err := b.emailOf(ctx, c.cb.User.ID)
+		email, err := b.dir.emailOf(ctx, c.cb.User.ID)
 		if err == nil {
 			t, _, err = b.engine.TaskFor(ctx, email, taskID)
 		}
@@ -293,7 +278,7 @@ func (b *Bot) openModal(ctx context.Context, c click, what string, taskID, rev i
 		case blocks.ActDeclareEmergency:
 			view = blocks.EmergencyModal(b.namer(ctx), t, ent, meta)
 		case blocks.OptDetails:
-			email, err := b.emailOf(ctx, c.cb.User.ID)
+			email, err := b.dir.emailOf(ctx, c.cb.User.ID)
 			if err != nil {
 				b.refuse(ctx, c, workflow.ErrorMessage(err), err)
 				return
@@ -317,10 +302,7 @@ func (b *Bot) openModal(ctx context.Context, c click, what string, taskID, rev i
 // openTriggeredView opens a modal with the trigger_id of a click or a
 // command, which Slack honours for 3 s after it.
 func (b *Bot) openTriggeredView(ctx context.Context, triggerID string, view slack.ModalViewRequest) error {
-	return b.call(ctx, "views.open", "", func() error {
-		_, err := b.api.OpenViewContext(ctx, triggerID, view)
-		return err
-	})
+	return b.slack.OpenView(ctx, triggerID, view)
 }
 
 // detailsView is the Details modal of a task for viewer, or the engine's
@@ -342,6 +324,13 @@ func (b *Bot) viewSubmission(ctx context.Context, cb slack.InteractionCallback) 
 	if fn, ok := b.reg.submit[cb.View.CallbackID]; ok {
 		return fn(ctx, cb)
 	}
+	b.logger(ctx).Info().Str("callback", cut(cb.View.CallbackID, 60)).Msg("submission of an unknown modal ignored")
+	return nil
+}
+
+// cardModalSubmit applies a modal opened from a card (reassign, comment,
+// a decision with a comment, edit duration, emergency).
+func (b *Bot) cardModalSubmit(ctx context.Context, cb slack.InteractionCallback) any {
 	log := b.logger(ctx).With().Str("callback", cb.View.CallbackID).Logger()
 	meta, err := blocks.DecodeMeta(cb.View.PrivateMetadata)
 	if err != nil {
@@ -366,31 +355,19 @@ func (b *Bot) viewSubmission(ctx context.Context, cb slack.InteractionCallback) 
 		}
 		return &slack.BlockAction{}
 	}
+	fields := inView(cb.View, fieldBlocks)
 	fail := func(err error) any {
-		var we *workflow.Error
-		block := mainBlock
-		errors.As(err, &we)
-		if we != nil && we.Field != "" {
-			if fb, ok := fieldBlocks[we.Field]; ok && blockIn(cb.View, fb) {
-				block = fb
-			}
-		}
-		lvl := log.Info()
-		if workflow.ErrorCode(err) == workflow.EINTERNAL {
-			lvl = log.Error()
-		}
-		lvl.AnErr("reason", err).Msg("submission refused")
 		if workflow.ErrorCode(err) == workflow.ECONFLICT && meta.Channel != "" {
-			b.refreshCardAt(ctx, meta.Channel, meta.MessageTS)
+			defer b.refreshCardAt(ctx, meta.Channel, meta.MessageTS)
 		}
-		return slack.NewErrorsViewSubmissionResponse(map[string]string{block: cut(workflow.ErrorMessage(err), 2000)})
+		return refuseSubmission(&log, err, "submission refused", mainBlock, fields, "")
 	}
 	if meta.Revision <= 0 && cb.View.CallbackID != blocks.CbComment {
 		// Every modal that acts on a step names the revision it showed; 0
 		// would skip the stale-card check.
 		return fail(workflow.Errorf(workflow.EINVALID, "This form does not say which version of T-%d it showed; open it again from the card.", meta.TaskID))
 	}
-	email, err := b.actorEmail(ctx, cb.User.ID)
+	email, err := b.dir.actorEmail(ctx, cb.User.ID)
 	if err != nil {
 		return fail(err)
 	}

@@ -122,29 +122,6 @@ func (l *limiter) wait(ctx context.Context, method, channel string) error {
 	return lim.Wait(ctx)
 }
 
-// call runs fn under method's limit. A 429's Retry-After holds back every
-// call of the method (in that channel, for chat.postMessage) until it has
-// passed; a short one is waited out and the call retried once, a longer
-// one is returned (the outbox reschedules).
-func (b *Bot) call(ctx context.Context, method, channel string, fn func() error) error {
-	for attempt := 0; ; attempt++ {
-		if err := b.limits.wait(ctx, method, channel); err != nil {
-			return err
-		}
-		err := scrubURL(method, fn())
-		b.metrics().APICall(method, apiResult(err))
-		var rl *slack.RateLimitedError
-		if !errors.As(err, &rl) {
-			return err
-		}
-		b.limits.rateLimited(method, channel, rl.RetryAfter)
-		b.logger(ctx).Warn().Str("method", method).Dur("retry_after", rl.RetryAfter).Msg("rate limited by Slack")
-		if attempt > 0 || rl.RetryAfter > maxRetryWait {
-			return err
-		}
-	}
-}
-
 // slackCode returns Slack's error code (users_not_found, ...) or "".
 func slackCode(err error) string {
 	var se slack.SlackErrorResponse

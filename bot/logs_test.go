@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"accessbot/blocks"
 	"accessbot/bot"
 	"accessbot/fakeslack"
 	"accessbot/workflow"
@@ -113,4 +114,41 @@ func TestLogsOfAUnitOfWork(t *testing.T) {
 		assert.NotContains(t, out, tok)
 		assert.NotContains(t, out, tok[len(tok)-16:], "not even the end of a token")
 	}
+}
+
+// TestModalSubmissionLogsNameTheEnvelope checks that what the handlers of
+// modal submissions log (a request modal refused, then accepted; a card's
+// modal refused) names the envelope and the person, as a click's lines do.
+func TestModalSubmissionLogsNameTheEnvelope(t *testing.T) {
+	h := setupWith(t, harnessOptions{config: requestConfig, trace: true})
+	v := h.openRequest("alice", "github repo-write")
+	dur, _ := reqInput(t, v, "req_duration:")
+	sub := h.submit("alice", v, fakeslack.Inputs{"req_justification": {"prod is down"}, "req_emergency": {"emergency"}})
+	require.NotEmpty(t, sub.Errors, "the emergency cap refuses the form's default")
+	sub = h.submit("alice", v, fakeslack.Inputs{"req_justification": {"prod is down"}, "req_emergency": {"emergency"}, dur.BlockID: {"8h"}})
+	require.Empty(t, sub.Errors)
+	task := h.requestedBy("alice")[0]
+	card := h.card(task.ID, workflow.CardAssignee, "sec1", 0)
+	view := h.overflow("sec1", card, blocks.OptEditDuration, task)
+	sub = h.submit("sec1", view, fakeslack.Inputs{blocks.BlockDuration: {"8w"}})
+	require.NotEmpty(t, sub.Errors)
+	h.stopBot()
+
+	lines := h.logs.lines(t)
+	seen := map[string]bool{}
+	for _, l := range lines {
+		msg, _ := l["message"].(string)
+		switch msg {
+		case "request refused", "submission refused":
+			seen[msg] = true
+			assert.NotEmpty(t, l["envelope_id"], "%v", l)
+			assert.NotEmpty(t, l["slack_user"], "%v", l)
+			assert.Equal(t, "interactive", l["type"], "%v", l)
+		}
+		if l["callback"] != nil {
+			assert.NotEmpty(t, l["envelope_id"], "a modal's line without its envelope: %v", l)
+		}
+	}
+	assert.True(t, seen["request refused"], "the request modal's refusal is logged")
+	assert.True(t, seen["submission refused"], "the card modal's refusal is logged")
 }

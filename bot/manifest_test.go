@@ -244,6 +244,13 @@ func scanBot(t *testing.T) codeUse {
 				// b.reg.events["type"] = fn / r.events[...] = fn
 				for _, lhs := range n.Lhs {
 					ix, ok := lhs.(*ast.IndexExpr)
+					// r.commands["name"] = fn: a slash command of the routing table
+					if ok && isSel(ix.X, "commands") {
+						if s, ok := str(ix.Index); ok {
+							use.commands["/"+strings.TrimPrefix(s, "/")] = pos()
+						}
+						continue
+					}
 					if !ok || !isSel(ix.X, "events") {
 						continue
 					}
@@ -290,7 +297,7 @@ func scanBot(t *testing.T) codeUse {
 		})
 	}
 	require.NotEmpty(t, use.methods, "the scan found no Web API calls at all: has b.call changed shape?")
-	require.NotEmpty(t, use.commands, "the scan found no slash commands in slashCommand: has it changed shape?")
+	require.NotEmpty(t, use.commands, "the scan found no slash commands in the routing table: has it changed shape?")
 	return use
 }
 

@@ -55,11 +55,7 @@ func (b *Bot) postMirrors(ctx context.Context, n workflow.Notice, p workflow.Com
 		if done[c.Channel] {
 			continue
 		}
-		var ts string
-		err := b.call(ctx, "chat.postMessage", c.Channel, func() (err error) {
-			_, ts, err = b.api.PostMessageContext(ctx, c.Channel, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionTS(c.TS))
-			return err
-		})
+		_, ts, err := b.slack.Post(ctx, c.Channel, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionTS(c.TS))
 		switch slackCode(err) {
 		case "message_not_found", "channel_not_found", "not_in_channel", "is_archived":
 			b.log.Warn().Err(err).Int64("task", n.TaskID).Str("channel", c.Channel).Msg("comment not mirrored: the thread is gone")
@@ -91,10 +87,7 @@ func (b *Bot) updateMirrors(ctx context.Context, n workflow.Notice, p workflow.C
 	}
 	text := b.mirrorText(ctx, n, p)
 	for _, m := range ms {
-		err := b.call(ctx, "chat.update", m.Channel, func() error {
-			_, _, _, err := b.api.UpdateMessageContext(ctx, m.Channel, m.TS, slack.MsgOptionText(cut(text, 3900), false))
-			return err
-		})
+		err := b.slack.Update(ctx, m.Channel, m.TS, slack.MsgOptionText(cut(text, 3900), false))
 		switch slackCode(err) {
 		case "message_not_found", "channel_not_found", "cant_update_message", "is_archived":
 			continue

@@ -98,7 +98,7 @@ func (u *unnamedCards) isGone(email string, now time.Time) bool {
 // the email, and the task's cards are drawn again once the person is known.
 // Someone Slack has no account for stays an email (and is not looked up
 // again for notInSlackTTL).
-func (b *Bot) cardNamer(ctx context.Context, taskID int64) namer {
+func (p *directory) cardNamer(ctx context.Context, taskID int64) namer {
 	seen := map[string]string{}
 	return func(email string) string {
 		if email == "" || email == workflow.SystemActor {
@@ -109,10 +109,10 @@ func (b *Bot) cardNamer(ctx context.Context, taskID int64) namer {
 			return s
 		}
 		s := email
-		if id, failed := b.knownSlackID(ctx, email); id != "" {
+		if id, failed := p.knownSlackID(ctx, email); id != "" {
 			s = "<@" + id + ">"
 		} else if failed && taskID != 0 {
-			b.unnamed.add(email, taskID)
+			p.unnamed.add(email, taskID)
 		}
 		seen[email] = s
 		return s
@@ -122,22 +122,22 @@ func (b *Bot) cardNamer(ctx context.Context, taskID int64) namer {
 // knownSlackID returns email's Slack id: the cache (however old: a
 // mention of an old id still shows the person), else a look-up. "" when
 // Slack has nobody with it, or cannot say now (failed).
-func (b *Bot) knownSlackID(ctx context.Context, email string) (id string, failed bool) {
-	if id := b.cachedSlackID(ctx, email); id != "" {
+func (p *directory) knownSlackID(ctx context.Context, email string) (id string, failed bool) {
+	if id := p.cachedSlackID(ctx, email); id != "" {
 		return id, false
 	}
-	if b.unnamed.isGone(email, time.Now()) {
+	if p.unnamed.isGone(email, time.Now()) {
 		return "", false
 	}
 	lctx, cancel := context.WithTimeout(ctx, nameLookupTimeout)
 	defer cancel()
-	id, err := b.slackIDOf(lctx, email)
+	id, err := p.slackIDOf(lctx, email)
 	switch {
 	case errors.Is(err, errNotInSlack):
-		b.unnamed.markGone(email, time.Now().Add(notInSlackTTL))
-		return b.cachedSlackID(ctx, email), false // a deactivated account keeps its id
+		p.unnamed.markGone(email, time.Now().Add(notInSlackTTL))
+		return p.cachedSlackID(ctx, email), false // a deactivated account keeps its id
 	case err != nil:
-		b.logger(ctx).Debug().Err(err).Str("email", email).Msg("no mention: look-up failed")
+		p.logger(ctx).Debug().Err(err).Str("email", email).Msg("no mention: look-up failed")
 		return "", true
 	}
 	return id, false
@@ -145,19 +145,18 @@ func (b *Bot) knownSlackID(ctx context.Context, email string) (id string, failed
 
 // identityLearned is called once the bot caches email's Slack identity:
 // the cards that had to name that person by email are drawn again.
-func (b *Bot) identityLearned(ctx context.Context, email string) {
-	ids := b.unnamed.take(email)
+func (p *directory) identityLearned(ctx context.Context, email string) {
+	ids := p.unnamed.take(email)
 	if len(ids) == 0 {
 		return
 	}
-	if err := b.engine.RefreshCards(ctx, ids, "identity"); err != nil {
-		b.logger(ctx).Warn().Err(err).Str("email", email).Msg("redraw cards that named a person by email")
+	if err := p.redraw(ctx, ids); err != nil {
+		p.logger(ctx).Warn().Err(err).Str("email", email).Msg("redraw cards that named a person by email")
 		for _, id := range ids {
-			b.unnamed.add(email, id) // the next look-up tries again
+			p.unnamed.add(email, id) // the next look-up tries again
 		}
 		return
 	}
-	b.kick()
 }
 
 // mentionEmails replaces the emails in a text the engine wrote by mentions

@@ -106,11 +106,14 @@ func withLog(ctx context.Context, log zerolog.Logger) context.Context {
 var noCtxLogger = zerolog.Ctx(context.Background())
 
 // logger is the logger of ctx's unit of work, or the bot's.
-func (b *Bot) logger(ctx context.Context) *zerolog.Logger {
+func (b *Bot) logger(ctx context.Context) *zerolog.Logger { return ctxLogger(ctx, &b.log) }
+
+// ctxLogger is the logger of ctx's unit of work, or else.
+func ctxLogger(ctx context.Context, orElse *zerolog.Logger) *zerolog.Logger {
 	if l := zerolog.Ctx(ctx); l != noCtxLogger {
 		return l
 	}
-	return &b.log
+	return orElse
 }
 
 // envelopeJob runs job with a logger that names the envelope and, where the

@@ -164,7 +164,7 @@ func (b *Bot) namer(ctx context.Context) namer {
 			return s
 		}
 		s := email
-		if id := b.cachedSlackID(ctx, email); id != "" {
+		if id := b.dir.cachedSlackID(ctx, email); id != "" {
 			s = "<@" + id + ">"
 		}
 		cache[email] = s
@@ -302,12 +302,8 @@ func (b *Bot) postCard(ctx context.Context, t *workflow.Task, c workflow.Card) e
 		}
 	}
 	text, bl, final := b.renderCard(ctx, t, c)
-	var channel, ts string
-	err = b.call(ctx, "chat.postMessage", c.Channel, func() (err error) {
-		channel, ts, err = b.api.PostMessageContext(ctx, c.Channel, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionBlocks(bl...),
-			slack.MsgOptionMetadata(cardMetadata(c, t.Revision)))
-		return err
-	})
+	channel, ts, err := b.slack.Post(ctx, c.Channel, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionBlocks(bl...),
+		slack.MsgOptionMetadata(cardMetadata(c, t.Revision)))
 	if err != nil {
 		return fmt.Errorf("post %s card of %s: %w", c.Role, t.Number(), err)
 	}
@@ -351,11 +347,7 @@ func (b *Bot) findPostedCard(ctx context.Context, c *workflow.Card) (bool, error
 	}
 	key := cardKey(*c)
 	for range maxHistoryPages {
-		var res *slack.GetConversationHistoryResponse
-		err := b.call(ctx, "conversations.history", c.Channel, func() (err error) {
-			res, err = b.api.GetConversationHistoryContext(ctx, params)
-			return err
-		})
+		res, err := b.slack.History(ctx, params)
 		switch slackCode(err) {
 		case "missing_scope", "not_in_channel", "channel_not_found":
 			b.logger(ctx).Warn().Err(err).Str("channel", c.Channel).Msg("cannot read the channel to find a card posted before a restart; posting it (it may show twice)")
@@ -409,10 +401,7 @@ func (b *Bot) refreshCard(ctx context.Context, t *workflow.Task, c *workflow.Car
 // updateCard re-renders a card in place and records the revision it shows.
 func (b *Bot) updateCard(ctx context.Context, t *workflow.Task, c *workflow.Card) error {
 	text, bl, final := b.renderCard(ctx, t, *c)
-	err := b.call(ctx, "chat.update", c.Channel, func() error {
-		_, _, _, err := b.api.UpdateMessageContext(ctx, c.Channel, c.TS, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionBlocks(bl...))
-		return err
-	})
+	err := b.slack.Update(ctx, c.Channel, c.TS, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionBlocks(bl...))
 	switch code := slackCode(err); {
 	case code == "message_not_found" || code == "channel_not_found" || code == "cant_update_message" || code == "is_archived":
 		// Someone deleted it; nothing left to update.
@@ -427,30 +416,15 @@ func (b *Bot) updateCard(ctx context.Context, t *workflow.Task, c *workflow.Card
 
 // dmChannel opens (or finds) the bot's DM with the person of email.
 func (b *Bot) dmChannel(ctx context.Context, email string) (string, error) {
-	id, err := b.slackIDOf(ctx, email)
+	id, err := b.dir.slackIDOf(ctx, email)
 	if err != nil {
 		return "", err
 	}
-	// The bot's DM with a person keeps its id for good, so it is opened once
-	// per process: conversations.open is Tier 3 (~50/min) and would
-	// otherwise pace every card post of a bulk action.
-	if ch, ok := b.dms.Load(id); ok {
-		return ch.(string), nil
+	ch, err := b.slack.DM(ctx, id)
+	if err != nil {
+		return "", fmt.Errorf("conversations.open with %s: %w", email, err)
 	}
-	// Cards for one person delivered side by side share one open.
-	ch, err, _ := b.opening.Do(id, func() (any, error) {
-		var ch *slack.Channel
-		err := b.call(ctx, "conversations.open", "", func() (err error) {
-			ch, _, _, err = b.api.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{id}, ReturnIM: true})
-			return err
-		})
-		if err != nil {
-			return "", fmt.Errorf("conversations.open with %s: %w", email, err)
-		}
-		b.dms.Store(id, ch.ID)
-		return ch.ID, nil
-	})
-	return ch.(string), err
+	return ch, nil
 }
 
 // dm sends a plain direct message.
@@ -463,11 +437,8 @@ func (b *Bot) dm(ctx context.Context, email, text string) error {
 	if err != nil {
 		return err
 	}
-	text = mentionEmails(text, b.cardNamer(ctx, 0))
-	return b.call(ctx, "chat.postMessage", ch, func() error {
-		_, _, err := b.api.PostMessageContext(ctx, ch, slack.MsgOptionText(cut(text, 3900), false))
-		return err
-	})
+	text = mentionEmails(text, b.dir.cardNamer(ctx, 0))
+	return b.slack.Send(ctx, ch, slack.MsgOptionText(cut(text, 3900), false))
 }
 
 // postToChannel posts a plain message to a configured channel (the
@@ -477,10 +448,7 @@ func (b *Bot) postToChannel(ctx context.Context, ch, text string) error {
 	if ch == "" || text == "" {
 		return nil
 	}
-	err := b.call(ctx, "chat.postMessage", ch, func() error {
-		_, _, err := b.api.PostMessageContext(ctx, ch, slack.MsgOptionText(cut(text, 3900), false))
-		return err
-	})
+	err := b.slack.Send(ctx, ch, slack.MsgOptionText(cut(text, 3900), false))
 	switch slackCode(err) {
 	case "channel_not_found", "not_in_channel", "is_archived":
 		b.logger(ctx).Warn().Err(err).Str("channel", ch).Msg("cannot post to the configured channel; invite the bot")
@@ -505,10 +473,7 @@ func (b *Bot) markDeleted(ctx context.Context, n workflow.Notice, p workflow.Tas
 		if c.Final && c.Revision < 0 {
 			continue // already marked
 		}
-		err := b.call(ctx, "chat.update", c.Channel, func() error {
-			_, _, _, err := b.api.UpdateMessageContext(ctx, c.Channel, c.TS, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(bl...))
-			return err
-		})
+		err := b.slack.Update(ctx, c.Channel, c.TS, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(bl...))
 		if err != nil && slackCode(err) != "message_not_found" {
 			return err
 		}
@@ -568,10 +533,7 @@ func (b *Bot) sendReminders(ctx context.Context, n workflow.Notice) error {
 		if err != nil {
 			continue
 		}
-		err = b.call(ctx, "chat.postMessage", ch, func() error {
-			_, _, err := b.api.PostMessageContext(ctx, ch, slack.MsgOptionText(text, false), slack.MsgOptionTS(thread), slack.MsgOptionBroadcast())
-			return err
-		})
+		err = b.slack.Send(ctx, ch, slack.MsgOptionText(text, false), slack.MsgOptionTS(thread), slack.MsgOptionBroadcast())
 		if err != nil {
 			return err
 		}

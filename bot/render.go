@@ -36,7 +36,7 @@ func entitlement(cat *workflow.Catalog, t *workflow.Task) workflow.Entitlement {
 // for a finished grant task, what became of its access.
 func (b *Bot) renderCard(ctx context.Context, t *workflow.Task, c workflow.Card) (string, []slack.Block, bool) {
 	in := blocks.CardInput{Task: t, Role: c.Role, Viewer: c.Email, Step: c.Step, Ent: entitlement(b.engine.Catalog(), t),
-		Dir: b.cardNamer(ctx, t.ID), Now: b.now(), Insights: b.cardInsights(ctx, t, c), Grant: b.grantOutcome(ctx, t)}
+		Dir: b.dir.cardNamer(ctx, t.ID), Now: b.now(), Insights: b.cardInsights(ctx, t, c), Grant: b.grantOutcome(ctx, t)}
 	in.Account = b.engine.Catalog().Account(t.Subject, t.AppID, in.Ent.Connector)
 	text, bl := blocks.Card(in)
 	return text, bl, !actionable(t, c)

@@ -243,7 +243,7 @@ func readRequestState(v slack.View) requestState {
 // update based on an older view; should the last redraw be lost that way,
 // the submission redraws the form for what was chosen (submitRequest).
 func (b *Bot) requestChanged(ctx context.Context, cb slack.InteractionCallback, action *slack.BlockAction) {
-	log := b.log.With().Str("slack_user", cb.User.ID).Str("view", cb.View.ID).Logger()
+	log := b.logger(ctx).With().Str("view", cb.View.ID).Logger()
 	meta, err := blocks.DecodeRequestMeta(cb.View.PrivateMetadata)
 	if err != nil {
 		log.Warn().Err(err).Msg("request modal with bad metadata")
@@ -261,10 +261,7 @@ func (b *Bot) requestChanged(ctx context.Context, cb slack.InteractionCallback, 
 		log.Info().Str("app", cut(st.appID, 60)).Msg("request modal: unknown app chosen")
 		return
 	}
-	err = b.call(ctx, "views.update", "", func() error {
-		_, err := b.api.UpdateViewContext(ctx, view, "", cb.View.Hash, cb.View.ID)
-		return err
-	})
+	err = b.slack.UpdateView(ctx, view, "", cb.View.Hash, cb.View.ID)
 	switch code := slackCode(err); {
 	case code == "hash_conflict":
 		log.Info().Msg("request modal changed again meanwhile; not redrawn from the older view")
@@ -327,43 +324,21 @@ func (b *Bot) suggestResources(_ context.Context, cb slack.InteractionCallback) 
 // On success the modal closes and the outbox posts the requester's status
 // card and the reviewers' cards.
 func (b *Bot) submitRequest(ctx context.Context, cb slack.InteractionCallback) any {
-	log := b.log.With().Str("slack_user", cb.User.ID).Str("callback", cb.View.CallbackID).Logger()
+	log := b.logger(ctx).With().Str("callback", cb.View.CallbackID).Logger()
 	st := readRequestState(cb.View)
+	fields := map[string]string{"resource": st.resBlock, "duration": st.durBlock, "justification": blocks.BlockReqJustification}
+	if blockIn(cb.View, blocks.BlockReqEmergency) {
+		fields["emergency"] = blocks.BlockReqEmergency
+	}
 	fail := func(err error) any {
-		block := blocks.BlockReqApp
-		var we *workflow.Error
-		errors.As(err, &we)
-		if we != nil {
-			switch we.Field {
-			case "resource":
-				if st.resBlock != "" {
-					block = st.resBlock
-				}
-			case "duration":
-				if st.durBlock != "" {
-					block = st.durBlock
-				}
-			case "justification":
-				block = blocks.BlockReqJustification
-			case "emergency":
-				if blockIn(cb.View, blocks.BlockReqEmergency) {
-					block = blocks.BlockReqEmergency
-				}
-			}
-		}
-		lvl := log.Info()
-		if workflow.ErrorCode(err) == workflow.EINTERNAL {
-			lvl = log.Error()
-		}
-		lvl.AnErr("reason", err).Msg("request refused")
-		return slack.NewErrorsViewSubmissionResponse(map[string]string{block: cut(workflow.ErrorMessage(err), 2000)})
+		return refuseSubmission(&log, err, "request refused", blocks.BlockReqApp, fields, "")
 	}
 	meta, err := blocks.DecodeRequestMeta(cb.View.PrivateMetadata)
 	if err != nil {
 		log.Warn().Err(err).Msg("request modal with bad metadata")
 		return fail(workflow.Errorf(workflow.EINVALID, "This form is damaged; close it and type `/access request` again."))
 	}
-	email, err := b.actorEmail(ctx, cb.User.ID)
+	email, err := b.dir.actorEmail(ctx, cb.User.ID)
 	if err != nil {
 		return fail(err)
 	}
@@ -430,26 +405,19 @@ func (b *Bot) requestExtension(ctx context.Context, c click) {
 		b.refuse(ctx, c, "That button does not name access accessbot knows.", err)
 		return
 	}
-	email, err := b.emailOf(ctx, c.cb.User.ID)
+	email, err := b.dir.emailOf(ctx, c.cb.User.ID)
 	if err != nil {
 		b.refuse(ctx, c, workflow.ErrorMessage(err), err)
 		return
 	}
-	var g *workflow.Grant
-	var dur time.Duration
-	err = b.engine.Store().View(ctx, func(tx workflow.ReadTx) error {
-		var err error
-		if g, err = tx.Grant(grantID); err != nil {
-			return err
-		}
-		if t, err := tx.Task(g.TaskID); err == nil {
-			dur = t.Duration
-		}
-		return nil
-	})
+	g, gt, err := b.engine.Grant(ctx, grantID)
 	if err != nil {
 		b.refuse(ctx, c, workflow.ErrorMessage(err), err)
 		return
+	}
+	var dur time.Duration
+	if gt != nil {
+		dur = gt.Duration
 	}
 	if !strings.EqualFold(g.Subject, email) {
 		b.refuse(ctx, c, "That access is someone else's; only its holder can ask to extend it.", nil)
@@ -502,8 +470,5 @@ func (b *Bot) deliverExpiryWarning(ctx context.Context, n workflow.Notice, p wor
 	if len(bl) > 0 {
 		opts = append(opts, slack.MsgOptionBlocks(bl...))
 	}
-	return b.call(ctx, "chat.postMessage", ch, func() error {
-		_, _, err := b.api.PostMessageContext(ctx, ch, opts...)
-		return err
-	})
+	return b.slack.Send(ctx, ch, opts...)
 }

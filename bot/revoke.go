@@ -55,12 +55,8 @@ func (b *Bot) revokeCommand(ctx context.Context, c *command) {
 	task, err := b.engine.ProposeRevocation(ctx, workflow.RevocationInput{Actor: c.email, Subject: subject,
 		AppID: app.ID, ResourceID: resIDOf(res), Reason: reason})
 	if err != nil {
-		lvl := c.log.Info()
-		if workflow.ErrorCode(err) == workflow.EINTERNAL {
-			lvl = c.log.Error()
-		}
-		lvl.AnErr("reason", err).Str("subject", subject).Msg("revocation refused")
-		b.respond(ctx, c, workflow.ErrorMessage(err)+" Nothing was changed.")
+		log := c.log.With().Str("subject", subject).Logger()
+		b.respond(ctx, c, refused(&log, err, "revocation refused")+" Nothing was changed.")
 		return
 	}
 	c.log.Info().Int64("task", task.ID).Str("subject", subject).Msg("revocation proposed")

@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"strings"
-
-	"github.com/slack-go/slack"
 
 	"accessbot/blocks"
 	"accessbot/workflow"
@@ -37,71 +34,31 @@ func (b *Bot) tasksCommand(ctx context.Context, c *command) {
 		b.respond(ctx, c, "`/access tasks` takes nothing after it. "+b.subUsage("tasks"))
 		return
 	}
-	type group struct {
-		waitingKind
-		n     int
-		first []*workflow.Task
+	qs := make([]workflow.TaskQuery, 0, len(waitingKinds)+1)
+	for _, g := range waitingKinds {
+		qs = append(qs, workflow.TaskQuery{Assignee: c.email, AssigneeStep: g.step, Kind: g.kind,
+			Statuses: []workflow.Status{workflow.StatusOpen}, Limit: waitingShown})
 	}
-	var groups []group
-	var mine int
-	err := b.engine.Store().View(ctx, func(tx workflow.ReadTx) error {
-		for _, g := range waitingKinds {
-			q := workflow.TaskQuery{Assignee: c.email, AssigneeStep: g.step, Kind: g.kind, Statuses: []workflow.Status{workflow.StatusOpen}}
-			n, err := tx.CountTasks(q)
-			if err != nil {
-				return err
-			}
-			if n == 0 {
-				continue
-			}
-			q.Limit = waitingShown
-			first, err := tx.FindTasks(q)
-			if err != nil {
-				return err
-			}
-			groups = append(groups, group{g, n, first})
-		}
-		var err error
-		mine, err = tx.CountTasks(workflow.TaskQuery{Requester: c.email, Kind: workflow.KindGrant, Statuses: []workflow.Status{workflow.StatusOpen, workflow.StatusError}})
-		return err
-	})
+	qs = append(qs, workflow.TaskQuery{Requester: c.email, Kind: workflow.KindGrant, Statuses: []workflow.Status{workflow.StatusOpen, workflow.StatusError}})
+	res, err := b.engine.CountTasks(ctx, qs...)
 	if err != nil {
 		c.log.Error().Err(err).Msg("read tasks")
 		b.respond(ctx, c, workflow.ErrorMessage(err))
 		return
 	}
 	cat := b.engine.Catalog()
-	var sb strings.Builder
-	total := 0
-	for _, g := range groups {
-		total += g.n
-	}
-	if total == 0 {
-		sb.WriteString("*Nothing waits on you.* :tada:\n")
-	} else {
-		fmt.Fprintf(&sb, "*%d %s on you:*\n", total, countNoun(total, "task waits", "tasks wait"))
-		for _, g := range groups {
-			var nums []string
-			for _, t := range g.first {
-				nums = append(nums, fmt.Sprintf("%s (%s)", t.Number(), escapeLabel(accessLabel(cat, t))))
-			}
-			more := ""
-			if g.n > len(g.first) {
-				more = fmt.Sprintf(" and %d more", g.n-len(g.first))
-			}
-			fmt.Fprintf(&sb, "• %s: *%d* — %s%s\n", g.label, g.n, strings.Join(nums, ", "), more)
+	var groups []blocks.WaitingGroup
+	for i, g := range waitingKinds {
+		if res[i].Total == 0 {
+			continue
 		}
+		wg := blocks.WaitingGroup{Label: g.label, Total: res[i].Total}
+		for _, t := range res[i].Tasks {
+			wg.First = append(wg.First, fmt.Sprintf("%s (%s)", t.Number(), escapeLabel(accessLabel(cat, t))))
+		}
+		groups = append(groups, wg)
 	}
-	if mine > 0 {
-		fmt.Fprintf(&sb, "You have %d open %s of your own.\n", mine, countNoun(mine, "request", "requests"))
-	}
-	text := sb.String()
-	bl := []slack.Block{slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, cut(text, 2900), false, false), nil, nil)}
-	if home := homeDeepLink(c.sc.TeamID, c.sc.APIAppID); home != "" {
-		btn := slack.NewButtonBlockElement(blocks.ActTasksOpenHome, "home", slack.NewTextBlockObject(slack.PlainTextType, "Open the App Home", false, false))
-		btn.URL = home
-		bl = append(bl, slack.NewActionBlock("", btn))
-	}
+	text, bl := blocks.WaitingSummary(groups, res[len(waitingKinds)].Total, homeDeepLink(c.sc.TeamID, c.sc.APIAppID))
 	b.respondBlocks(ctx, c, text, bl)
 }
 
@@ -112,13 +69,6 @@ func homeDeepLink(team, app string) string {
 		return ""
 	}
 	return "slack://app?team=" + url.QueryEscape(team) + "&id=" + url.QueryEscape(app) + "&tab=home"
-}
-
-func countNoun(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
 
 // showCommand is `/access show T-12`: the Details modal of the task, for

@@ -106,13 +106,17 @@ func (b *Bot) threadMessage(ctx context.Context, inner slackevents.EventsAPIInne
 	if workflow.ErrorCode(err) == workflow.ENOTFOUND {
 		return // a thread that is no task's
 	}
-	log := b.log.With().Str("event_id", eventID).Str("slack_user", te.user).Str("channel", te.channel).Str("ts", te.ts).Logger()
+	lc := b.logger(ctx).With().Str("event_id", eventID).Str("channel", te.channel).Str("ts", te.ts)
+	if m, _ := inner.Data.(*slackevents.MessageEvent); m == nil || m.User == "" {
+		lc = lc.Str("slack_user", te.user) // an edit or deletion: the envelope names nobody
+	}
+	log := lc.Logger()
 	if err != nil {
 		log.Error().Err(err).Msg("read the card of a thread")
 		return
 	}
 	log = log.With().Int64("task", card.TaskID).Logger()
-	email, err := b.actorEmail(ctx, te.user)
+	email, err := b.dir.actorEmail(ctx, te.user)
 	if err != nil {
 		log.Warn().Err(err).Msg("thread reply by someone accessbot cannot identify")
 		if te.op == "" {
@@ -249,7 +253,7 @@ func (b *Bot) acknowledge(ctx context.Context, t *workflow.Task, card *workflow.
 	_, err := b.engine.Decide(ctx, action, workflow.Decision{TaskID: t.ID, Actor: email, Revision: t.Revision, Comment: rest, Message: ref})
 	if err != nil {
 		if workflow.ErrorCode(err) == workflow.EINTERNAL {
-			b.log.Error().Err(err).Int64("task", t.ID).Msg("acknowledge in a thread")
+			b.logger(ctx).Error().Err(err).Int64("task", t.ID).Msg("acknowledge in a thread")
 			return fmt.Sprintf("accessbot could not mark %s because of an internal error; use the card's buttons or try again later.", t.Number()), false
 		}
 		return blocks.Escape(workflow.ErrorMessage(err)) + " Nothing was marked.", false
@@ -274,10 +278,7 @@ func statusWords(s workflow.Status) string { return s.Words().Ending }
 
 // threadAnswer replies in the thread te happened in.
 func (b *Bot) threadAnswer(ctx context.Context, log zerolog.Logger, te threadEvent, text string) {
-	err := b.call(ctx, "chat.postMessage", te.channel, func() error {
-		_, _, err := b.api.PostMessageContext(ctx, te.channel, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionTS(te.thread))
-		return err
-	})
+	err := b.slack.Send(ctx, te.channel, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionTS(te.thread))
 	if err != nil {
 		log.Warn().Err(err).Msg("answer in thread failed")
 	}

@@ -48,9 +48,6 @@ func (e *Engine) SetCatalog(c *Catalog) { e.cat.Store(c) }
 // Now is the engine's clock, truncated to what the store keeps.
 func (e *Engine) Now() time.Time { return e.clock().UTC().Truncate(time.Microsecond) }
 
-// Store returns the engine's store, for read-only views.
-func (e *Engine) Store() Store { return e.store }
-
 // An operation is load -> decide -> persist. The loading (the task, its
 // chain head, anything read up front) and the deciding run against reads
 // only: decide functions take an op and a task, read what else they need
