@@ -14,7 +14,6 @@ import (
 
 	"github.com/rs/zerolog"
 	"github.com/slack-go/slack"
-	"github.com/slack-go/slack/socketmode"
 
 	"accessbot/workflow"
 )
@@ -111,7 +110,8 @@ type Config struct {
 	Owner string
 	// HTTPClient for the Web API; default one with a 15 s timeout.
 	HTTPClient *http.Client
-	// PingInterval for Socket Mode (slack-go's default 30 s when 0).
+	// PingInterval for Socket Mode: a connection without a ping from
+	// Slack for this long is given up (30 s, slack-go's default, when 0).
 	PingInterval time.Duration
 	// Reload re-reads the configuration for `/access reload`; nil turns
 	// the subcommand into an explanation.
@@ -237,23 +237,27 @@ func (b *Bot) Run(ctx context.Context) error {
 	if err := b.checkAuth(ctx); err != nil {
 		return err
 	}
-	opts := []socketmode.Option{}
-	if b.cfg.PingInterval > 0 {
-		opts = append(opts, socketmode.OptionPingInterval(b.cfg.PingInterval))
-	}
-	client := socketmode.New(b.api, opts...)
 	defer b.state.connected.Store(false)
-
-	sockCtx, stopSock := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopSock()
-	sockErr := make(chan error, 1)
-	go func() { sockErr <- client.RunContext(sockCtx) }()
 
 	// Work in flight finishes after ctx ends: it runs on a context that is
 	// not canceled with ctx, bounded by a grace period (30 s).
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 	pool := newPool(workCtx, b.cfg.Workers)
+
+	// The connection outlives ctx, so the acks of envelopes taken before
+	// it ended still go out; from ctx's end on, envelopes are left to
+	// Slack's redelivery.
+	sockCtx, stopSock := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopSock()
+	sockErr := make(chan error, 1)
+	go func() {
+		sockErr <- b.socketMode(sockCtx, func(c *socketConn, f *socketFrame) {
+			if ctx.Err() == nil {
+				b.envelope(c, f, pool)
+			}
+		})
+	}()
 	beatCtx, stopBeat := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBeat()
 	go b.heartbeatLoop(beatCtx)
@@ -275,7 +279,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	}()
 
 	b.log.Info().Str("api_url", b.cfg.APIURL).Str("bot_user", b.botUserID).Msg("connecting to Slack (Socket Mode)")
-	err := b.loop(ctx, client, pool, sockErr)
+	err := b.loop(ctx, sockErr)
 
 	grace := time.AfterFunc(30*time.Second, stopWork)
 	<-inboxDone
@@ -298,6 +302,7 @@ func (b *Bot) checkAuth(ctx context.Context) error {
 		return tokenError("SLACK_BOT_TOKEN", "the Bot User OAuth Token (xoxb-…)", b.cfg.APIURL, err)
 	}
 	b.botUserID = res.UserID
+	b.out.botUserID = res.UserID
 	if _, _, err := b.api.StartSocketModeContext(ctx); err != nil {
 		return tokenError("SLACK_APP_TOKEN", "an app-level token (xapp-…) with the connections:write scope", b.cfg.APIURL, err)
 	}

@@ -69,6 +69,15 @@ func (c *client) Send(ctx context.Context, channel string, opts ...slack.MsgOpti
 	return err
 }
 
+// History is one page of conversations.history.
+func (c *client) History(ctx context.Context, params *slack.GetConversationHistoryParameters) (res *slack.GetConversationHistoryResponse, err error) {
+	err = c.call(ctx, "conversations.history", params.ChannelID, func() (err error) {
+		res, err = c.api.GetConversationHistoryContext(ctx, params)
+		return err
+	})
+	return res, err
+}
+
 // Update is chat.update of message ts in channel.
 func (c *client) Update(ctx context.Context, channel, ts string, opts ...slack.MsgOption) error {
 	return c.call(ctx, "chat.update", channel, func() error {

@@ -26,6 +26,9 @@ type delivery struct {
 	dir    *directory
 	log    *zerolog.Logger // when ctx carries none
 	owner  string          // lease owner id of this instance
+	// botUserID is the bot's own Slack user (auth.test, before the loops
+	// start): a card it posted before a restart is found by it.
+	botUserID string
 
 	poll                time.Duration // outbox read when nothing wakes it
 	retryBase, retryMax time.Duration // bounds of the backoff

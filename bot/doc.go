@@ -48,7 +48,10 @@
 // envelopes that nobody holds (a process that died); the outbox claims
 // notices whose lease ran out. A delivery whose lease was lost is not
 // recorded, and a new card is claimed (Store.ClaimCard) before it is
-// posted, so two replicas never post one card twice.
+// posted, so two replicas never post one card twice. A card's message
+// carries its key as message metadata: who takes over the claim of an
+// owner that died between Slack's answer and the save finds that message
+// (conversations.history) and adopts it rather than posting again.
 //
 // People are named by Slack mention (names.go): a card looks up the people
 // it names before it is drawn, and one that still had to name someone by

@@ -83,3 +83,22 @@ func assigneeIndex(h *harness, id int64) int {
 	h.t.Fatalf("no assignee card of T-%d", id)
 	return -1
 }
+
+// TestDoneMarksAreCommittedOnTheirOwn: a click whose handler changes
+// nothing (a double click) has its envelope marked done shortly after,
+// also when no other envelope comes to share the commit.
+func TestDoneMarksAreCommittedOnTheirOwn(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	task := h.request("alice", "github")
+	card := h.card(task.ID, workflow.CardAssignee, "mgr", 0)
+	h.click("mgr", card, "approve")
+	h.eventually("approved", func() bool { return h.task(task.ID).Step == 1 })
+	h.click("mgr", card, "approve") // the card as it was: stale
+	h.eventually("the double click answered", func() bool { return len(h.slack.Ephemerals(h.ids["mgr"])) == 1 })
+	h.eventually("every envelope done", func() bool {
+		open, _, err := h.db.InboxStats(h.ctx)
+		require.NoError(t, err)
+		return open == 0
+	})
+}

@@ -95,6 +95,7 @@ type harness struct {
 	logs lockedBuffer
 	// wrapStore wraps the bot's Store (harnessOptions.wrapStore).
 	wrapStore func(*store.DB) bot.Store
+	leaseTTL  time.Duration // the bot's; 0 is its default
 }
 
 // lockedBuffer is a bytes.Buffer the bot may write while a test reads it.
@@ -154,6 +155,7 @@ type harnessOptions struct {
 	// wrapStore, when set, gives the bot a Store around the harness's
 	// database (to inject storage faults).
 	wrapStore func(*store.DB) bot.Store
+	leaseTTL  time.Duration // the bot's LeaseTTL; default the bot's own
 }
 
 func setupWith(t testing.TB, o harnessOptions) *harness {
@@ -177,7 +179,7 @@ func setupWith(t testing.TB, o harnessOptions) *harness {
 	srv, err := fakeslack.New(o.slack)
 	require.NoError(t, err)
 	srv.AddChannel("C0ACCESS01", "access-github", true)
-	h := &harness{t: t, ctx: ctx, slack: srv, ids: map[string]string{}, stopBot: func() {}, logLevel: zerolog.InfoLevel, rateScale: o.rateScale, wrapStore: o.wrapStore}
+	h := &harness{t: t, ctx: ctx, slack: srv, ids: map[string]string{}, stopBot: func() {}, logLevel: zerolog.InfoLevel, rateScale: o.rateScale, wrapStore: o.wrapStore, leaseTTL: o.leaseTTL}
 	if _, ok := t.(*testing.B); ok {
 		h.logLevel = zerolog.ErrorLevel
 	}
@@ -221,7 +223,7 @@ func (h *harness) startBot() {
 		Reload:  h.reload,
 		Workers: 4, Poll: 20 * time.Millisecond,
 		RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond,
-		RateScale: h.rateScale,
+		RateScale: h.rateScale, LeaseTTL: h.leaseTTL,
 	})
 	require.NoError(t, err)
 	runCtx, stop := context.WithCancel(h.ctx)

@@ -27,11 +27,16 @@ import (
 // finished by recoverLoop (of the restarted process or another replica)
 // once their lease has run out.
 
-// arrival is an envelope waiting for the inbox writer.
+// arrival is an envelope waiting for the inbox writer. Its evt is decoded
+// only when it is an event (decodeEvent does the rest, after the ack);
+// kind and user are what the envelope's head says (interaction type,
+// command or event type; the Slack user).
 type arrival struct {
-	client *socketmode.Client
+	client acker
 	evt    socketmode.Event
 	env    workflow.Envelope
+	kind   string
+	user   string
 }
 
 // inbox is the group-commit writer's queue.
@@ -46,6 +51,13 @@ const storeTimeout = 2 * time.Second
 // maxGroup bounds one group commit.
 const maxGroup = 500
 
+// doneDelay is how long done marks wait for an envelope's group commit to
+// ride in before they are committed on their own: in a burst, a commit
+// (an fsync) for each finished handler would delay the acks behind it.
+// A done mark that is lost in a crash only means that envelope is
+// finished again (its effect, if any, is recorded).
+const doneDelay = 50 * time.Millisecond
+
 // maxEnvelopeAttempts is how many times an envelope is started before it
 // is given up (marked done with an error in the log): an envelope whose
 // handling kills the process must not do so at every start.
@@ -59,10 +71,16 @@ func newInbox() *inbox {
 // storing what already arrived.
 func (b *Bot) inboxLoop(stop context.Context, work context.Context, pool *pool) {
 	var pendingDone []string
-	retry := time.NewTimer(time.Hour)
-	defer retry.Stop()
+	// flush fires when pending done marks are due on their own (after
+	// doneDelay, or a second after a failed commit). Since Go 1.23 a
+	// stopped or reset timer delivers no stale tick, so it needs no
+	// draining.
+	flush := time.NewTimer(time.Hour)
+	flush.Stop()
+	armed := false
 	for {
 		var group []arrival
+		due := false
 		select {
 		case <-stop.Done():
 			b.flushDone(work, pendingDone)
@@ -71,7 +89,8 @@ func (b *Bot) inboxLoop(stop context.Context, work context.Context, pool *pool) 
 			group = append(group, a)
 		case id := <-b.inbox.done:
 			pendingDone = append(pendingDone, id)
-		case <-retry.C:
+		case <-flush.C:
+			armed, due = false, true
 		}
 		// Everything that arrived meanwhile joins this commit.
 	drain:
@@ -85,6 +104,16 @@ func (b *Bot) inboxLoop(stop context.Context, work context.Context, pool *pool) 
 				break drain
 			}
 		}
+		if len(group) == 0 && len(pendingDone) == 0 {
+			continue
+		}
+		if len(group) == 0 && !due && len(pendingDone) < maxGroup {
+			if !armed {
+				flush.Reset(doneDelay)
+				armed = true
+			}
+			continue
+		}
 		envs := make([]workflow.Envelope, len(group))
 		for i, a := range group {
 			envs[i] = a.env
@@ -97,18 +126,33 @@ func (b *Bot) inboxLoop(stop context.Context, work context.Context, pool *pool) 
 		cancel()
 		if err != nil && len(group) == 0 {
 			b.log.Warn().Err(err).Int("envelopes", len(pendingDone)).Msg("mark envelopes done; retrying")
-			retry.Reset(time.Second)
+			flush.Reset(time.Second)
+			armed = true
 			continue
 		}
 		if err == nil {
 			pendingDone = pendingDone[:0]
+			flush.Stop()
+			armed = false
+		}
+		if err != nil {
+			if !armed && len(pendingDone) > 0 {
+				flush.Reset(time.Second)
+				armed = true
+			}
+			for _, a := range group {
+				b.notStored(a, err)
+			}
+			continue
+		}
+		// Every ack first (they leave in one write), then the work.
+		for i, a := range group {
+			b.stored(a, fresh[i])
 		}
 		for i, a := range group {
-			if err != nil {
-				b.notStored(a, err)
-				continue
+			if fresh[i] {
+				b.run(a, pool)
 			}
-			b.stored(a, fresh[i], pool)
 		}
 	}
 }
@@ -132,28 +176,35 @@ func (b *Bot) flushDone(ctx context.Context, ids []string) {
 	}
 }
 
-// stored acks a stored envelope (a view submission after its handler) and
-// runs the new ones.
-func (b *Bot) stored(a arrival, fresh bool, pool *pool) {
+// isView reports whether a is a view submission, whose ack waits for its
+// handler.
+func (a arrival) isView() bool {
+	return a.evt.Type == socketmode.EventTypeInteractive && a.kind == string(slack.InteractionTypeViewSubmission)
+}
+
+// stored acks a stored envelope (a view submission after its handler).
+func (b *Bot) stored(a arrival, fresh bool) {
 	req := *a.evt.Request
-	cb, isView := a.evt.Data.(slack.InteractionCallback)
-	isView = isView && cb.Type == slack.InteractionTypeViewSubmission
 	if !fresh {
 		b.ack(a.client, req, nil)
 		b.log.Info().Str("envelope_id", req.EnvelopeID).Str("event_id", a.env.EventID).Int("retry_attempt", req.RetryAttempt).
 			Msg("duplicate envelope ignored")
 		return
 	}
-	if !isView {
+	if !a.isView() {
 		b.ack(a.client, req, nil)
 	}
-	rc := &workflow.Receipt{ID: req.EnvelopeID}
-	pool.submit(b.envelopeJob(a.evt, func(ctx context.Context) { b.handle(ctx, a.client, a.evt, rc) }), isView)
+}
+
+// run hands a new stored envelope to the worker pool.
+func (b *Bot) run(a arrival, pool *pool) {
+	rc := &workflow.Receipt{ID: a.env.ID}
+	pool.submit(b.jobLog(a.env.ID, a.evt.Type, a.user, func(ctx context.Context) { b.handle(ctx, a.client, a.evt, rc) }), a.isView())
 }
 
 // handle runs an envelope's handler with its receipt and marks the
 // envelope done when no transaction did (and no held work is left).
-func (b *Bot) handle(ctx context.Context, client *socketmode.Client, evt socketmode.Event, rc *workflow.Receipt) {
+func (b *Bot) handle(ctx context.Context, client acker, evt socketmode.Event, rc *workflow.Receipt) {
 	h := &envelopeHold{}
 	ctx = context.WithValue(workflow.WithReceipt(ctx, rc), holdKey{}, h)
 	defer func() {
@@ -179,6 +230,17 @@ func (b *Bot) handle(ctx context.Context, client *socketmode.Client, evt socketm
 		}()
 	}()
 	req := *evt.Request
+	if evt.Data == nil {
+		var err error
+		if evt, err = decodeEvent(evt.Request); err != nil {
+			b.logger(ctx).Warn().Err(err).Msg("malformed envelope")
+			var head payloadHead
+			if json.Unmarshal(req.Payload, &head) == nil && head.Type == string(slack.InteractionTypeViewSubmission) {
+				b.ack(client, req, nil) // its ack waited for this
+			}
+			return
+		}
+	}
 	switch evt.Type {
 	case socketmode.EventTypeInteractive:
 		cb, _ := evt.Data.(slack.InteractionCallback)
@@ -241,9 +303,17 @@ func (b *Bot) notStored(a arrival, err error) {
 	req := *a.evt.Request
 	log := b.log.With().Str("envelope_id", req.EnvelopeID).Str("type", string(a.evt.Type)).Logger()
 	log.Error().Err(err).Msg("cannot store envelope; the person is told it did not go through")
+	evt := a.evt
+	if evt.Data == nil {
+		if evt, err = decodeEvent(a.evt.Request); err != nil {
+			log.Warn().Err(err).Msg("malformed envelope")
+			b.ack(a.client, req, nil)
+			return
+		}
+	}
 	ctx := withLog(context.Background(), log)
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	switch d := a.evt.Data.(type) {
+	switch d := evt.Data.(type) {
 	case slack.InteractionCallback:
 		if d.Type == slack.InteractionTypeViewSubmission {
 			if id := firstInputBlock(d.View); id != "" {
@@ -325,30 +395,35 @@ func (b *Bot) recoverEnvelopes(ctx context.Context, pool *pool) int {
 	return len(envs)
 }
 
-// replayEvent rebuilds the event slack-go made of a stored envelope.
+// replayEvent rebuilds the event of a stored envelope.
 func replayEvent(env workflow.Envelope) (socketmode.Event, error) {
-	req := &socketmode.Request{Type: env.Type, EnvelopeID: env.ID, Payload: json.RawMessage(env.Payload)}
-	switch env.Type {
+	return decodeEvent(&socketmode.Request{Type: env.Type, EnvelopeID: env.ID, Payload: json.RawMessage(env.Payload)})
+}
+
+// decodeEvent decodes an envelope's payload into the event slack-go would
+// have made of it.
+func decodeEvent(req *socketmode.Request) (socketmode.Event, error) {
+	switch req.Type {
 	case socketmode.RequestTypeInteractive:
 		var cb slack.InteractionCallback
-		if err := json.Unmarshal(env.Payload, &cb); err != nil {
+		if err := json.Unmarshal(req.Payload, &cb); err != nil {
 			return socketmode.Event{}, fmt.Errorf("parse stored interaction: %w", err)
 		}
 		return socketmode.Event{Type: socketmode.EventTypeInteractive, Data: cb, Request: req}, nil
 	case socketmode.RequestTypeSlashCommands:
 		var sc slack.SlashCommand
-		if err := json.Unmarshal(env.Payload, &sc); err != nil {
+		if err := json.Unmarshal(req.Payload, &sc); err != nil {
 			return socketmode.Event{}, fmt.Errorf("parse stored slash command: %w", err)
 		}
 		return socketmode.Event{Type: socketmode.EventTypeSlashCommand, Data: sc, Request: req}, nil
 	case socketmode.RequestTypeEventsAPI:
-		ev, err := slackevents.ParseEvent(env.Payload, slackevents.OptionNoVerifyToken())
+		ev, err := slackevents.ParseEvent(req.Payload, slackevents.OptionNoVerifyToken())
 		if err != nil {
 			return socketmode.Event{}, fmt.Errorf("parse stored event: %w", err)
 		}
 		return socketmode.Event{Type: socketmode.EventTypeEventsAPI, Data: ev, Request: req}, nil
 	}
-	return socketmode.Event{}, fmt.Errorf("unknown envelope type %q", env.Type)
+	return socketmode.Event{}, fmt.Errorf("unknown envelope type %q", req.Type)
 }
 
 // heartbeatLoop renews every lease this instance holds (envelopes,

@@ -16,16 +16,18 @@ var tiers = map[string]struct {
 	perMinute float64
 	burst     int
 }{
-	"chat.postMessage":    {55, 2}, // ~1/s per channel; a burst below Slack's (3) keeps a token spare for network jitter
-	"chat.update":         {50, 10},
-	"conversations.open":  {50, 10},
-	"users.lookupByEmail": {50, 10},
-	"users.info":          {100, 20},
-	"chat.postEphemeral":  {100, 20},
-	"views.open":          {100, 20},
-	"views.update":        {100, 20},
-	"views.push":          {100, 20},
-	"views.publish":       {100, 20},
+	"chat.postMessage":   {55, 2}, // ~1/s per channel; a burst below Slack's (3) keeps a token spare for network jitter
+	"chat.update":        {50, 10},
+	"conversations.open": {50, 10},
+	// Tier 3; read only to find a card whose save was lost (outbox.go).
+	"conversations.history": {50, 10},
+	"users.lookupByEmail":   {50, 10},
+	"users.info":            {100, 20},
+	"chat.postEphemeral":    {100, 20},
+	"views.open":            {100, 20},
+	"views.update":          {100, 20},
+	"views.push":            {100, 20},
+	"views.publish":         {100, 20},
 }
 
 // limiter keeps one token bucket per method (and per channel for

@@ -3,7 +3,6 @@ package bot
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/slack-go/slack"
@@ -13,95 +12,101 @@ import (
 	"accessbot/workflow"
 )
 
-// loop drains the client's events until ctx ends or the connection fails
-// for good. An envelope that asks for work goes to the inbox writer
-// (inbox.go), which stores it and then acks it (a view submission after
-// its handler: the ack carries field errors); the loop itself never waits
-// on storage. A block_suggestion changes nothing and is answered at once.
-func (b *Bot) loop(ctx context.Context, client *socketmode.Client, pool *pool, sockErr <-chan error) error {
-	for {
-		select {
-		case <-ctx.Done():
+// loop waits until ctx ends or the connection fails for good. Envelopes
+// are taken by the socket's read loop (envelope), which sends those that
+// ask for work to the inbox writer (inbox.go); the writer stores them and
+// then acks them (a view submission after its handler: the ack carries
+// field errors). A block_suggestion changes nothing and is answered at
+// once.
+func (b *Bot) loop(ctx context.Context, sockErr <-chan error) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-sockErr:
+		if ctx.Err() != nil {
 			return nil
-		case err := <-sockErr:
-			if ctx.Err() != nil {
-				return nil
-			}
-			if code := slackCode(err); code != "" {
-				return tokenError("SLACK_APP_TOKEN", "an app-level token (xapp-…) with the connections:write scope", b.cfg.APIURL, err)
-			}
-			return fmt.Errorf("socket mode: %w", err)
-		case evt, ok := <-client.Events:
-			if !ok {
-				return errors.New("socket mode: event stream closed")
-			}
-			b.noteConnection(evt.Type)
-			b.envelopeIn(evt)
-			if job := b.route(client, evt); job != nil {
-				pool.submit(b.envelopeJob(evt, job), true)
-			}
 		}
+		if code := slackCode(err); code != "" {
+			return tokenError("SLACK_APP_TOKEN", "an app-level token (xapp-…) with the connections:write scope", b.cfg.APIURL, err)
+		}
+		return fmt.Errorf("socket mode: %w", err)
 	}
 }
 
-// route sends an envelope to the inbox writer, acks what needs no work,
-// and returns the work to do at once (a block suggestion), or nil.
-func (b *Bot) route(client *socketmode.Client, evt socketmode.Event) (job func(context.Context)) {
-	switch evt.Type {
-	case socketmode.EventTypeConnecting, socketmode.EventTypeConnected, socketmode.EventTypeHello:
-		b.log.Debug().Str("type", string(evt.Type)).Msg("socket mode")
-		return nil
-	case socketmode.EventTypeConnectionError, socketmode.EventTypeDisconnect:
-		b.log.Info().Str("type", string(evt.Type)).Msg("socket mode: reconnecting")
-		return nil
-	case socketmode.EventTypeErrorBadMessage:
-		b.ackBadMessage(client, evt)
-		return nil
-	case socketmode.EventTypeIncomingError, socketmode.EventTypeErrorWriteFailed, socketmode.EventTypeInvalidAuth:
-		b.log.Warn().Str("type", string(evt.Type)).Msg("socket mode error")
-		return nil
+// payloadHead is what routing needs of an interaction's or a slash
+// command's payload before it is stored; the rest is decoded after the ack.
+type payloadHead struct {
+	Type string `json:"type"` // interaction type
+	User struct {
+		ID string `json:"id"`
+	} `json:"user"`
+	Command string `json:"command"`
+	UserID  string `json:"user_id"` // of a slash command
+}
+
+// envelope routes an envelope read from c: to the inbox writer, acked at
+// once when it needs no work, or answered at once (a block suggestion).
+// Events are decoded here (which ones need work depends on the event);
+// interactions and slash commands only as far as payloadHead.
+func (b *Bot) envelope(c acker, f *socketFrame, pool *pool) {
+	if f.EnvelopeID == "" {
+		return
 	}
-	if evt.Request == nil || evt.Request.EnvelopeID == "" {
-		return nil
-	}
-	req := *evt.Request
-	env := workflow.Envelope{ID: req.EnvelopeID, Type: req.Type, Payload: req.Payload, ReceivedAt: b.now()}
-	switch evt.Type {
-	case socketmode.EventTypeInteractive:
-		cb, ok := evt.Data.(slack.InteractionCallback)
-		if !ok {
-			b.ack(client, req, nil)
-			return nil
+	req := f.request()
+	a := arrival{client: c, env: workflow.Envelope{ID: req.EnvelopeID, Type: req.Type, Payload: req.Payload, ReceivedAt: b.now()}}
+	switch req.Type {
+	case socketmode.RequestTypeEventsAPI:
+		ev, err := slackevents.ParseEvent(req.Payload, slackevents.OptionNoVerifyToken())
+		if err != nil {
+			b.badEnvelope(c, f, fmt.Errorf("parsing Events API event: %w", err))
+			return
 		}
-		if cb.Type == slack.InteractionTypeBlockSuggestion {
-			// The ack carries the options; Slack waits 3 s for it.
-			return func(ctx context.Context) { b.ack(client, req, b.suggestion(ctx, cb)) }
-		}
-	case socketmode.EventTypeSlashCommand:
-		if _, ok := evt.Data.(slack.SlashCommand); !ok {
-			b.ack(client, req, nil)
-			return nil
-		}
-	case socketmode.EventTypeEventsAPI:
-		ev, _ := evt.Data.(slackevents.EventsAPIEvent)
+		a.evt = socketmode.Event{Type: socketmode.EventTypeEventsAPI, Data: ev, Request: &req}
+		a.kind, a.user = ev.InnerEvent.Type, envelopeUser(ev)
+		b.envelopeIn(req.EnvelopeID, a.evt.Type, a.kind)
 		if b.ignoreEvent(ev) {
-			b.ack(client, req, nil)
-			return nil
+			b.ack(c, req, nil)
+			return
 		}
 		if cb, ok := ev.Data.(*slackevents.EventsAPICallbackEvent); ok {
-			env.EventID = cb.EventID
+			a.env.EventID = cb.EventID
+		}
+	case socketmode.RequestTypeInteractive, socketmode.RequestTypeSlashCommands:
+		var head payloadHead
+		if err := json.Unmarshal(req.Payload, &head); err != nil {
+			b.badEnvelope(c, f, fmt.Errorf("parsing %s payload: %w", req.Type, err))
+			return
+		}
+		a.evt = socketmode.Event{Type: socketmode.EventTypeInteractive, Request: &req}
+		a.kind, a.user = head.Type, head.User.ID
+		if req.Type == socketmode.RequestTypeSlashCommands {
+			a.evt.Type = socketmode.EventTypeSlashCommand
+			a.kind, a.user = head.Command, head.UserID
+		}
+		b.envelopeIn(req.EnvelopeID, a.evt.Type, a.kind)
+		if a.kind == string(slack.InteractionTypeBlockSuggestion) && a.evt.Type == socketmode.EventTypeInteractive {
+			// The ack carries the options; Slack waits 3 s for it.
+			pool.submit(b.jobLog(req.EnvelopeID, a.evt.Type, a.user, func(ctx context.Context) {
+				evt, err := decodeEvent(&req)
+				if err != nil {
+					b.logger(ctx).Warn().Err(err).Msg("malformed envelope")
+					b.ack(c, req, nil)
+					return
+				}
+				b.ack(c, req, b.suggestion(ctx, evt.Data.(slack.InteractionCallback)))
+			}), true)
+			return
 		}
 	default:
-		b.ack(client, req, nil)
-		return nil
+		b.ack(c, req, nil)
+		return
 	}
-	b.inbox.in <- arrival{client: client, evt: evt, env: env}
-	return nil
+	b.inbox.in <- a
 }
 
 // ack acks req; a replayed envelope (no client: its connection is gone)
 // has nobody to ack.
-func (b *Bot) ack(client *socketmode.Client, req socketmode.Request, payload any) {
+func (b *Bot) ack(client acker, req socketmode.Request, payload any) {
 	if client == nil {
 		return
 	}
@@ -115,22 +120,4 @@ func (b *Bot) ack(client *socketmode.Client, req socketmode.Request, payload any
 		b.log.Error().Err(err).Str("envelope_id", req.EnvelopeID).Msg("ack failed")
 	}
 	b.acked(req.EnvelopeID)
-}
-
-// ackBadMessage acks an envelope slack-go could not parse, by the
-// envelope_id found in the raw message, so Slack does not redeliver it.
-func (b *Bot) ackBadMessage(client *socketmode.Client, evt socketmode.Event) {
-	bad, ok := evt.Data.(*socketmode.ErrorBadMessage)
-	if !ok {
-		return
-	}
-	var raw struct {
-		EnvelopeID string `json:"envelope_id"`
-		Type       string `json:"type"`
-	}
-	_ = json.Unmarshal(bad.Message, &raw)
-	b.log.Warn().Str("envelope_id", raw.EnvelopeID).Str("type", raw.Type).AnErr("cause", bad.Cause).Msg("malformed envelope")
-	if raw.EnvelopeID != "" {
-		b.ack(client, socketmode.Request{EnvelopeID: raw.EnvelopeID}, nil)
-	}
 }

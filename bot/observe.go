@@ -57,44 +57,19 @@ func apiResult(err error) string {
 }
 
 // Connected reports whether the Socket Mode connection is up: true from
-// slack-go's "connected" until it starts reconnecting or the bot stops.
+// the Socket Mode connection's dial until it starts reconnecting or the bot stops.
 // Readiness checks use it.
 func (b *Bot) Connected() bool { return b.state.connected.Load() }
 
-// noteConnection follows the connection state from slack-go's events.
-func (b *Bot) noteConnection(t socketmode.EventType) {
-	switch t {
-	case socketmode.EventTypeConnected:
-		b.state.connected.Store(true)
-	case socketmode.EventTypeConnecting, socketmode.EventTypeConnectionError,
-		socketmode.EventTypeDisconnect, socketmode.EventTypeInvalidAuth:
-		b.state.connected.Store(false)
-	}
-}
-
 // envelopeIn records an envelope's arrival (for the ack latency) and counts
-// it. Only envelopes the loop acks are timed, so every entry is removed by
-// its ack.
-func (b *Bot) envelopeIn(evt socketmode.Event) {
-	if evt.Request == nil || evt.Request.EnvelopeID == "" {
-		return
-	}
-	kind := ""
-	switch d := evt.Data.(type) {
-	case slack.InteractionCallback:
-		kind = string(d.Type)
-	case slack.SlashCommand:
-		kind = d.Command
-	case slackevents.EventsAPIEvent:
-		kind = d.InnerEvent.Type
-	default:
-		return
-	}
-	b.metrics().Envelope(string(evt.Type), kind)
+// it by type and kind (interaction type, command, event type). Only
+// envelopes the loop acks are timed, so every entry is removed by its ack.
+func (b *Bot) envelopeIn(id string, typ socketmode.EventType, kind string) {
+	b.metrics().Envelope(string(typ), kind)
 	b.state.mu.Lock()
 	defer b.state.mu.Unlock()
 	if len(b.state.arrived) < maxTimedEnvelopes {
-		b.state.arrived[evt.Request.EnvelopeID] = time.Now()
+		b.state.arrived[id] = time.Now()
 	}
 }
 
@@ -147,9 +122,15 @@ func (b *Bot) envelopeJob(evt socketmode.Event, job func(context.Context)) func(
 	if evt.Request == nil {
 		return job
 	}
-	lc := b.log.With().Str("envelope_id", evt.Request.EnvelopeID).Str("type", string(evt.Type))
-	if u := envelopeUser(evt.Data); u != "" {
-		lc = lc.Str("slack_user", u)
+	return b.jobLog(evt.Request.EnvelopeID, evt.Type, envelopeUser(evt.Data), job)
+}
+
+// jobLog runs job with a logger that names the envelope and the Slack user
+// (when known).
+func (b *Bot) jobLog(id string, typ socketmode.EventType, user string, job func(context.Context)) func(context.Context) {
+	lc := b.log.With().Str("envelope_id", id).Str("type", string(typ))
+	if user != "" {
+		lc = lc.Str("slack_user", user)
 	}
 	log := lc.Logger()
 	return func(ctx context.Context) { job(withLog(ctx, log)) }

@@ -240,7 +240,7 @@ func (w *delivery) postCard(ctx context.Context, t *workflow.Task, c workflow.Ca
 	if !claimed {
 		return w.refreshCard(ctx, t, &c, false)
 	}
-	posted := false
+	posted := false // or the claim is kept for a retry
 	defer func() {
 		if !posted {
 			if err := w.store.ReleaseCard(context.WithoutCancel(ctx), c.ID, w.owner); err != nil {
@@ -263,8 +263,28 @@ func (w *delivery) postCard(ctx context.Context, t *workflow.Task, c workflow.Ca
 		}
 		return w.updateCard(ctx, t, &c)
 	}
+	if !c.UpdatedAt.IsZero() {
+		// Claimed before: its owner may have died after Slack took its
+		// post and before saving it. That message is the card.
+		found, err := w.findPostedCard(ctx, &c)
+		if err != nil {
+			posted = true // keep the claim: releasing it would let the next poster skip this search
+			return fmt.Errorf("look for the %s card of %s posted before: %w", c.Role, t.Number(), err)
+		}
+		if found {
+			posted = true
+			if err := w.store.SaveCard(ctx, &c); err != nil {
+				w.unsaved.Store(c.ID, c)
+				return fmt.Errorf("save %s card of %s: %w", c.Role, t.Number(), err)
+			}
+			w.logger(ctx).Info().Int64("task", t.ID).Str("role", string(c.Role)).Str("channel", c.Channel).Str("ts", c.TS).
+				Msg("card posted before a restart adopted, not posted again")
+			return w.updateCard(ctx, t, &c)
+		}
+	}
 	text, bl, final := w.renderCard(ctx, t, c)
-	channel, ts, err := w.slack.Post(ctx, c.Channel, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionBlocks(bl...))
+	channel, ts, err := w.slack.Post(ctx, c.Channel, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionBlocks(bl...),
+		slack.MsgOptionMetadata(cardMetadata(c, t.Revision)))
 	if err != nil {
 		return fmt.Errorf("post %s card of %s: %w", c.Role, t.Number(), err)
 	}
@@ -278,6 +298,61 @@ func (w *delivery) postCard(ctx context.Context, t *workflow.Task, c workflow.Ca
 	}
 	w.log.Info().Int64("task", t.ID).Str("role", string(c.Role)).Str("email", c.Email).Str("channel", channel).Msg("card posted")
 	return nil
+}
+
+// cardEventType is the message metadata type of a card. Its payload names
+// the card (task, role, step; the channel is where it is), so a poster
+// that takes over a claim finds a message whose save was lost.
+const cardEventType = "accessbot_card"
+
+func cardKey(c workflow.Card) string { return fmt.Sprintf("%d/%s/%d", c.TaskID, c.Role, c.Step) }
+
+func cardMetadata(c workflow.Card, revision int64) slack.SlackMetadata {
+	return slack.SlackMetadata{EventType: cardEventType, EventPayload: map[string]any{"card": cardKey(c), "revision": revision}}
+}
+
+// maxHistoryPages bounds the search for a card posted before (100
+// messages a page, since a minute before the claim).
+const maxHistoryPages = 5
+
+// findPostedCard looks in c's channel for the card's message posted since
+// its claim (c.UpdatedAt) and, when found, sets c's ts and the revision it
+// shows. A history the bot may not read (an app installed before it had
+// the history scopes) finds nothing: posting again risks a duplicate,
+// never a card that is not posted at all.
+func (w *delivery) findPostedCard(ctx context.Context, c *workflow.Card) (bool, error) {
+	oldest := c.UpdatedAt.Add(-time.Minute) // Slack's clock and ours differ a little
+	params := &slack.GetConversationHistoryParameters{
+		ChannelID: c.Channel, Limit: 100, Inclusive: true, IncludeAllMetadata: true,
+		Oldest: fmt.Sprintf("%d.%06d", oldest.Unix(), oldest.Nanosecond()/1000),
+	}
+	key := cardKey(*c)
+	for range maxHistoryPages {
+		res, err := w.slack.History(ctx, params)
+		switch slackCode(err) {
+		case "missing_scope", "not_in_channel", "channel_not_found":
+			w.logger(ctx).Warn().Err(err).Str("channel", c.Channel).Msg("cannot read the channel to find a card posted before a restart; posting it (it may show twice)")
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		for _, m := range res.Messages {
+			md := m.Metadata
+			if m.User != w.botUserID || md.EventType != cardEventType || md.EventPayload["card"] != key {
+				continue
+			}
+			rev, _ := md.EventPayload["revision"].(float64)
+			c.TS, c.Revision, c.UpdatedAt = m.Timestamp, int64(rev), w.now()
+			return true, nil
+		}
+		if !res.HasMore || res.ResponseMetaData.NextCursor == "" {
+			return false, nil
+		}
+		params.Cursor = res.ResponseMetaData.NextCursor
+	}
+	w.logger(ctx).Warn().Str("channel", c.Channel).Msg("too many messages to find a card posted before a restart; posting it (it may show twice)")
+	return false, nil
 }
 
 // cardLocks keeps one update of a card at a time in this process (the

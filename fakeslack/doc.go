@@ -26,7 +26,8 @@
 // # Web API
 //
 // Methods: auth.test, apps.connections.open, users.lookupByEmail, users.info,
-// conversations.open, conversations.replies, chat.postMessage, chat.update,
+// conversations.open, conversations.replies, conversations.history (with
+// include_all_metadata, the metadata chat.postMessage stored), chat.postMessage, chat.update,
 // chat.postEphemeral, chat.delete, chat.getPermalink, reactions.add, views.open,
 // views.push, views.update, views.publish. Anything else answers unknown_method.
 // Form and JSON bodies are both accepted; the token comes from the Authorization

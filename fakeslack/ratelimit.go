@@ -25,6 +25,7 @@ var DefaultLimits = map[string]Limit{
 	"chat.delete":           perMinute(50, 50), // Tier 3
 	"conversations.open":    perMinute(50, 50), // Tier 3
 	"conversations.replies": perMinute(50, 50), // Tier 3
+	"conversations.history": perMinute(50, 50), // Tier 3
 	"users.lookupByEmail":   perMinute(50, 50), // Tier 3
 	"reactions.add":         perMinute(50, 50), // Tier 3
 	"chat.postEphemeral":    perMinute(100, 100),

@@ -135,6 +135,7 @@ var apiMethods = map[string]apiHandler{
 	"users.info":            noEcho((*Server).apiUsersInfo),
 	"conversations.open":    noEcho((*Server).apiConversationsOpen),
 	"conversations.replies": noEcho((*Server).apiConversationsReplies),
+	"conversations.history": noEcho((*Server).apiConversationsHistory),
 	"chat.postMessage":      (*Server).apiPostMessage,
 	"chat.update":           (*Server).apiUpdate,
 	"chat.postEphemeral":    noEcho((*Server).apiPostEphemeral),
@@ -397,6 +398,86 @@ func (s *Server) apiConversationsReplies(p params) map[string]any {
 		return apiErr("thread_not_found")
 	}
 	return apiOK(map[string]any{"messages": msgs, "has_more": false})
+}
+
+// apiConversationsHistory lists a channel's messages newest first, as
+// Slack does: top-level messages only (a thread's replies are read with
+// conversations.replies), between oldest and latest (exclusive unless
+// inclusive), limit a page (default 100, at most 999) with a cursor for
+// the next. Message metadata is only returned with include_all_metadata.
+// The bot must be in a channel to read it.
+func (s *Server) apiConversationsHistory(p params) map[string]any {
+	c := s.channels[p.str("channel")]
+	if c == nil {
+		return apiErr("channel_not_found")
+	}
+	if !c.im && !c.botMember {
+		return apiErr("not_in_channel")
+	}
+	limit := 100
+	if v := p.str("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 999 {
+			return apiErr("invalid_limit")
+		}
+		limit = n
+	}
+	oldest, latest := p.str("oldest"), p.str("latest")
+	inclusive := p.str("inclusive") == "1" || p.str("inclusive") == "true"
+	skip := 0
+	if cur := p.str("cursor"); cur != "" {
+		n, err := strconv.Atoi(strings.TrimPrefix(cur, "page:"))
+		if err != nil || n < 0 || !strings.HasPrefix(cur, "page:") {
+			return apiErr("invalid_cursor")
+		}
+		skip = n
+	}
+	withMeta := p.str("include_all_metadata") == "1" || p.str("include_all_metadata") == "true"
+	after := func(ts, bound string) bool { return tsLess(bound, ts) || (inclusive && ts == bound) }
+	var all []*Message
+	list := s.messages[c.id]
+	for i := len(list) - 1; i >= 0; i-- {
+		m := list[i]
+		if m.ThreadTS != "" && m.ThreadTS != m.TS {
+			continue
+		}
+		if oldest != "" && !after(m.TS, oldest) {
+			continue
+		}
+		if latest != "" && !after(latest, m.TS) {
+			continue
+		}
+		all = append(all, m)
+	}
+	page := all[min(skip, len(all)):]
+	more := len(page) > limit
+	if more {
+		page = page[:limit]
+	}
+	msgs := []any{}
+	for _, m := range page {
+		out := s.messageJSON(m)
+		if withMeta && len(m.Metadata) > 0 {
+			out["metadata"] = json.RawMessage(m.Metadata)
+		}
+		msgs = append(msgs, out)
+	}
+	resp := apiOK(map[string]any{"messages": msgs, "has_more": more})
+	if more {
+		resp["response_metadata"] = map[string]any{"next_cursor": fmt.Sprintf("page:%d", skip+limit)}
+	}
+	return resp
+}
+
+// tsLess orders message timestamps ("1700000000.000100"), also ones
+// written with fewer digits (an oldest bound of "1700000000").
+func tsLess(a, b string) bool {
+	fa, _ := strconv.ParseFloat(a, 64)
+	fb, _ := strconv.ParseFloat(b, 64)
+	if fa != fb {
+		return fa < fb
+	}
+	return a < b
 }
 
 // ---- chat ----

@@ -265,7 +265,7 @@ func TestFailNextAndOutage(t *testing.T) {
 	srv.SetAuthError("")
 
 	unknown := slack.New(srv.BotToken(), slack.OptionAPIURL(srv.APIURL()))
-	_, err = unknown.GetConversationHistory(&slack.GetConversationHistoryParameters{ChannelID: "C1"})
+	_, err = unknown.GetConversationInfo(&slack.GetConversationInfoInput{ChannelID: "C1"})
 	assert.EqualError(t, err, "unknown_method")
 }
 

@@ -164,7 +164,11 @@ func (db *DB) SaveCard(ctx context.Context, c *workflow.Card) error {
 //     (try again later: it is being posted);
 //   - otherwise c.ID is the claim (a card row with no message yet) and
 //     ClaimCard returns true: post, then SaveCard with the message, or
-//     ReleaseCard when the post failed.
+//     ReleaseCard when the post failed. When the claim was made before
+//     (its owner's lease ended, or this owner's retry), c.UpdatedAt is
+//     when: that owner may have died after Slack took its post and before
+//     SaveCard, so look for that message before posting another. A new
+//     claim leaves c.UpdatedAt zero.
 //
 // A claim is a lease (lease.go): RenewLeases keeps it while the post is
 // slow, and a claim whose owner died is taken over after its lease.
@@ -206,7 +210,7 @@ func (db *DB) ClaimCard(ctx context.Context, c *workflow.Card, owner string, now
 			if _, err := cn.exec("UPDATE cards SET lease_owner = ?, lease_until = ? WHERE id = ?", owner, cn.t(until), r.ID); err != nil {
 				return dbErr(err, "claim card")
 			}
-			c.ID, claimed = r.ID, true
+			c.ID, c.UpdatedAt, claimed = r.ID, r.UpdatedAt.Time, true
 			return nil
 		}
 		id, err := cn.insertID(`INSERT INTO cards (task_id, role, email, step, channel, ts, revision, final, updated_at, lease_owner, lease_until)

@@ -121,6 +121,7 @@ func testLeaseTakeover(t *testing.T, open opener) {
 	claimed, err := db.ClaimCard(ctx, card, "live", base, base.Add(ttl))
 	require.NoError(t, err)
 	require.True(t, claimed)
+	require.True(t, card.UpdatedAt.IsZero(), "a new claim: nothing can have been posted")
 
 	// A slow call: the heartbeat renews at 8 s, 16 s, 24 s...
 	for beat := 1; beat <= 3; beat++ {
@@ -148,6 +149,7 @@ func testLeaseTakeover(t *testing.T, open opener) {
 	require.NoError(t, err)
 	require.True(t, claimed)
 	require.Equal(t, card.ID, other.ID, "the same claim row, taken over")
+	require.True(t, other.UpdatedAt.Equal(base), "when the dead owner claimed it (it may have posted since): %v", other.UpdatedAt)
 	// The dead owner records nothing.
 	requireCode(t, workflow.ECONFLICT, db.NoticeDelivered(ctx, ids[0], "live", dead))
 	n, err := db.RenewLeases(ctx, "live", dead.Add(ttl))
@@ -268,6 +270,7 @@ func testCardClaims(t *testing.T, open opener) {
 	require.NoError(t, err)
 	require.True(t, claimed, "its own claim: a retry of the same owner")
 	require.Equal(t, a.ID, again.ID)
+	require.True(t, again.UpdatedAt.Equal(base), "claimed before")
 	_, err = db.ClaimCard(ctx, want(), "w2", base, until)
 	requireCode(t, workflow.ECONFLICT, err)
 	cards, err := db.Cards(ctx, 1)
