@@ -99,8 +99,8 @@ func (b *Bot) adminOp(ctx context.Context, c *command, op workflow.AdminOp) {
 			return
 		}
 		log.Info().Msg("admin operation done")
-		b.kick()
-		b.respond(ctx, c, blocks.AdminOutcome(b.namer(ctx), op, t))
+		b.out.kick()
+		b.respond(ctx, c, blocks.AdminOutcome(b.dir.namer(ctx), op, t))
 		return
 	}
 	view, err := b.confirmView(ctx, op, in, blocks.AdminMeta{ResponseURL: c.sc.ResponseURL})
@@ -148,7 +148,7 @@ func (b *Bot) confirmView(ctx context.Context, op workflow.AdminOp, in workflow.
 	}
 	meta.TaskID, meta.Revision, meta.Op, meta.Policy = t.ID, in.Revision, op, in.Policy
 	return blocks.AdminConfirmModal(blocks.AdminConfirmInput{Op: op, Task: t, After: after, Ent: entitlement(cat, t),
-		Events: len(evs), Policies: policies, Reason: in.Reason, Dir: b.namer(ctx), Meta: meta}), nil
+		Events: len(evs), Policies: policies, Reason: in.Reason, Dir: b.dir.namer(ctx), Meta: meta}), nil
 }
 
 // revocationPolicies are the policies that can run a revocation.
@@ -202,8 +202,8 @@ func (b *Bot) adminConfirmSubmit(ctx context.Context, cb slack.InteractionCallba
 		return fail(err)
 	}
 	log.Info().Str("email", email).Msg("admin operation confirmed and done")
-	b.kick()
-	text := blocks.AdminOutcome(b.namer(ctx), meta.Op, t)
+	b.out.kick()
+	text := blocks.AdminOutcome(b.dir.namer(ctx), meta.Op, t)
 	if meta.DetailsView != "" {
 		b.refreshDetails(ctx, meta.DetailsView, email, t.ID, meta.Op == workflow.OpDelete)
 		return slack.NewUpdateViewSubmissionResponse(ptr(blocks.AdminResultModal(t.ID, "Done: "+t.Number(), text)))
@@ -288,10 +288,10 @@ func (b *Bot) adminMenu(ctx context.Context, cb slack.InteractionCallback, actio
 			refused(err)
 			return
 		}
-		text = blocks.AdminOutcome(b.namer(ctx), op, t)
+		text = blocks.AdminOutcome(b.dir.namer(ctx), op, t)
 	}
 	log.Info().Msg("admin operation done from the Details modal")
-	b.kick()
+	b.out.kick()
 	b.refreshDetails(ctx, cb.View.ID, email, taskID, false)
 	push(blocks.AdminResultModal(taskID, fmt.Sprintf("Done: T-%d", taskID), text))
 }
@@ -301,7 +301,7 @@ func (b *Bot) people(ctx context.Context, emails []string) string {
 	if len(emails) == 0 {
 		return "nobody"
 	}
-	n := b.namer(ctx)
+	n := b.dir.namer(ctx)
 	out := make([]string, len(emails))
 	for i, e := range emails {
 		out[i] = n(e)
@@ -317,7 +317,7 @@ func (b *Bot) stuckCommand(ctx context.Context, c *command) {
 		return
 	}
 	cat := b.engine.Catalog()
-	text, bl := blocks.StuckMessage(items, total, func(t *workflow.Task) workflow.Entitlement { return entitlement(cat, t) }, b.namer(ctx))
+	text, bl := blocks.StuckMessage(items, total, func(t *workflow.Task) workflow.Entitlement { return entitlement(cat, t) }, b.dir.namer(ctx))
 	if total > 0 && cat.Reminders.EscalateAfter <= 0 {
 		text += " (reminders.escalate_after is not set, so only tasks stopped with an error are listed)"
 	}
@@ -345,8 +345,8 @@ func (b *Bot) stuckProcessNow(ctx context.Context, c click) {
 		return
 	}
 	c.log.Info().Int64("task", taskID).Str("email", email).Msg("processed now from the stuck list")
-	b.kick()
-	b.ephemeral(ctx, c.channel, c.cb.User.ID, blocks.AdminOutcome(b.namer(ctx), workflow.OpProcessNow, t))
+	b.out.kick()
+	b.ephemeral(ctx, c.channel, c.cb.User.ID, blocks.AdminOutcome(b.dir.namer(ctx), workflow.OpProcessNow, t))
 }
 
 // remindCommand is `/access remind T-12`: anyone involved, at most once an
@@ -367,7 +367,7 @@ func (b *Bot) remindCommand(ctx context.Context, c *command) {
 		b.respond(ctx, c, workflow.ErrorMessage(err)+" Nothing was sent.")
 		return
 	}
-	b.kick()
+	b.out.kick()
 	b.respond(ctx, c, fmt.Sprintf("Reminder sent for *%s* to %s. The next one can go in an hour.", t.Number(), b.people(ctx, t.PendingAssignees())))
 }
 

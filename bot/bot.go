@@ -130,23 +130,15 @@ type Bot struct {
 	slack  *client // the typed Web API (client.go)
 	owner  string  // lease owner id of this instance
 	inbox  *inbox
-	cards  cardLocks // one card update at a time in this process
-	// unsaved holds cards posted whose save failed, by claim id, so the
-	// retry saves them instead of posting them again.
-	unsaved sync.Map
-	digests cardLocks // one redraw of a digest at a time in this process
-	// unsavedDigests holds digests posted whose save failed, by claim id.
-	unsavedDigests sync.Map
 
 	botUserID string
 
-	wake chan struct{} // nudges the outbox worker
-	reg  registry
+	reg registry
 
 	dir *directory // Slack users <-> emails, and mentions (identity.go, names.go)
+	out *delivery  // the outbox worker, digests, mirrors, Home refresh (delivery.go)
 
-	home homes          // App Homes to refresh (home.go)
-	bg   sync.WaitGroup // background work after an ack (bulk actions)
+	bg sync.WaitGroup // background work after an ack (bulk actions)
 
 	state observeState // connection state and ack timing (observe.go)
 }
@@ -195,7 +187,6 @@ func New(cfg Config) (*Bot, error) {
 		slack.OptionHTTPClient(cfg.HTTPClient))
 	b := &Bot{
 		cfg: cfg, log: cfg.Log, api: api, engine: cfg.Engine, store: cfg.Store,
-		wake:  make(chan struct{}, 1),
 		owner: cfg.Owner,
 		inbox: newInbox(),
 	}
@@ -205,9 +196,10 @@ func New(cfg Config) (*Bot, error) {
 			if err := b.engine.RefreshCards(ctx, ids, "identity"); err != nil {
 				return err
 			}
-			b.kick()
+			b.out.kick()
 			return nil
 		}}
+	b.out = newDelivery(cfg, &b.log, b.slack, b.dir)
 	b.reg = b.newRegistry()
 	b.state.arrived = map[string]time.Time{}
 	return b, nil
@@ -278,12 +270,12 @@ func (b *Bot) Run(ctx context.Context) error {
 	outboxDone := make(chan struct{})
 	go func() {
 		defer close(outboxDone)
-		b.outboxLoop(ctx, workCtx)
+		b.out.outboxLoop(ctx, workCtx)
 	}()
 	homeDone := make(chan struct{})
 	go func() {
 		defer close(homeDone)
-		b.homeLoop(ctx)
+		b.out.homeLoop(ctx)
 	}()
 
 	b.log.Info().Str("api_url", b.cfg.APIURL).Str("bot_user", b.botUserID).Msg("connecting to Slack (Socket Mode)")
@@ -310,6 +302,7 @@ func (b *Bot) checkAuth(ctx context.Context) error {
 		return tokenError("SLACK_BOT_TOKEN", "the Bot User OAuth Token (xoxb-…)", b.cfg.APIURL, err)
 	}
 	b.botUserID = res.UserID
+	b.out.botUserID = res.UserID
 	if _, _, err := b.api.StartSocketModeContext(ctx); err != nil {
 		return tokenError("SLACK_APP_TOKEN", "an app-level token (xapp-…) with the connections:write scope", b.cfg.APIURL, err)
 	}
@@ -334,14 +327,6 @@ func newOwnerID() string {
 	var r [6]byte
 	_, _ = rand.Read(r[:])
 	return fmt.Sprintf("%s/%d/%s", cut(host, 40), os.Getpid(), hex.EncodeToString(r[:]))
-}
-
-// kick wakes the outbox worker after a change.
-func (b *Bot) kick() {
-	select {
-	case b.wake <- struct{}{}:
-	default:
-	}
 }
 
 // pool runs envelope work off the event loop. Submitting never blocks, so
@@ -376,3 +361,17 @@ func (p *pool) submit(job func(context.Context), urgent bool) {
 
 // wait returns once every submitted job has finished.
 func (p *pool) wait() { p.wg.Wait() }
+
+// every calls fn every d until ctx ends.
+func every(ctx context.Context, d time.Duration, fn func()) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			fn()
+		}
+	}
+}

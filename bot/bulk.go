@@ -160,7 +160,7 @@ func (b *Bot) runBulk(ctx context.Context, slackID, email, externalID string, m 
 		_, err := b.engine.Decide(ctx, m.Action, workflow.Decision{TaskID: r.TaskID, Actor: email, Revision: r.Revision, Comment: comment})
 		if err == nil {
 			ok++
-			b.kick()
+			b.out.kick()
 			continue
 		}
 		tlog := log.With().Int64("task", r.TaskID).Logger()
@@ -185,7 +185,7 @@ func (b *Bot) runBulk(ctx context.Context, slackID, email, externalID string, m 
 		b.ephemeral(ctx, "", slackID, fmt.Sprintf("%s: %d of %d done; %d left as they were (see each task's card).",
 			blocks.BulkVerb(m.Action), ok, len(m.Tasks), len(failed)))
 	}
-	if err := b.publishHome(ctx, slackID, email, m.Home, ""); err != nil {
+	if err := b.out.publishHome(ctx, slackID, email, m.Home, ""); err != nil {
 		log.Warn().Err(err).Msg("publish App Home after a bulk action")
 	}
 }

@@ -154,7 +154,7 @@ func (b *Bot) respond(ctx context.Context, c *command, text string) {
 
 // respondBlocks is respond with blocks (text is the notification fallback).
 func (b *Bot) respondBlocks(ctx context.Context, c *command, text string, bl []slack.Block) {
-	msg := &slack.WebhookMessage{Text: cut(mentionEmails(text, b.namer(ctx)), 3000), ResponseType: slack.ResponseTypeEphemeral}
+	msg := &slack.WebhookMessage{Text: cut(mentionEmails(text, b.dir.namer(ctx)), 3000), ResponseType: slack.ResponseTypeEphemeral}
 	if len(bl) > 0 {
 		msg.Blocks = &slack.Blocks{BlockSet: bl}
 	}

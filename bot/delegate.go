@@ -151,12 +151,12 @@ func (b *Bot) setDelegation(ctx context.Context, c *command, person string, r de
 		return
 	}
 	c.log.Info().Str("person", whose).Str("delegate", to).Msg("delegation set")
-	b.kick()
+	b.out.kick()
 	b.respond(ctx, c, b.delegationSetText(ctx, c.email, res))
 }
 
 func (b *Bot) delegationSetText(ctx context.Context, actor string, res *workflow.DelegateResult) string {
-	who := b.namer(ctx)
+	who := b.dir.namer(ctx)
 	d := res.Delegation
 	subject, verb := "your", "go"
 	if d.Email != actor {
@@ -195,8 +195,8 @@ func (b *Bot) removeDelegation(ctx context.Context, c *command, person string) {
 		b.respond(ctx, c, workflow.ErrorMessage(err)+" Nothing was changed.")
 		return
 	}
-	b.kick()
-	who := b.namer(ctx)
+	b.out.kick()
+	who := b.dir.namer(ctx)
 	c.log.Info().Str("person", gone.Email).Msg("delegation removed")
 	if gone.Email == c.email {
 		b.respond(ctx, c, fmt.Sprintf("Done: your delegation to %s is removed. New access tasks come to you again; tasks already sent to them stay with them.", who(gone.Delegate)))
@@ -213,7 +213,7 @@ func (b *Bot) showDelegation(ctx context.Context, c *command) {
 		return
 	}
 	loc, _ := b.engine.PersonZone(ctx, c.email)
-	who := b.namer(ctx)
+	who := b.dir.namer(ctx)
 	var sb strings.Builder
 	if d == nil {
 		sb.WriteString("You have no delegate: new access tasks assigned to you come to you.")
@@ -302,7 +302,7 @@ func (b *Bot) openDelegateModal(ctx context.Context, cb slack.InteractionCallbac
 		return
 	}
 	loc, _ := b.engine.PersonZone(ctx, email)
-	in := blocks.DelegateModalInput{Current: d, Loc: loc, Now: b.now(), Dir: dirOf(b.namer(ctx))}
+	in := blocks.DelegateModalInput{Current: d, Loc: loc, Now: b.now(), Dir: dirOf(b.dir.namer(ctx))}
 	if d != nil {
 		in.DelegateID = b.dir.cachedSlackID(ctx, d.Delegate)
 	}
@@ -341,7 +341,7 @@ func (b *Bot) submitDelegate(ctx context.Context, cb slack.InteractionCallback) 
 			return fail(err)
 		}
 		log.Info().Str("email", email).Msg("delegation removed")
-		b.kick()
+		b.out.kick()
 		return nil
 	}
 	if mode != blocks.DelegatePermanent && mode != blocks.DelegateTemporary {
@@ -367,6 +367,6 @@ func (b *Bot) submitDelegate(ctx context.Context, cb slack.InteractionCallback) 
 		return fail(err)
 	}
 	log.Info().Str("email", email).Str("delegate", to).Msg("delegation set")
-	b.kick()
+	b.out.kick()
 	return nil
 }

@@ -20,7 +20,7 @@ import (
 // digest is stored as a card (workflow.DigestCard): claimed before it is
 // posted, so a second delivery of the notice never posts it twice, and
 // redrawn whenever one of its tasks changes (syncDigests).
-func (b *Bot) sendDigest(ctx context.Context, n workflow.Notice, p workflow.ReminderDigest) error {
+func (w *delivery) sendDigest(ctx context.Context, n workflow.Notice, p workflow.ReminderDigest) error {
 	if n.Recipient == "" {
 		return nil
 	}
@@ -29,9 +29,9 @@ func (b *Bot) sendDigest(ctx context.Context, n workflow.Notice, p workflow.Remi
 		if n.Text == "" {
 			return nil
 		}
-		return b.dm(ctx, n.Recipient, n.Text)
+		return w.dm(ctx, n.Recipient, n.Text)
 	}
-	tasks, err := b.listedTasks(ctx, p.Tasks)
+	tasks, err := w.listedTasks(ctx, p.Tasks)
 	if err != nil {
 		return err
 	}
@@ -41,12 +41,12 @@ func (b *Bot) sendDigest(ctx context.Context, n workflow.Notice, p workflow.Remi
 			waiting = append(waiting, t)
 		}
 	}
-	log := b.log.With().Int64("notice", n.ID).Str("email", n.Recipient).Logger()
+	log := w.log.With().Int64("notice", n.ID).Str("email", n.Recipient).Logger()
 	if len(waiting) == 0 {
 		log.Info().Int("listed", len(p.Tasks)).Msg("digest not sent: every task moved on")
 		return nil
 	}
-	ch, err := b.dmChannel(ctx, n.Recipient)
+	ch, err := w.dmChannel(ctx, n.Recipient)
 	if errors.Is(err, errNotInSlack) {
 		log.Warn().Err(err).Msg("digest dropped: recipient not in Slack")
 		return nil
@@ -55,37 +55,37 @@ func (b *Bot) sendDigest(ctx context.Context, n workflow.Notice, p workflow.Remi
 		return err
 	}
 	d := &workflow.DigestCard{NoticeID: n.ID, Email: n.Recipient, Channel: ch}
-	now := b.now()
-	claimed, err := b.store.ClaimDigestCard(ctx, d, b.owner, now, now.Add(b.cfg.LeaseTTL))
+	now := w.now()
+	claimed, err := w.store.ClaimDigestCard(ctx, d, w.owner, now, now.Add(w.leaseTTL))
 	if err != nil {
 		return fmt.Errorf("claim digest of %s: %w", n.Recipient, err)
 	}
 	if !claimed {
-		return b.redrawDigest(ctx, d.ID, false) // posted by an earlier delivery
+		return w.redrawDigest(ctx, d.ID, false) // posted by an earlier delivery
 	}
 	posted := false
 	defer func() {
 		if !posted {
-			if err := b.store.ReleaseDigestCard(context.WithoutCancel(ctx), d.ID, b.owner); err != nil {
+			if err := w.store.ReleaseDigestCard(context.WithoutCancel(ctx), d.ID, w.owner); err != nil {
 				log.Warn().Err(err).Msg("release digest claim")
 			}
 		}
 	}()
-	if m, ok := b.unsavedDigests.Load(d.ID); ok {
+	if m, ok := w.unsavedDigests.Load(d.ID); ok {
 		// Posted by this process before saving it failed: save it now,
 		// never post it again; a task that changed since redraws it.
 		posted = true
 		saved := m.(workflow.DigestCard)
 		d.Channel, d.TS, d.Tasks = saved.Channel, saved.TS, saved.Tasks
-		if err := b.store.SaveDigestCard(ctx, d); err != nil {
+		if err := w.store.SaveDigestCard(ctx, d); err != nil {
 			return fmt.Errorf("save digest of %s: %w", n.Recipient, err)
 		}
-		b.unsavedDigests.Delete(d.ID)
-		return b.redrawDigest(ctx, d.ID, false)
+		w.unsavedDigests.Delete(d.ID)
+		return w.redrawDigest(ctx, d.ID, false)
 	}
-	text, bl := blocks.Digest(blocks.DigestInput{Viewer: n.Recipient, Tasks: waiting, Cat: b.engine.Catalog(), Dir: b.namer(ctx), Now: b.now()})
+	text, bl := blocks.Digest(blocks.DigestInput{Viewer: n.Recipient, Tasks: waiting, Cat: w.engine.Catalog(), Dir: w.dir.namer(ctx), Now: w.now()})
 	var ts string
-	ch, ts, err = b.slack.Post(ctx, ch, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionBlocks(bl...))
+	ch, ts, err = w.slack.Post(ctx, ch, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionBlocks(bl...))
 	if err != nil {
 		return fmt.Errorf("post digest to %s: %w", n.Recipient, err)
 	}
@@ -94,11 +94,11 @@ func (b *Bot) sendDigest(ctx context.Context, n workflow.Notice, p workflow.Remi
 	for i, t := range waiting {
 		ids[i] = t.ID
 	}
-	d.Channel, d.TS, d.Tasks, d.UpdatedAt = ch, ts, shownTasks(ids, waiting), b.now()
-	if err := b.store.SaveDigestCard(ctx, d); err != nil {
+	d.Channel, d.TS, d.Tasks, d.UpdatedAt = ch, ts, shownTasks(ids, waiting), w.now()
+	if err := w.store.SaveDigestCard(ctx, d); err != nil {
 		// The claim stays (the heartbeat keeps it): the retry saves this
 		// message instead of posting another.
-		b.unsavedDigests.Store(d.ID, *d)
+		w.unsavedDigests.Store(d.ID, *d)
 		return fmt.Errorf("save digest of %s: %w", n.Recipient, err)
 	}
 	log.Info().Int("tasks", len(waiting)).Msg("digest sent")
@@ -121,14 +121,14 @@ func shownTasks(ids []int64, tasks []*workflow.Task) []workflow.DigestTask {
 // syncDigests redraws the digests that list task taskID and show another
 // revision of it than revision (every one when force): a digest stays
 // current like a card.
-func (b *Bot) syncDigests(ctx context.Context, taskID, revision int64, force bool) error {
-	ds, err := b.store.DigestCardsOf(ctx, taskID)
+func (w *delivery) syncDigests(ctx context.Context, taskID, revision int64, force bool) error {
+	ds, err := w.store.DigestCardsOf(ctx, taskID)
 	if err != nil {
 		return err
 	}
 	for _, d := range ds {
 		if rev, _ := d.Shows(taskID); rev != revision || force {
-			if err := b.redrawDigest(ctx, d.ID, force); err != nil {
+			if err := w.redrawDigest(ctx, d.ID, force); err != nil {
 				return err
 			}
 		}
@@ -144,10 +144,10 @@ const redrawAttempts = 3
 // unless it shows them already (force draws it anyway). Replicas may
 // redraw one digest at once for two of its tasks; the save is guarded by
 // the version read, so the one that loses draws again with what is newer.
-func (b *Bot) redrawDigest(ctx context.Context, id int64, force bool) error {
-	defer b.digests.lock(id)()
+func (w *delivery) redrawDigest(ctx context.Context, id int64, force bool) error {
+	defer w.digests.lock(id)()
 	for attempt := 1; ; attempt++ {
-		d, err := b.store.DigestCard(ctx, id)
+		d, err := w.store.DigestCard(ctx, id)
 		if workflow.ErrorCode(err) == workflow.ENOTFOUND {
 			return nil
 		}
@@ -155,7 +155,7 @@ func (b *Bot) redrawDigest(ctx context.Context, id int64, force bool) error {
 			return err
 		}
 		ids := d.TaskIDs()
-		tasks, err := b.listedTasks(ctx, ids)
+		tasks, err := w.listedTasks(ctx, ids)
 		if err != nil {
 			return err
 		}
@@ -163,18 +163,18 @@ func (b *Bot) redrawDigest(ctx context.Context, id int64, force bool) error {
 		if !force && slices.Equal(shown, d.Tasks) {
 			return nil
 		}
-		text, bl := blocks.Digest(blocks.DigestInput{Viewer: d.Email, Tasks: tasks, Cat: b.engine.Catalog(), Dir: b.namer(ctx), Now: b.now()})
-		err = b.slack.Update(ctx, d.Channel, d.TS, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionBlocks(bl...))
+		text, bl := blocks.Digest(blocks.DigestInput{Viewer: d.Email, Tasks: tasks, Cat: w.engine.Catalog(), Dir: w.dir.namer(ctx), Now: w.now()})
+		err = w.slack.Update(ctx, d.Channel, d.TS, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionBlocks(bl...))
 		switch code := slackCode(err); {
 		case code == "message_not_found" || code == "channel_not_found" || code == "cant_update_message" || code == "is_archived":
 			// Someone deleted it; record what it would show, so it is not
 			// tried again for these revisions.
-			b.logger(ctx).Warn().Err(err).Int64("digest", d.ID).Msg("digest gone; not updated")
+			w.logger(ctx).Warn().Err(err).Int64("digest", d.ID).Msg("digest gone; not updated")
 		case err != nil:
 			return fmt.Errorf("update digest of %s: %w", d.Email, err)
 		}
-		d.Tasks, d.UpdatedAt = shown, b.now()
-		err = b.store.SaveDigestCard(ctx, d)
+		d.Tasks, d.UpdatedAt = shown, w.now()
+		err = w.store.SaveDigestCard(ctx, d)
 		if workflow.ErrorCode(err) == workflow.ECONFLICT && attempt < redrawAttempts {
 			continue
 		}
@@ -184,8 +184,8 @@ func (b *Bot) redrawDigest(ctx context.Context, id int64, force bool) error {
 
 // listedTasks loads tasks by number in the order given; a task that no
 // longer exists is nil.
-func (b *Bot) listedTasks(ctx context.Context, ids []int64) ([]*workflow.Task, error) {
-	found, err := b.engine.Tasks(ctx, workflow.TaskQuery{IDs: ids})
+func (w *delivery) listedTasks(ctx context.Context, ids []int64) ([]*workflow.Task, error) {
+	found, err := w.engine.Tasks(ctx, workflow.TaskQuery{IDs: ids})
 	if err != nil {
 		return nil, err
 	}
@@ -210,25 +210,20 @@ func waitsOn(t *workflow.Task, email string) bool {
 	return false
 }
 
-// fromDigest reports whether a click came from a reminder digest.
-func fromDigest(c click) bool {
-	return strings.HasPrefix(c.action.BlockID, blocks.BlockDigestActions) || strings.HasPrefix(c.action.BlockID, blocks.BlockDigestTask)
-}
-
 // refreshDigest redraws the digest a click came from, so the task clicked
 // (and any other that moved on) shows where it is now instead of
 // buttons, at once rather than when the task's notice is delivered.
-func (b *Bot) refreshDigest(ctx context.Context, c click, email string) {
-	d, err := b.store.DigestCardByMessage(ctx, c.channel, c.ts)
+func (w *delivery) refreshDigest(ctx context.Context, m clickedMessage, email string) {
+	d, err := w.store.DigestCardByMessage(ctx, m.channel, m.ts)
 	if workflow.ErrorCode(err) == workflow.ENOTFOUND {
-		b.refreshUnstoredDigest(ctx, c, email)
+		w.refreshUnstoredDigest(ctx, m, email)
 		return
 	}
 	if err == nil {
-		err = b.redrawDigest(ctx, d.ID, false)
+		err = w.redrawDigest(ctx, d.ID, false)
 	}
 	if err != nil {
-		c.log.Warn().Err(err).Msg("refresh digest")
+		m.log.Warn().Err(err).Msg("refresh digest")
 	}
 }
 
@@ -236,22 +231,22 @@ func (b *Bot) refreshDigest(ctx context.Context, c click, email string) {
 // version before digests were cards) again from its own message: its
 // block IDs name its tasks. It can go once such digests are old enough
 // that nobody clicks them.
-func (b *Bot) refreshUnstoredDigest(ctx context.Context, c click, email string) {
-	if c.cb.Message.Msg.Blocks.BlockSet == nil || c.channel == "" || c.ts == "" {
+func (w *delivery) refreshUnstoredDigest(ctx context.Context, m clickedMessage, email string) {
+	if m.shown == nil || m.channel == "" || m.ts == "" {
 		return
 	}
-	ids, more := blocks.DigestListed(c.cb.Message.Msg.Blocks.BlockSet)
+	ids, more := blocks.DigestListed(m.shown)
 	if len(ids) == 0 {
 		return
 	}
-	tasks, err := b.listedTasks(ctx, ids)
+	tasks, err := w.listedTasks(ctx, ids)
 	if err != nil {
-		c.log.Warn().Err(err).Msg("refresh digest")
+		m.log.Warn().Err(err).Msg("refresh digest")
 		return
 	}
-	text, bl := blocks.Digest(blocks.DigestInput{Viewer: email, Tasks: tasks, More: more, Cat: b.engine.Catalog(), Dir: b.namer(ctx), Now: b.now()})
-	err = b.slack.Update(ctx, c.channel, c.ts, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionBlocks(bl...))
+	text, bl := blocks.Digest(blocks.DigestInput{Viewer: email, Tasks: tasks, More: more, Cat: w.engine.Catalog(), Dir: w.dir.namer(ctx), Now: w.now()})
+	err = w.slack.Update(ctx, m.channel, m.ts, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionBlocks(bl...))
 	if err != nil {
-		c.log.Warn().Err(err).Msg("refresh digest")
+		m.log.Warn().Err(err).Msg("refresh digest")
 	}
 }

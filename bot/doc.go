@@ -5,12 +5,18 @@
 // place, reminder digests kept current like cards (digest.go), comments,
 // reminders, direct messages) with client-side rate limits and retries.
 //
-// The bot's work is split by job (docs/ARCHITECTURE.md): a typed Slack
-// client (client.go, limits.go) through which every Web API call goes; a
-// directory of people (identity.go, names.go); the handlers, reached
-// through one routing table (routes.go) and answering every error through
-// explain (answer.go); and delivery, the outbox worker (outbox.go,
-// digest.go, mirror.go, email.go, the Home refresh in home.go).
+// The bot's work is split by job (docs/ARCHITECTURE.md), each part a type
+// of its own: the Slack client (type client, client.go and limits.go)
+// through which every Web API call goes, with the directory of people
+// beside it (type directory, identity.go and names.go); the delivery
+// worker (type delivery, delivery.go, outbox.go, digest.go, mirror.go,
+// email.go, redraw.go, homerefresh.go, render.go, insights.go), which
+// reads the engine, draws with blocks and owns the outbox loop, the card
+// locks and the App Home refresh; and Bot itself, which keeps the socket,
+// the inbox and the handlers, reached through one routing table
+// (routes.go) and answering every error through explain (answer.go).
+// Handlers reach delivery as Bot.out (to wake it after a change, to redraw
+// the clicked card, to publish a Home).
 //
 // The bot imports workflow and nothing from store: it declares the small
 // Store it needs (cards, chat users, the outbox, the inbox, leases) and the
@@ -56,8 +62,8 @@
 // holds back every call of the method (per channel for chat.postMessage)
 // until it has passed (limits.go).
 //
-// The App Home (home.go) is published on app_home_opened and after each
-// click in it, and refreshed, debounced, when the outbox delivers a change
+// The App Home (home.go, homerefresh.go) is published on app_home_opened
+// and after each click in it, and refreshed, debounced, when the outbox delivers a change
 // to a task of someone whose Home is open. Bulk actions (bulk.go) decide
 // each selected task in its own transaction after the modal's ack and show
 // the result in the same modal.

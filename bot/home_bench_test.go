@@ -52,7 +52,7 @@ func BenchmarkHomeBuild(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		start := time.Now()
-		v, err := bot.buildHome(ctx, "mgr@example.com", blocks.HomeMeta{Tab: blocks.TabAssigned}, "")
+		v, err := bot.out.buildHome(ctx, "mgr@example.com", blocks.HomeMeta{Tab: blocks.TabAssigned}, "")
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -430,16 +430,9 @@ func decodeEvent(req *socketmode.Request) (socketmode.Event, error) {
 // notices, card claims) four times a lease, so slow work never loses its
 // lease while the process lives.
 func (b *Bot) heartbeatLoop(ctx context.Context) {
-	t := time.NewTicker(b.cfg.LeaseTTL / 4)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if _, err := b.store.RenewLeases(ctx, b.owner, b.now().Add(b.cfg.LeaseTTL)); err != nil && ctx.Err() == nil {
-				b.log.Warn().Err(err).Msg("renew leases")
-			}
+	every(ctx, b.cfg.LeaseTTL/4, func() {
+		if _, err := b.store.RenewLeases(ctx, b.owner, b.now().Add(b.cfg.LeaseTTL)); err != nil && ctx.Err() == nil {
+			b.log.Warn().Err(err).Msg("renew leases")
 		}
-	}
+	})
 }

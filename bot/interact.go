@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/rs/zerolog"
 	"github.com/slack-go/slack"
@@ -18,6 +19,16 @@ type click struct {
 	channel string
 	ts      string
 	log     zerolog.Logger
+}
+
+// message is the message c came from, for delivery to redraw.
+func (c click) message() clickedMessage {
+	return clickedMessage{channel: c.channel, ts: c.ts, responseURL: c.cb.ResponseURL, shown: c.cb.Message.Msg.Blocks.BlockSet, log: &c.log}
+}
+
+// fromDigest reports whether a click came from a reminder digest.
+func fromDigest(c click) bool {
+	return strings.HasPrefix(c.action.BlockID, blocks.BlockDigestActions) || strings.HasPrefix(c.action.BlockID, blocks.BlockDigestTask)
 }
 
 // interaction handles a block_actions payload (clicks on cards).
@@ -93,18 +104,18 @@ func (b *Bot) decide(ctx context.Context, c click, action workflow.Action, taskI
 		b.answerError(ctx, c, taskID, err)
 		if fromDigest(c) && workflow.ErrorCode(err) == workflow.ECONFLICT {
 			if email, err := b.dir.emailOf(ctx, c.cb.User.ID); err == nil {
-				b.refreshDigest(ctx, c, email)
+				b.out.refreshDigest(ctx, c.message(), email)
 			}
 		}
 		return
 	}
 	c.log.Info().Str("email", t.Last.Actor).Str("decision", string(action)).Msg("decided")
 	if !fromDigest(c) {
-		b.refreshClicked(ctx, c, t)
+		b.out.refreshClicked(ctx, c.message(), t)
 	}
 	if fromDigest(c) {
 		// A digest lists many tasks: redraw it so this one loses its buttons.
-		b.refreshDigest(ctx, c, t.Last.Actor)
+		b.out.refreshDigest(ctx, c.message(), t.Last.Actor)
 	}
 }
 
@@ -124,7 +135,7 @@ func (b *Bot) retryConnector(ctx context.Context, c click) {
 		return
 	}
 	c.log.Info().Str("email", email).Msg("connector retried")
-	b.kick()
+	b.out.kick()
 }
 
 // decideAs applies a decision as the person with Slack id slackUser: the
@@ -139,7 +150,7 @@ func (b *Bot) decideAs(ctx context.Context, slackUser string, action workflow.Ac
 	if err != nil {
 		return nil, err
 	}
-	b.kick()
+	b.out.kick()
 	return t, nil
 }
 
@@ -148,7 +159,7 @@ func (b *Bot) decideAs(ctx context.Context, slackUser string, action workflow.Ac
 func (b *Bot) answerError(ctx context.Context, c click, taskID int64, err error) {
 	b.refuse(ctx, c, workflow.ErrorMessage(err), err)
 	if workflow.ErrorCode(err) == workflow.ECONFLICT {
-		b.refreshCardAt(ctx, c.channel, c.ts)
+		b.out.refreshCardAt(ctx, c.channel, c.ts)
 	}
 }
 
@@ -166,66 +177,10 @@ func (b *Bot) ephemeral(ctx context.Context, channel, user, msg string) {
 	if channel == "" {
 		channel = user
 	}
-	msg = mentionEmails(msg, b.namer(ctx))
+	msg = mentionEmails(msg, b.dir.namer(ctx))
 	err := b.slack.Ephemeral(ctx, channel, user, slack.MsgOptionText(cut(msg, 3000), false))
 	if err != nil {
 		b.logger(ctx).Warn().Err(err).Str("recipient", user).Msg("ephemeral message failed")
-	}
-}
-
-// refreshCardAt re-renders the card shown as message ts in channel, unless
-// it already shows the task's revision (the outbox got there first; a burst
-// of double clicks then costs no chat.update).
-func (b *Bot) refreshCardAt(ctx context.Context, channel, ts string) {
-	card, err := b.store.CardByMessage(ctx, channel, ts)
-	if err != nil {
-		return
-	}
-	t, err := b.engine.Task(ctx, card.TaskID)
-	if err != nil || card.Revision == t.Revision {
-		return
-	}
-	if err := b.refreshCard(ctx, t, card, false); err != nil {
-		b.logger(ctx).Warn().Err(err).Int64("task", t.ID).Msg("refresh stale card")
-	}
-}
-
-// refreshClicked shows the person who clicked their card's new state at
-// once, before the outbox gets to the task's other cards: through the
-// click's response_url (not paced like chat.update, which a burst keeps
-// busy for a minute), else by chat.update. The outbox then finds the card
-// up to date and leaves it.
-func (b *Bot) refreshClicked(ctx context.Context, c click, t *workflow.Task) {
-	card, err := b.store.CardByMessage(ctx, c.channel, c.ts)
-	if err != nil {
-		return
-	}
-	if t2, err := b.engine.Task(ctx, card.TaskID); err == nil {
-		t = t2 // what the card must show now
-	}
-	if c.cb.ResponseURL == "" {
-		if err := b.refreshCard(ctx, t, card, false); err != nil {
-			b.logger(ctx).Warn().Err(err).Int64("task", t.ID).Msg("update the clicked card")
-		}
-		return
-	}
-	defer b.cards.lock(card.ID)()
-	if cur, err := b.store.CardByMessage(ctx, c.channel, c.ts); err == nil {
-		card = cur
-	}
-	if card.Revision == t.Revision {
-		return
-	}
-	text, bl, final := b.renderCard(ctx, t, *card)
-	msg := &slack.WebhookMessage{Text: cut(text, 3900), Blocks: &slack.Blocks{BlockSet: bl}, ReplaceOriginal: true}
-	err = b.slack.Respond(ctx, c.cb.ResponseURL, msg)
-	if err != nil {
-		b.logger(ctx).Info().Err(err).Int64("task", t.ID).Msg("response_url refresh failed; the outbox updates the card")
-		return
-	}
-	card.Revision, card.Final, card.UpdatedAt = t.Revision, final, b.now()
-	if err := b.store.SaveCard(ctx, card); err != nil {
-		b.logger(ctx).Warn().Err(err).Int64("task", t.ID).Msg("save the clicked card")
 	}
 }
 
@@ -239,7 +194,7 @@ func (b *Bot) remind(ctx context.Context, c click, taskID int64) {
 		return
 	}
 	b.ephemeral(ctx, c.channel, c.cb.User.ID, fmt.Sprintf("Reminder sent for T-%d.", taskID))
-	b.kick()
+	b.out.kick()
 }
 
 // openModal opens the modal an action asks for, with the trigger_id of the
@@ -266,17 +221,17 @@ func (b *Bot) openModal(ctx context.Context, c click, what string, taskID, rev i
 	}
 	var view slack.ModalViewRequest
 	if _, ok := blocks.CommentOptionAction(what); ok {
-		view = blocks.DecisionModal(b.namer(ctx), t, what, meta)
+		view = blocks.DecisionModal(b.dir.namer(ctx), t, what, meta)
 	} else {
 		switch what {
 		case blocks.ActReassign:
-			view = blocks.ReassignModal(b.namer(ctx), t, ent, meta, reassignHint(t))
+			view = blocks.ReassignModal(b.dir.namer(ctx), t, ent, meta, reassignHint(t))
 		case blocks.OptEditDuration:
-			view = blocks.EditDurationModal(b.namer(ctx), t, ent, meta)
+			view = blocks.EditDurationModal(b.dir.namer(ctx), t, ent, meta)
 		case blocks.OptComment:
-			view = blocks.CommentModal(b.namer(ctx), t, meta)
+			view = blocks.CommentModal(b.dir.namer(ctx), t, meta)
 		case blocks.ActDeclareEmergency:
-			view = blocks.EmergencyModal(b.namer(ctx), t, ent, meta)
+			view = blocks.EmergencyModal(b.dir.namer(ctx), t, ent, meta)
 		case blocks.OptDetails:
 			email, err := b.dir.emailOf(ctx, c.cb.User.ID)
 			if err != nil {
@@ -314,7 +269,7 @@ func (b *Bot) detailsView(ctx context.Context, viewer string, taskID int64) (sla
 	}
 	cat := b.engine.Catalog()
 	return blocks.DetailsModal(blocks.DetailsInput{Task: t, Ent: entitlement(cat, t), Events: evs, Viewer: viewer,
-		IsAdmin: cat.IsAdmin(viewer), Dir: b.namer(ctx), Now: b.now(), Insights: b.detailInsights(ctx, t, viewer), Grant: b.grantOutcome(ctx, t)}), nil
+		IsAdmin: cat.IsAdmin(viewer), Dir: b.dir.namer(ctx), Now: b.now(), Insights: b.detailInsights(ctx, t, viewer), Grant: b.out.grantOutcome(ctx, t)}), nil
 }
 
 // viewSubmission applies a submitted modal and returns the ack payload: nil
@@ -358,7 +313,7 @@ func (b *Bot) cardModalSubmit(ctx context.Context, cb slack.InteractionCallback)
 	fields := inView(cb.View, fieldBlocks)
 	fail := func(err error) any {
 		if workflow.ErrorCode(err) == workflow.ECONFLICT && meta.Channel != "" {
-			defer b.refreshCardAt(ctx, meta.Channel, meta.MessageTS)
+			defer b.out.refreshCardAt(ctx, meta.Channel, meta.MessageTS)
 		}
 		return refuseSubmission(&log, err, "submission refused", mainBlock, fields, "")
 	}
@@ -416,7 +371,7 @@ func (b *Bot) cardModalSubmit(ctx context.Context, cb slack.InteractionCallback)
 		}
 	}
 	log.Info().Str("email", email).Msg("submitted")
-	b.kick()
+	b.out.kick()
 	return nil
 }
 
@@ -435,4 +390,20 @@ func blockIn(v slack.View, id string) bool {
 		}
 	}
 	return false
+}
+
+// detailInsights returns the insights the Details modal shows its viewer:
+// a pending reviewer of the current step sees them as theirs, an admin
+// sees them without the reviewer's own; the requester, the subject and
+// other people see none.
+func (b *Bot) detailInsights(ctx context.Context, t *workflow.Task, viewer string) []workflow.Insight {
+	for _, p := range t.PendingAssignees() {
+		if p == viewer {
+			return b.out.insightsFor(ctx, t, viewer)
+		}
+	}
+	if b.engine.Catalog().IsAdmin(viewer) {
+		return b.out.insightsFor(ctx, t, "")
+	}
+	return nil
 }

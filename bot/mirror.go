@@ -34,15 +34,15 @@ func mirrorTargets(cards []workflow.Card, source string) []workflow.Card {
 // postMirrors posts a new comment into the task's other threads. Each post
 // is recorded right after it succeeds, so a retry after a failure (or a
 // redelivered notice) skips the channels that have it.
-func (b *Bot) postMirrors(ctx context.Context, n workflow.Notice, p workflow.CommentPosted) error {
+func (w *delivery) postMirrors(ctx context.Context, n workflow.Notice, p workflow.CommentPosted) error {
 	seq := p.Seq
-	cards, err := b.store.Cards(ctx, n.TaskID)
+	cards, err := w.store.Cards(ctx, n.TaskID)
 	if err != nil {
 		return err
 	}
 	done := map[string]bool{}
 	if seq > 0 {
-		ms, err := b.store.CommentMirrors(ctx, n.TaskID, seq)
+		ms, err := w.store.CommentMirrors(ctx, n.TaskID, seq)
 		if err != nil {
 			return err
 		}
@@ -50,15 +50,15 @@ func (b *Bot) postMirrors(ctx context.Context, n workflow.Notice, p workflow.Com
 			done[m.Channel] = true
 		}
 	}
-	text := b.mirrorText(ctx, n, p)
+	text := w.mirrorText(ctx, n, p)
 	for _, c := range mirrorTargets(cards, p.From.Channel) {
 		if done[c.Channel] {
 			continue
 		}
-		_, ts, err := b.slack.Post(ctx, c.Channel, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionTS(c.TS))
+		_, ts, err := w.slack.Post(ctx, c.Channel, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionTS(c.TS))
 		switch slackCode(err) {
 		case "message_not_found", "channel_not_found", "not_in_channel", "is_archived":
-			b.log.Warn().Err(err).Int64("task", n.TaskID).Str("channel", c.Channel).Msg("comment not mirrored: the thread is gone")
+			w.log.Warn().Err(err).Int64("task", n.TaskID).Str("channel", c.Channel).Msg("comment not mirrored: the thread is gone")
 			continue
 		}
 		if err != nil {
@@ -67,7 +67,7 @@ func (b *Bot) postMirrors(ctx context.Context, n workflow.Notice, p workflow.Com
 		if seq == 0 {
 			continue // a notice from before comments were numbered
 		}
-		if err := b.store.SaveCommentMirror(ctx, workflow.CommentMirror{TaskID: n.TaskID, Seq: seq, Channel: c.Channel, ThreadTS: c.TS, TS: ts, PostedAt: b.now()}); err != nil {
+		if err := w.store.SaveCommentMirror(ctx, workflow.CommentMirror{TaskID: n.TaskID, Seq: seq, Channel: c.Channel, ThreadTS: c.TS, TS: ts, PostedAt: w.now()}); err != nil {
 			return fmt.Errorf("record mirror of comment of T-%d in %s: %w", n.TaskID, c.Channel, err)
 		}
 	}
@@ -75,19 +75,19 @@ func (b *Bot) postMirrors(ctx context.Context, n workflow.Notice, p workflow.Com
 }
 
 // updateMirrors brings the copies of an edited or deleted comment up to date.
-func (b *Bot) updateMirrors(ctx context.Context, n workflow.Notice, p workflow.CommentPosted) error {
+func (w *delivery) updateMirrors(ctx context.Context, n workflow.Notice, p workflow.CommentPosted) error {
 	seq := p.Seq
 	if seq <= 0 {
-		b.log.Warn().Int64("task", n.TaskID).Msg("comment change without a comment number skipped")
+		w.log.Warn().Int64("task", n.TaskID).Msg("comment change without a comment number skipped")
 		return nil
 	}
-	ms, err := b.store.CommentMirrors(ctx, n.TaskID, seq)
+	ms, err := w.store.CommentMirrors(ctx, n.TaskID, seq)
 	if err != nil {
 		return err
 	}
-	text := b.mirrorText(ctx, n, p)
+	text := w.mirrorText(ctx, n, p)
 	for _, m := range ms {
-		err := b.slack.Update(ctx, m.Channel, m.TS, slack.MsgOptionText(cut(text, 3900), false))
+		err := w.slack.Update(ctx, m.Channel, m.TS, slack.MsgOptionText(cut(text, 3900), false))
 		switch slackCode(err) {
 		case "message_not_found", "channel_not_found", "cant_update_message", "is_archived":
 			continue
@@ -101,8 +101,8 @@ func (b *Bot) updateMirrors(ctx context.Context, n workflow.Notice, p workflow.C
 
 // mirrorText is a comment as the other threads show it: who, where from,
 // and the text (or that it was deleted).
-func (b *Bot) mirrorText(ctx context.Context, n workflow.Notice, p workflow.CommentPosted) string {
-	who := b.namer(ctx)(p.Actor)
+func (w *delivery) mirrorText(ctx context.Context, n workflow.Notice, p workflow.CommentPosted) string {
+	who := w.dir.namer(ctx)(p.Actor)
 	num := fmt.Sprintf("T-%d", n.TaskID)
 	if p.Op == workflow.CommentOpDeleted {
 		return fmt.Sprintf(":speech_balloon: _%s deleted their comment on %s._", who, num)

@@ -162,3 +162,22 @@ func (p *directory) identityLearned(ctx context.Context, email string) {
 // mentionEmails replaces the emails in a text the engine wrote by mentions
 // where name knows the person (blocks.Mentions).
 func mentionEmails(text string, name namer) string { return blocks.Mentions(name, text) }
+
+// namer mentions people whose Slack id is cached and names the others by email.
+func (p *directory) namer(ctx context.Context) namer {
+	cache := map[string]string{}
+	return func(email string) string {
+		if email == "" || email == workflow.SystemActor {
+			return "accessbot"
+		}
+		if s, ok := cache[email]; ok {
+			return s
+		}
+		s := email
+		if id := p.cachedSlackID(ctx, email); id != "" {
+			s = "<@" + id + ">"
+		}
+		cache[email] = s
+		return s
+	}
+}

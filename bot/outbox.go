@@ -16,17 +16,17 @@ import (
 
 // outboxLoop delivers due notices until ctx ends; a delivery under way
 // finishes on work (which outlives ctx by a grace period).
-func (b *Bot) outboxLoop(ctx, work context.Context) {
-	t := time.NewTicker(b.cfg.Poll)
+func (w *delivery) outboxLoop(ctx, work context.Context) {
+	t := time.NewTicker(w.poll)
 	defer t.Stop()
 	for {
-		for ctx.Err() == nil && b.deliverDue(ctx, work) > 0 {
+		for ctx.Err() == nil && w.deliverDue(ctx, work) > 0 {
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-		case <-b.wake:
+		case <-w.wake:
 		}
 	}
 }
@@ -35,13 +35,13 @@ func (b *Bot) outboxLoop(ctx, work context.Context) {
 // delivered. Claims give at most the oldest undelivered notice of each
 // task, so per-task order holds. It stops between notices once stop ends;
 // the calls run on ctx, which outlives stop by a grace period.
-func (b *Bot) deliverDue(stop, ctx context.Context) int {
+func (w *delivery) deliverDue(stop, ctx context.Context) int {
 	// The lease is renewed by the heartbeat while a delivery runs; a
 	// process that dies leaves its notices to be claimed again one lease
 	// later.
-	ns, err := b.store.ClaimNotices(ctx, b.owner, b.now(), b.cfg.LeaseTTL, 50)
+	ns, err := w.store.ClaimNotices(ctx, w.owner, w.now(), w.leaseTTL, 50)
 	if err != nil {
-		b.log.Error().Err(err).Msg("read outbox")
+		w.log.Error().Err(err).Msg("read outbox")
 		return 0
 	}
 	// Notices of different tasks go out side by side (the claim holds one
@@ -54,15 +54,15 @@ func (b *Bot) deliverDue(stop, ctx context.Context) int {
 		if stop.Err() != nil {
 			// Hand it back at once rather than after the lease.
 			<-sem
-			if err := b.store.ReleaseNotice(ctx, n.ID, b.owner); err != nil {
-				b.log.Warn().Err(err).Int64("notice", n.ID).Msg("release notice")
+			if err := w.store.ReleaseNotice(ctx, n.ID, w.owner); err != nil {
+				w.log.Warn().Err(err).Int64("notice", n.ID).Msg("release notice")
 			}
 			continue
 		}
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			if b.deliverOne(ctx, n) {
+			if w.deliverOne(ctx, n) {
 				done.Add(1)
 			}
 		}()
@@ -76,12 +76,12 @@ const deliveryWorkers = 4
 
 // deliverOne delivers n and records the outcome; a failure is retried
 // after a backoff (or the 429's Retry-After).
-func (b *Bot) deliverOne(ctx context.Context, n workflow.Notice) bool {
-	log := b.log.With().Int64("notice", n.ID).Str("kind", string(n.Kind())).Int64("task", n.TaskID).Logger()
+func (w *delivery) deliverOne(ctx context.Context, n workflow.Notice) bool {
+	log := w.log.With().Int64("notice", n.ID).Str("kind", string(n.Kind())).Int64("task", n.TaskID).Logger()
 	ctx = withLog(ctx, log)
-	err := b.deliver(ctx, n)
+	err := w.deliver(ctx, n)
 	if err == nil {
-		if err := b.store.NoticeDelivered(ctx, n.ID, b.owner, b.now()); err != nil {
+		if err := w.store.NoticeDelivered(ctx, n.ID, w.owner, w.now()); err != nil {
 			if workflow.ErrorCode(err) == workflow.ECONFLICT {
 				log.Warn().Err(err).Msg("lease lost during delivery; another worker delivers it")
 			} else {
@@ -91,13 +91,13 @@ func (b *Bot) deliverOne(ctx context.Context, n workflow.Notice) bool {
 		}
 		return true
 	}
-	next := b.backoff(n.Attempts)
+	next := w.backoff(n.Attempts)
 	var rl *slack.RateLimitedError
 	if errors.As(err, &rl) && rl.RetryAfter > next {
 		next = rl.RetryAfter
 	}
 	log.Warn().Err(err).Int("attempts", n.Attempts+1).Dur("retry_in", next).Msg("delivery failed")
-	state, err := b.store.NoticeFailed(ctx, n.ID, b.owner, b.now().Add(next), cut(err.Error(), 500), b.cfg.MaxAttempts)
+	state, err := w.store.NoticeFailed(ctx, n.ID, w.owner, w.now().Add(next), cut(err.Error(), 500), w.maxAttempts)
 	switch {
 	case workflow.ErrorCode(err) == workflow.ECONFLICT:
 		log.Warn().Err(err).Msg("lease lost during delivery; another worker delivers it")
@@ -110,66 +110,47 @@ func (b *Bot) deliverOne(ctx context.Context, n workflow.Notice) bool {
 }
 
 // backoff is RetryBase doubled per attempt, at most RetryMax.
-func (b *Bot) backoff(attempts int) time.Duration {
-	d := b.cfg.RetryBase
-	for i := 0; i < attempts && d < b.cfg.RetryMax; i++ {
+func (w *delivery) backoff(attempts int) time.Duration {
+	d := w.retryBase
+	for i := 0; i < attempts && d < w.retryMax; i++ {
 		d *= 2
 	}
-	return min(d, b.cfg.RetryMax)
+	return min(d, w.retryMax)
 }
 
-func (b *Bot) deliver(ctx context.Context, n workflow.Notice) error {
-	if n.Recipient != "" && !b.inSlack(n.Recipient) && n.Kind() != workflow.NoticeComment {
+func (w *delivery) deliver(ctx context.Context, n workflow.Notice) error {
+	if n.Recipient != "" && !w.inSlack(n.Recipient) && n.Kind() != workflow.NoticeComment {
 		return nil // told by email only (package email)
 	}
 	switch p := n.Payload.(type) {
 	case workflow.TaskChanged:
 		// The Homes that list the task are refreshed, debounced (home.go).
-		b.homesChanged(ctx, n.TaskID)
-		return b.syncTask(ctx, n.TaskID, p.Resend)
+		w.homesChanged(ctx, n.TaskID)
+		return w.syncTask(ctx, n.TaskID, p.Resend)
 	case workflow.TaskDeleted:
-		b.homesChanged(ctx, n.TaskID)
-		return b.markDeleted(ctx, n, p)
+		w.homesChanged(ctx, n.TaskID)
+		return w.markDeleted(ctx, n, p)
 	case workflow.CommentPosted:
-		return b.mirrorComment(ctx, n, p)
+		return w.mirrorComment(ctx, n, p)
 	case workflow.ReminderDigest:
 		// One message listing every task waiting on the person
 		// (workflow.RemindSweep), with their buttons, kept current.
-		return b.sendDigest(ctx, n, p)
+		return w.sendDigest(ctx, n, p)
 	case workflow.TaskReminder:
-		return b.sendReminders(ctx, n)
+		return w.sendReminders(ctx, n)
 	case workflow.ExpiryWarning:
-		return b.deliverExpiryWarning(ctx, n, p)
+		return w.deliverExpiryWarning(ctx, n, p)
 	case workflow.DirectMessage:
 		if n.Recipient == "" || n.Text == "" {
 			return nil
 		}
-		return b.dm(ctx, n.Recipient, n.Text)
+		return w.dm(ctx, n.Recipient, n.Text)
 	case workflow.ChannelMessage:
-		return b.postToChannel(ctx, p.Channel, n.Text)
+		return w.postToChannel(ctx, p.Channel, n.Text)
 	}
 	// A kind a newer binary queued (the store reads it as no payload).
-	b.log.Warn().Int64("notice", n.ID).Msg("unknown notice kind skipped")
+	w.log.Warn().Int64("notice", n.ID).Msg("unknown notice kind skipped")
 	return nil
-}
-
-// namer mentions people whose Slack id is cached and names the others by email.
-func (b *Bot) namer(ctx context.Context) namer {
-	cache := map[string]string{}
-	return func(email string) string {
-		if email == "" || email == workflow.SystemActor {
-			return "accessbot"
-		}
-		if s, ok := cache[email]; ok {
-			return s
-		}
-		s := email
-		if id := b.dir.cachedSlackID(ctx, email); id != "" {
-			s = "<@" + id + ">"
-		}
-		cache[email] = s
-		return s
-	}
 }
 
 // syncTask brings every card of a task up to date: cards that show an
@@ -177,26 +158,26 @@ func (b *Bot) namer(ctx context.Context) namer {
 // posted (each pending assignee of the current step, the requester, the
 // app's channel for provisioning steps). Each card is saved as soon as it
 // is sent, so a retry after a failure neither re-posts nor re-updates.
-func (b *Bot) syncTask(ctx context.Context, taskID int64, resend bool) error {
-	t, err := b.engine.Task(ctx, taskID)
+func (w *delivery) syncTask(ctx context.Context, taskID int64, resend bool) error {
+	t, err := w.engine.Task(ctx, taskID)
 	if workflow.ErrorCode(err) == workflow.ENOTFOUND {
 		return nil // deleted; its own notice marks the cards
 	}
 	if err != nil {
 		return err
 	}
-	cards, err := b.store.Cards(ctx, t.ID)
+	cards, err := w.store.Cards(ctx, t.ID)
 	if err != nil {
 		return err
 	}
 	for i := range cards {
 		if cards[i].Revision != t.Revision || resend {
-			if err := b.refreshCard(ctx, t, &cards[i], resend); err != nil {
+			if err := w.refreshCard(ctx, t, &cards[i], resend); err != nil {
 				return err
 			}
 		}
 	}
-	if err := b.syncDigests(ctx, t.ID, t.Revision, resend); err != nil {
+	if err := w.syncDigests(ctx, t.ID, t.Revision, resend); err != nil {
 		return err
 	}
 	has := func(role workflow.CardRole, email string, step int) bool {
@@ -208,30 +189,30 @@ func (b *Bot) syncTask(ctx context.Context, taskID int64, resend bool) error {
 		return false
 	}
 	channel := ""
-	if ent, err := b.engine.Catalog().Entitlement(t.AppID, t.ResourceID); err == nil {
+	if ent, err := w.engine.Catalog().Entitlement(t.AppID, t.ResourceID); err == nil {
 		channel = ent.Channel
 	}
 	for _, need := range workflow.CardsNeeded(t, channel) {
-		if has(need.Role, need.Email, need.Step) || (need.Role != workflow.CardChannel && !b.inSlack(need.Email)) {
+		if has(need.Role, need.Email, need.Step) || (need.Role != workflow.CardChannel && !w.inSlack(need.Email)) {
 			continue
 		}
 		c := workflow.Card{TaskID: t.ID, Role: need.Role, Email: need.Email, Step: need.Step}
 		if need.Role == workflow.CardChannel {
 			c.Channel = channel
 		}
-		err := b.postCard(ctx, t, c)
+		err := w.postCard(ctx, t, c)
 		switch code := slackCode(err); {
 		case err == nil:
 		case need.Role == workflow.CardRequester && errors.Is(err, errNotInSlack):
-			if err := b.requesterNotInSlack(ctx, t, err); err != nil {
+			if err := w.requesterNotInSlack(ctx, t, err); err != nil {
 				return err
 			}
 		case need.Role == workflow.CardAssignee && errors.Is(err, errNotInSlack):
-			if stop, err := b.notInSlack(ctx, t, need.Email, err); err != nil || stop {
+			if stop, err := w.notInSlack(ctx, t, need.Email, err); err != nil || stop {
 				return err
 			}
 		case need.Role == workflow.CardChannel && (code == "channel_not_found" || code == "not_in_channel" || code == "is_archived"):
-			b.log.Warn().Err(err).Str("channel", channel).Int64("task", t.ID).Msg("cannot post to the app's channel; invite the bot")
+			w.log.Warn().Err(err).Str("channel", channel).Int64("task", t.ID).Msg("cannot post to the app's channel; invite the bot")
 		default:
 			return err
 		}
@@ -243,79 +224,79 @@ func (b *Bot) syncTask(ctx context.Context, taskID int64, resend bool) error {
 // it. The card is claimed first (Store.ClaimCard), so a second poster (a
 // replica delivering the same notice after a lost lease) finds the claim
 // and waits, or the posted card and updates it instead.
-func (b *Bot) postCard(ctx context.Context, t *workflow.Task, c workflow.Card) error {
+func (w *delivery) postCard(ctx context.Context, t *workflow.Task, c workflow.Card) error {
 	if c.Role != workflow.CardChannel {
-		ch, err := b.dmChannel(ctx, c.Email)
+		ch, err := w.dmChannel(ctx, c.Email)
 		if err != nil {
 			return err
 		}
 		c.Channel = ch
 	}
-	now := b.now()
-	claimed, err := b.store.ClaimCard(ctx, &c, b.owner, now, now.Add(b.cfg.LeaseTTL))
+	now := w.now()
+	claimed, err := w.store.ClaimCard(ctx, &c, w.owner, now, now.Add(w.leaseTTL))
 	if err != nil {
 		return fmt.Errorf("claim %s card of %s: %w", c.Role, t.Number(), err)
 	}
 	if !claimed {
-		return b.refreshCard(ctx, t, &c, false)
+		return w.refreshCard(ctx, t, &c, false)
 	}
 	posted := false // or the claim is kept for a retry
 	defer func() {
 		if !posted {
-			if err := b.store.ReleaseCard(context.WithoutCancel(ctx), c.ID, b.owner); err != nil {
-				b.logger(ctx).Warn().Err(err).Int64("task", t.ID).Msg("release card claim")
+			if err := w.store.ReleaseCard(context.WithoutCancel(ctx), c.ID, w.owner); err != nil {
+				w.logger(ctx).Warn().Err(err).Int64("task", t.ID).Msg("release card claim")
 			}
 		}
 	}()
-	if m, ok := b.unsaved.Load(c.ID); ok {
+	if m, ok := w.unsaved.Load(c.ID); ok {
 		// Posted by this process before saving it failed: save it now
 		// (and update it), never post it again.
 		posted = true
 		msg := m.(workflow.Card)
 		c.Channel, c.TS, c.Revision = msg.Channel, msg.TS, msg.Revision
-		if err := b.store.SaveCard(ctx, &c); err != nil {
+		if err := w.store.SaveCard(ctx, &c); err != nil {
 			return fmt.Errorf("save %s card of %s: %w", c.Role, t.Number(), err)
 		}
-		b.unsaved.Delete(c.ID)
+		w.unsaved.Delete(c.ID)
 		if c.Revision == t.Revision {
 			return nil
 		}
-		return b.updateCard(ctx, t, &c)
+		return w.updateCard(ctx, t, &c)
 	}
 	if !c.UpdatedAt.IsZero() {
 		// Claimed before: its owner may have died after Slack took its
 		// post and before saving it. That message is the card.
-		found, err := b.findPostedCard(ctx, &c)
+		found, err := w.findPostedCard(ctx, &c)
 		if err != nil {
 			posted = true // keep the claim: releasing it would let the next poster skip this search
 			return fmt.Errorf("look for the %s card of %s posted before: %w", c.Role, t.Number(), err)
 		}
 		if found {
 			posted = true
-			if err := b.store.SaveCard(ctx, &c); err != nil {
-				b.unsaved.Store(c.ID, c)
+			if err := w.store.SaveCard(ctx, &c); err != nil {
+				w.unsaved.Store(c.ID, c)
 				return fmt.Errorf("save %s card of %s: %w", c.Role, t.Number(), err)
 			}
-			b.logger(ctx).Info().Int64("task", t.ID).Str("role", string(c.Role)).Str("channel", c.Channel).Str("ts", c.TS).
+			w.logger(ctx).Info().Int64("task", t.ID).Str("role", string(c.Role)).Str("channel", c.Channel).Str("ts", c.TS).
 				Msg("card posted before a restart adopted, not posted again")
-			return b.updateCard(ctx, t, &c)
+			return w.updateCard(ctx, t, &c)
 		}
 	}
-	text, bl, final := b.renderCard(ctx, t, c)
-	channel, ts, err := b.slack.Post(ctx, c.Channel, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionBlocks(bl...),
+	text, bl, final := w.renderCard(ctx, t, c)
+	channel, ts, err := w.slack.Post(ctx, c.Channel, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionBlocks(bl...),
 		slack.MsgOptionMetadata(cardMetadata(c, t.Revision)))
 	if err != nil {
 		return fmt.Errorf("post %s card of %s: %w", c.Role, t.Number(), err)
 	}
 	posted = true
-	c.Channel, c.TS, c.Revision, c.Final, c.UpdatedAt = channel, ts, t.Revision, final, b.now()
-	if err := b.store.SaveCard(ctx, &c); err != nil {
+	c.Channel, c.TS, c.Revision, c.Final, c.UpdatedAt = channel, ts, t.Revision, final, w.now()
+	if err := w.store.SaveCard(ctx, &c); err != nil {
 		// The claim stays (the heartbeat keeps it): the retry saves this
 		// message instead of posting another.
-		b.unsaved.Store(c.ID, c)
+		w.unsaved.Store(c.ID, c)
 		return fmt.Errorf("save %s card of %s: %w", c.Role, t.Number(), err)
 	}
-	b.log.Info().Int64("task", t.ID).Str("role", string(c.Role)).Str("email", c.Email).Str("channel", channel).Msg("card posted")
+	w.log.Info().Int64("task", t.ID).Str("role", string(c.Role)).Str("email", c.Email).Str("channel", channel).Msg("card posted")
 	return nil
 }
 
@@ -339,7 +320,7 @@ const maxHistoryPages = 5
 // shows. A history the bot may not read (an app installed before it had
 // the history scopes) finds nothing: posting again risks a duplicate,
 // never a card that is not posted at all.
-func (b *Bot) findPostedCard(ctx context.Context, c *workflow.Card) (bool, error) {
+func (w *delivery) findPostedCard(ctx context.Context, c *workflow.Card) (bool, error) {
 	oldest := c.UpdatedAt.Add(-time.Minute) // Slack's clock and ours differ a little
 	params := &slack.GetConversationHistoryParameters{
 		ChannelID: c.Channel, Limit: 100, Inclusive: true, IncludeAllMetadata: true,
@@ -347,10 +328,10 @@ func (b *Bot) findPostedCard(ctx context.Context, c *workflow.Card) (bool, error
 	}
 	key := cardKey(*c)
 	for range maxHistoryPages {
-		res, err := b.slack.History(ctx, params)
+		res, err := w.slack.History(ctx, params)
 		switch slackCode(err) {
 		case "missing_scope", "not_in_channel", "channel_not_found":
-			b.logger(ctx).Warn().Err(err).Str("channel", c.Channel).Msg("cannot read the channel to find a card posted before a restart; posting it (it may show twice)")
+			w.logger(ctx).Warn().Err(err).Str("channel", c.Channel).Msg("cannot read the channel to find a card posted before a restart; posting it (it may show twice)")
 			return false, nil
 		}
 		if err != nil {
@@ -358,11 +339,11 @@ func (b *Bot) findPostedCard(ctx context.Context, c *workflow.Card) (bool, error
 		}
 		for _, m := range res.Messages {
 			md := m.Metadata
-			if m.User != b.botUserID || md.EventType != cardEventType || md.EventPayload["card"] != key {
+			if m.User != w.botUserID || md.EventType != cardEventType || md.EventPayload["card"] != key {
 				continue
 			}
 			rev, _ := md.EventPayload["revision"].(float64)
-			c.TS, c.Revision, c.UpdatedAt = m.Timestamp, int64(rev), b.now()
+			c.TS, c.Revision, c.UpdatedAt = m.Timestamp, int64(rev), w.now()
 			return true, nil
 		}
 		if !res.HasMore || res.ResponseMetaData.NextCursor == "" {
@@ -370,7 +351,7 @@ func (b *Bot) findPostedCard(ctx context.Context, c *workflow.Card) (bool, error
 		}
 		params.Cursor = res.ResponseMetaData.NextCursor
 	}
-	b.logger(ctx).Warn().Str("channel", c.Channel).Msg("too many messages to find a card posted before a restart; posting it (it may show twice)")
+	w.logger(ctx).Warn().Str("channel", c.Channel).Msg("too many messages to find a card posted before a restart; posting it (it may show twice)")
 	return false, nil
 }
 
@@ -387,40 +368,40 @@ func (l *cardLocks) lock(id int64) func() {
 
 // refreshCard updates c unless the stored card shows t's revision already
 // (another update got there first); force redraws it anyway.
-func (b *Bot) refreshCard(ctx context.Context, t *workflow.Task, c *workflow.Card, force bool) error {
-	defer b.cards.lock(c.ID)()
-	if cur, err := b.store.CardByMessage(ctx, c.Channel, c.TS); err == nil {
+func (w *delivery) refreshCard(ctx context.Context, t *workflow.Task, c *workflow.Card, force bool) error {
+	defer w.cards.lock(c.ID)()
+	if cur, err := w.store.CardByMessage(ctx, c.Channel, c.TS); err == nil {
 		*c = *cur
 	}
 	if c.Revision == t.Revision && !force {
 		return nil
 	}
-	return b.updateCard(ctx, t, c)
+	return w.updateCard(ctx, t, c)
 }
 
 // updateCard re-renders a card in place and records the revision it shows.
-func (b *Bot) updateCard(ctx context.Context, t *workflow.Task, c *workflow.Card) error {
-	text, bl, final := b.renderCard(ctx, t, *c)
-	err := b.slack.Update(ctx, c.Channel, c.TS, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionBlocks(bl...))
+func (w *delivery) updateCard(ctx context.Context, t *workflow.Task, c *workflow.Card) error {
+	text, bl, final := w.renderCard(ctx, t, *c)
+	err := w.slack.Update(ctx, c.Channel, c.TS, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionBlocks(bl...))
 	switch code := slackCode(err); {
 	case code == "message_not_found" || code == "channel_not_found" || code == "cant_update_message" || code == "is_archived":
 		// Someone deleted it; nothing left to update.
-		b.log.Warn().Err(err).Int64("task", t.ID).Str("channel", c.Channel).Msg("card gone; not updated")
+		w.log.Warn().Err(err).Int64("task", t.ID).Str("channel", c.Channel).Msg("card gone; not updated")
 		final = true
 	case err != nil:
 		return fmt.Errorf("update %s card of %s: %w", c.Role, t.Number(), err)
 	}
-	c.Revision, c.Final, c.UpdatedAt = t.Revision, final, b.now()
-	return b.store.SaveCard(ctx, c)
+	c.Revision, c.Final, c.UpdatedAt = t.Revision, final, w.now()
+	return w.store.SaveCard(ctx, c)
 }
 
 // dmChannel opens (or finds) the bot's DM with the person of email.
-func (b *Bot) dmChannel(ctx context.Context, email string) (string, error) {
-	id, err := b.dir.slackIDOf(ctx, email)
+func (w *delivery) dmChannel(ctx context.Context, email string) (string, error) {
+	id, err := w.dir.slackIDOf(ctx, email)
 	if err != nil {
 		return "", err
 	}
-	ch, err := b.slack.DM(ctx, id)
+	ch, err := w.slack.DM(ctx, id)
 	if err != nil {
 		return "", fmt.Errorf("conversations.open with %s: %w", email, err)
 	}
@@ -428,38 +409,38 @@ func (b *Bot) dmChannel(ctx context.Context, email string) (string, error) {
 }
 
 // dm sends a plain direct message.
-func (b *Bot) dm(ctx context.Context, email, text string) error {
-	ch, err := b.dmChannel(ctx, email)
+func (w *delivery) dm(ctx context.Context, email, text string) error {
+	ch, err := w.dmChannel(ctx, email)
 	if errors.Is(err, errNotInSlack) {
-		b.logger(ctx).Warn().Err(err).Msg("direct message dropped: recipient not in Slack")
+		w.logger(ctx).Warn().Err(err).Msg("direct message dropped: recipient not in Slack")
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	text = mentionEmails(text, b.dir.cardNamer(ctx, 0))
-	return b.slack.Send(ctx, ch, slack.MsgOptionText(cut(text, 3900), false))
+	text = mentionEmails(text, w.dir.cardNamer(ctx, 0))
+	return w.slack.Send(ctx, ch, slack.MsgOptionText(cut(text, 3900), false))
 }
 
 // postToChannel posts a plain message to a configured channel (the
 // emergency channel). A channel the bot cannot post to is logged and
 // skipped: retrying would not fix it.
-func (b *Bot) postToChannel(ctx context.Context, ch, text string) error {
+func (w *delivery) postToChannel(ctx context.Context, ch, text string) error {
 	if ch == "" || text == "" {
 		return nil
 	}
-	err := b.slack.Send(ctx, ch, slack.MsgOptionText(cut(text, 3900), false))
+	err := w.slack.Send(ctx, ch, slack.MsgOptionText(cut(text, 3900), false))
 	switch slackCode(err) {
 	case "channel_not_found", "not_in_channel", "is_archived":
-		b.logger(ctx).Warn().Err(err).Str("channel", ch).Msg("cannot post to the configured channel; invite the bot")
+		w.logger(ctx).Warn().Err(err).Str("channel", ch).Msg("cannot post to the configured channel; invite the bot")
 		return nil
 	}
 	return err
 }
 
 // markDeleted replaces every card of a deleted task with a one-line notice.
-func (b *Bot) markDeleted(ctx context.Context, n workflow.Notice, p workflow.TaskDeleted) error {
-	cards, err := b.store.Cards(ctx, n.TaskID)
+func (w *delivery) markDeleted(ctx context.Context, n workflow.Notice, p workflow.TaskDeleted) error {
+	cards, err := w.store.Cards(ctx, n.TaskID)
 	if err != nil {
 		return err
 	}
@@ -473,48 +454,48 @@ func (b *Bot) markDeleted(ctx context.Context, n workflow.Notice, p workflow.Tas
 		if c.Final && c.Revision < 0 {
 			continue // already marked
 		}
-		err := b.slack.Update(ctx, c.Channel, c.TS, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(bl...))
+		err := w.slack.Update(ctx, c.Channel, c.TS, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(bl...))
 		if err != nil && slackCode(err) != "message_not_found" {
 			return err
 		}
-		c.Final, c.Revision, c.UpdatedAt = true, -1, b.now()
-		if err := b.store.SaveCard(ctx, c); err != nil {
+		c.Final, c.Revision, c.UpdatedAt = true, -1, w.now()
+		if err := w.store.SaveCard(ctx, c); err != nil {
 			return err
 		}
 	}
-	if err := b.store.DeleteCards(ctx, n.TaskID); err != nil {
+	if err := w.store.DeleteCards(ctx, n.TaskID); err != nil {
 		return err
 	}
-	return b.syncDigests(ctx, n.TaskID, -1, false) // they leave it out now
+	return w.syncDigests(ctx, n.TaskID, -1, false) // they leave it out now
 }
 
 // mirrorComment posts a comment once into the thread of the task's cards
 // in each channel but the one it came from (mirror.go); an edit or deletion
 // updates the copies.
-func (b *Bot) mirrorComment(ctx context.Context, n workflow.Notice, p workflow.CommentPosted) error {
+func (w *delivery) mirrorComment(ctx context.Context, n workflow.Notice, p workflow.CommentPosted) error {
 	switch p.Op {
 	case workflow.CommentOpEdited, workflow.CommentOpDeleted:
-		return b.updateMirrors(ctx, n, p)
+		return w.updateMirrors(ctx, n, p)
 	}
-	return b.postMirrors(ctx, n, p)
+	return w.postMirrors(ctx, n, p)
 }
 
 // sendReminders reminds each recipient in the thread of their card, or by DM.
-func (b *Bot) sendReminders(ctx context.Context, n workflow.Notice) error {
-	t, err := b.engine.Task(ctx, n.TaskID)
+func (w *delivery) sendReminders(ctx context.Context, n workflow.Notice) error {
+	t, err := w.engine.Task(ctx, n.TaskID)
 	if workflow.ErrorCode(err) == workflow.ENOTFOUND {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	cards, err := b.store.Cards(ctx, n.TaskID)
+	cards, err := w.store.Cards(ctx, n.TaskID)
 	if err != nil {
 		return err
 	}
-	text := fmt.Sprintf(":bell: Reminder: %s waits on you (%s).", t.Number(), accessLabel(b.engine.Catalog(), t))
+	text := fmt.Sprintf(":bell: Reminder: %s waits on you (%s).", t.Number(), accessLabel(w.engine.Catalog(), t))
 	for _, email := range n.Recipients {
-		if !b.inSlack(email) {
+		if !w.inSlack(email) {
 			continue // told by email only
 		}
 		thread := ""
@@ -524,19 +505,45 @@ func (b *Bot) sendReminders(ctx context.Context, n workflow.Notice) error {
 			}
 		}
 		if thread == "" {
-			if err := b.dm(ctx, email, text); err != nil {
+			if err := w.dm(ctx, email, text); err != nil {
 				return err
 			}
 			continue
 		}
-		ch, err := b.dmChannel(ctx, email)
+		ch, err := w.dmChannel(ctx, email)
 		if err != nil {
 			continue
 		}
-		err = b.slack.Send(ctx, ch, slack.MsgOptionText(text, false), slack.MsgOptionTS(thread), slack.MsgOptionBroadcast())
+		err = w.slack.Send(ctx, ch, slack.MsgOptionText(text, false), slack.MsgOptionTS(thread), slack.MsgOptionBroadcast())
 		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// deliverExpiryWarning sends the expiry warning DM with its Request
+// extension button.
+func (w *delivery) deliverExpiryWarning(ctx context.Context, n workflow.Notice, p workflow.ExpiryWarning) error {
+	if n.Recipient == "" || n.Text == "" {
+		return nil
+	}
+	var bl []slack.Block
+	text := n.Text
+	if p.Grant > 0 {
+		text, bl = blocks.ExpiryWarningMessage(n.Text, p.Grant)
+	}
+	ch, err := w.dmChannel(ctx, n.Recipient)
+	if err != nil {
+		if errors.Is(err, errNotInSlack) {
+			w.log.Warn().Err(err).Msg("expiry warning dropped: recipient not in Slack")
+			return nil
+		}
+		return err
+	}
+	opts := []slack.MsgOption{slack.MsgOptionText(cut(text, 3900), false)}
+	if len(bl) > 0 {
+		opts = append(opts, slack.MsgOptionBlocks(bl...))
+	}
+	return w.slack.Send(ctx, ch, opts...)
 }

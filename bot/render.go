@@ -34,10 +34,10 @@ func entitlement(cat *workflow.Catalog, t *workflow.Task) workflow.Entitlement {
 // renderCard returns a card's fallback text and blocks, and whether it is
 // final (no buttons left): with the reviewer insights the card shows and,
 // for a finished grant task, what became of its access.
-func (b *Bot) renderCard(ctx context.Context, t *workflow.Task, c workflow.Card) (string, []slack.Block, bool) {
-	in := blocks.CardInput{Task: t, Role: c.Role, Viewer: c.Email, Step: c.Step, Ent: entitlement(b.engine.Catalog(), t),
-		Dir: b.dir.cardNamer(ctx, t.ID), Now: b.now(), Insights: b.cardInsights(ctx, t, c), Grant: b.grantOutcome(ctx, t)}
-	in.Account = b.engine.Catalog().Account(t.Subject, t.AppID, in.Ent.Connector)
+func (w *delivery) renderCard(ctx context.Context, t *workflow.Task, c workflow.Card) (string, []slack.Block, bool) {
+	in := blocks.CardInput{Task: t, Role: c.Role, Viewer: c.Email, Step: c.Step, Ent: entitlement(w.engine.Catalog(), t),
+		Dir: w.dir.cardNamer(ctx, t.ID), Now: w.now(), Insights: w.cardInsights(ctx, t, c), Grant: w.grantOutcome(ctx, t)}
+	in.Account = w.engine.Catalog().Account(t.Subject, t.AppID, in.Ent.Connector)
 	text, bl := blocks.Card(in)
 	return text, bl, !actionable(t, c)
 }
@@ -45,10 +45,10 @@ func (b *Bot) renderCard(ctx context.Context, t *workflow.Task, c workflow.Card)
 // grantOutcome is what became of the access a finished grant task gave,
 // or nil (not such a task, or the store could not say: the card is then
 // drawn from the task alone, as before the grant ended).
-func (b *Bot) grantOutcome(ctx context.Context, t *workflow.Task) *workflow.GrantOutcome {
-	o, err := b.engine.GrantOutcome(ctx, t)
+func (w *delivery) grantOutcome(ctx context.Context, t *workflow.Task) *workflow.GrantOutcome {
+	o, err := w.engine.GrantOutcome(ctx, t)
 	if err != nil {
-		b.logger(ctx).Warn().Err(err).Int64("task", t.ID).Msg("read the grant of a task")
+		w.logger(ctx).Warn().Err(err).Int64("task", t.ID).Msg("read the grant of a task")
 		return nil
 	}
 	return o

@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -379,7 +378,7 @@ func (b *Bot) submitRequest(ctx context.Context, cb slack.InteractionCallback) a
 		return fail(err)
 	}
 	log.Info().Int64("task", task.ID).Str("email", email).Bool("emergency", task.Emergency).Bool("extension", task.Extension).Msg("requested")
-	b.kick()
+	b.out.kick()
 	return nil
 }
 
@@ -445,30 +444,4 @@ func (b *Bot) requestExtension(ctx context.Context, c click) {
 		c.log.Warn().Err(err).Int64("grant", grantID).Msg("views.open of the extension form failed")
 		b.ephemeral(ctx, c.channel, c.cb.User.ID, "Slack did not open the form in time; please click again.")
 	}
-}
-
-// deliverExpiryWarning sends the expiry warning DM with its Request
-// extension button.
-func (b *Bot) deliverExpiryWarning(ctx context.Context, n workflow.Notice, p workflow.ExpiryWarning) error {
-	if n.Recipient == "" || n.Text == "" {
-		return nil
-	}
-	var bl []slack.Block
-	text := n.Text
-	if p.Grant > 0 {
-		text, bl = blocks.ExpiryWarningMessage(n.Text, p.Grant)
-	}
-	ch, err := b.dmChannel(ctx, n.Recipient)
-	if err != nil {
-		if errors.Is(err, errNotInSlack) {
-			b.log.Warn().Err(err).Msg("expiry warning dropped: recipient not in Slack")
-			return nil
-		}
-		return err
-	}
-	opts := []slack.MsgOption{slack.MsgOptionText(cut(text, 3900), false)}
-	if len(bl) > 0 {
-		opts = append(opts, slack.MsgOptionBlocks(bl...))
-	}
-	return b.slack.Send(ctx, ch, opts...)
 }

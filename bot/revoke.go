@@ -60,7 +60,7 @@ func (b *Bot) revokeCommand(ctx context.Context, c *command) {
 		return
 	}
 	c.log.Info().Int64("task", task.ID).Str("subject", subject).Msg("revocation proposed")
-	b.kick()
+	b.out.kick()
 	who, _ := parseMention(args[0])
 	b.respond(ctx, c, fmt.Sprintf("Proposed revoking <@%s>'s access to %s: %s. Its reviewers have been asked; you will see its progress in your DMs.",
 		who, accessLabel(cat, task), task.Number()))

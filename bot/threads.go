@@ -169,7 +169,7 @@ func (b *Bot) commentChanged(log zerolog.Logger, what string, changed bool, err 
 	switch code := workflow.ErrorCode(err); {
 	case err == nil && changed:
 		log.Info().Msg("thread comment " + what)
-		b.kick()
+		b.out.kick()
 	case err == nil:
 		log.Debug().Msg("thread comment unchanged")
 	case code == workflow.ENOTFOUND:
@@ -198,7 +198,7 @@ func (b *Bot) threadReply(ctx context.Context, log zerolog.Logger, te threadEven
 		answer, acted := b.acknowledge(ctx, t, card, email, action, rest, ref)
 		if acted {
 			log.Info().Str("decision", string(action)).Msg("acknowledged in a thread")
-			b.kick()
+			b.out.kick()
 			b.threadAnswer(ctx, log, te, answer)
 			return
 		}
@@ -224,7 +224,7 @@ func (b *Bot) threadReply(ctx context.Context, log zerolog.Logger, te threadEven
 		b.threadAnswer(ctx, log, te, msg)
 		return
 	}
-	b.kick()
+	b.out.kick()
 }
 
 // cardStep is the type of the step a card is for ("" for the requester's
@@ -264,9 +264,9 @@ func (b *Bot) acknowledge(ctx context.Context, t *workflow.Task, card *workflow.
 		workflow.ActionDeprovisioned:   "deprovisioned",
 		workflow.ActionWontDeprovision: "won't deprovision",
 	}[action]
-	msg := fmt.Sprintf(":white_check_mark: %s marked %s %s (%s).", b.namer(ctx)(email), t.Number(), what, accessLabel(b.engine.Catalog(), t))
+	msg := fmt.Sprintf(":white_check_mark: %s marked %s %s (%s).", b.dir.namer(ctx)(email), t.Number(), what, accessLabel(b.engine.Catalog(), t))
 	if wont {
-		msg = fmt.Sprintf(":no_entry_sign: %s marked %s %s (%s).", b.namer(ctx)(email), t.Number(), what, accessLabel(b.engine.Catalog(), t))
+		msg = fmt.Sprintf(":no_entry_sign: %s marked %s %s (%s).", b.dir.namer(ctx)(email), t.Number(), what, accessLabel(b.engine.Catalog(), t))
 	}
 	if rest != "" {
 		msg += " Comment: “" + blocks.Escape(cut(rest, 300)) + "”"
