@@ -36,11 +36,13 @@ func encodePayload(n *workflow.Notice) (kind string, data, payload any, err erro
 	if n.Payload == nil {
 		return "", nil, nil, fmt.Errorf("store: notice of task %d has no payload", n.TaskID)
 	}
-	raw, err := json.Marshal(n.Payload)
-	if err != nil {
-		return "", nil, nil, fmt.Errorf("store: encode %s notice: %w", n.Kind(), err)
-	}
-	p, err := json.Marshal(storedPayload{Kind: n.Kind(), Payload: raw})
+	// One pass: marshalling the payload first and wrapping it as a
+	// RawMessage would encode it and then validate and copy it again (a
+	// sweep writes 100,000 of these).
+	p, err := json.Marshal(struct {
+		Kind    workflow.NoticeKind `json:"kind"`
+		Payload workflow.Payload    `json:"payload"`
+	}{n.Kind(), n.Payload})
 	if err != nil {
 		return "", nil, nil, fmt.Errorf("store: encode %s notice: %w", n.Kind(), err)
 	}
