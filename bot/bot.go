@@ -312,8 +312,7 @@ func (b *Bot) checkAuth(ctx context.Context) error {
 func tokenError(name, what, apiURL string, err error) error {
 	var se slack.SlackErrorResponse
 	if errors.As(err, &se) {
-		switch se.Err {
-		case "invalid_auth", "not_authed", "token_revoked", "account_inactive", "token_expired", "not_allowed_token_type", "missing_scope":
+		if tokenRejected(se.Err) {
 			return fmt.Errorf("%s was rejected by Slack (%s): give %s; %s", name, se.Err, what, readmeHint)
 		}
 		return fmt.Errorf("checking %s with Slack failed: %s", name, se.Err)

@@ -165,8 +165,8 @@ func (w *delivery) redrawDigest(ctx context.Context, id int64, force bool) error
 		}
 		text, bl := blocks.Digest(blocks.DigestInput{Viewer: d.Email, Tasks: tasks, Cat: w.engine.Catalog(), Dir: w.dir.namer(ctx), Now: w.now()})
 		err = w.slack.Update(ctx, d.Channel, d.TS, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionBlocks(bl...))
-		switch code := slackCode(err); {
-		case code == "message_not_found" || code == "channel_not_found" || code == "cant_update_message" || code == "is_archived":
+		switch {
+		case messageGone(err):
 			// Someone deleted it; record what it would show, so it is not
 			// tried again for these revisions.
 			w.logger(ctx).Warn().Err(err).Int64("digest", d.ID).Msg("digest gone; not updated")

@@ -130,3 +130,24 @@ func slackCode(err error) string {
 	}
 	return ""
 }
+
+// messageGone reports whether chat.update failed because the message can
+// no longer be updated (deleted, its channel gone or archived): there is
+// nothing left to bring up to date, and trying again cannot help.
+func messageGone(err error) bool {
+	switch slackCode(err) {
+	case "message_not_found", "channel_not_found", "cant_update_message", "is_archived":
+		return true
+	}
+	return false
+}
+
+// tokenRejected reports whether Slack's error code means it refuses the
+// token itself: asking again with the same token cannot help.
+func tokenRejected(code string) bool {
+	switch code {
+	case "invalid_auth", "not_authed", "token_revoked", "account_inactive", "token_expired", "not_allowed_token_type", "missing_scope":
+		return true
+	}
+	return false
+}

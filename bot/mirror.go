@@ -88,8 +88,7 @@ func (w *delivery) updateMirrors(ctx context.Context, n workflow.Notice, p workf
 	text := w.mirrorText(ctx, n, p)
 	for _, m := range ms {
 		err := w.slack.Update(ctx, m.Channel, m.TS, slack.MsgOptionText(cut(text, 3900), false))
-		switch slackCode(err) {
-		case "message_not_found", "channel_not_found", "cant_update_message", "is_archived":
+		if messageGone(err) {
 			continue
 		}
 		if err != nil {

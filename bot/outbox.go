@@ -383,8 +383,8 @@ func (w *delivery) refreshCard(ctx context.Context, t *workflow.Task, c *workflo
 func (w *delivery) updateCard(ctx context.Context, t *workflow.Task, c *workflow.Card) error {
 	text, bl, final := w.renderCard(ctx, t, *c)
 	err := w.slack.Update(ctx, c.Channel, c.TS, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionBlocks(bl...))
-	switch code := slackCode(err); {
-	case code == "message_not_found" || code == "channel_not_found" || code == "cant_update_message" || code == "is_archived":
+	switch {
+	case messageGone(err):
 		// Someone deleted it; nothing left to update.
 		w.log.Warn().Err(err).Int64("task", t.ID).Str("channel", c.Channel).Msg("card gone; not updated")
 		final = true

@@ -249,8 +249,7 @@ func (b *Bot) dialSocket(ctx context.Context) (*socketConn, error) {
 // fatalSocketError reports whether err from opening a connection means
 // the app token is refused: reconnecting cannot help.
 func fatalSocketError(err error) bool {
-	switch slackCode(err) {
-	case "invalid_auth", "account_inactive", "not_authed", "token_revoked":
+	if tokenRejected(slackCode(err)) {
 		return true
 	}
 	var sc slack.StatusCodeError
