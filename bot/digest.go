@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/slack-go/slack"
@@ -83,17 +84,40 @@ func (w *delivery) sendDigest(ctx context.Context, n workflow.Notice, p workflow
 		w.unsavedDigests.Delete(d.ID)
 		return w.redrawDigest(ctx, d.ID, false)
 	}
-	text, bl := blocks.Digest(blocks.DigestInput{Viewer: n.Recipient, Tasks: waiting, Cat: w.engine.Catalog(), Dir: w.dir.namer(ctx), Now: w.now()})
-	var ts string
-	ch, ts, err = w.slack.Post(ctx, ch, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionBlocks(bl...))
-	if err != nil {
-		return fmt.Errorf("post digest to %s: %w", n.Recipient, err)
-	}
-	posted = true
 	ids := make([]int64, len(waiting))
 	for i, t := range waiting {
 		ids[i] = t.ID
 	}
+	key := strconv.FormatInt(n.ID, 10)
+	if !d.UpdatedAt.IsZero() {
+		// Claimed before: its owner may have died after Slack took its
+		// post and before saving it. That message is the digest.
+		ts, _, err := w.findPosted(ctx, d.Channel, d.UpdatedAt, digestEventType, "notice", key)
+		if err != nil {
+			posted = true // keep the claim: releasing it would let the next poster skip this search
+			return fmt.Errorf("look for the digest of %s posted before: %w", n.Recipient, err)
+		}
+		if ts != "" {
+			posted = true
+			// What it shows is unknown (-1 each): the redraw draws it
+			// as the tasks are now.
+			d.TS, d.Tasks, d.UpdatedAt = ts, shownTasks(ids, make([]*workflow.Task, len(ids))), w.now()
+			if err := w.store.SaveDigestCard(ctx, d); err != nil {
+				w.unsavedDigests.Store(d.ID, *d)
+				return fmt.Errorf("save digest of %s: %w", n.Recipient, err)
+			}
+			log.Info().Str("ts", ts).Msg("digest posted before a restart adopted, not posted again")
+			return w.redrawDigest(ctx, d.ID, false)
+		}
+	}
+	text, bl := blocks.Digest(blocks.DigestInput{Viewer: n.Recipient, Tasks: waiting, Cat: w.engine.Catalog(), Dir: w.dir.namer(ctx), Now: w.now()})
+	var ts string
+	ch, ts, err = w.slack.Post(ctx, ch, slack.MsgOptionText(cut(text, 3900), false), slack.MsgOptionBlocks(bl...),
+		slack.MsgOptionMetadata(slack.SlackMetadata{EventType: digestEventType, EventPayload: map[string]any{"notice": key}}))
+	if err != nil {
+		return fmt.Errorf("post digest to %s: %w", n.Recipient, err)
+	}
+	posted = true
 	d.Channel, d.TS, d.Tasks, d.UpdatedAt = ch, ts, shownTasks(ids, waiting), w.now()
 	if err := w.store.SaveDigestCard(ctx, d); err != nil {
 		// The claim stays (the heartbeat keeps it): the retry saves this
@@ -104,6 +128,11 @@ func (w *delivery) sendDigest(ctx context.Context, n workflow.Notice, p workflow
 	log.Info().Int("tasks", len(waiting)).Msg("digest sent")
 	return nil
 }
+
+// digestEventType is the message metadata type of a digest; its payload
+// names the digest notice, so a poster that takes over a claim finds a
+// message whose save was lost (as cards do, cardEventType).
+const digestEventType = "accessbot_digest"
 
 // shownTasks is what a digest listing the tasks ids shows of each: its
 // revision in tasks (which match ids; nil when the task is gone: -1).

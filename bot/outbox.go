@@ -317,42 +317,52 @@ const maxHistoryPages = 5
 
 // findPostedCard looks in c's channel for the card's message posted since
 // its claim (c.UpdatedAt) and, when found, sets c's ts and the revision it
-// shows. A history the bot may not read (an app installed before it had
-// the history scopes) finds nothing: posting again risks a duplicate,
-// never a card that is not posted at all.
+// shows.
 func (w *delivery) findPostedCard(ctx context.Context, c *workflow.Card) (bool, error) {
-	oldest := c.UpdatedAt.Add(-time.Minute) // Slack's clock and ours differ a little
+	ts, payload, err := w.findPosted(ctx, c.Channel, c.UpdatedAt, cardEventType, "card", cardKey(*c))
+	if ts == "" || err != nil {
+		return false, err
+	}
+	rev, _ := payload["revision"].(float64)
+	c.TS, c.Revision, c.UpdatedAt = ts, int64(rev), w.now()
+	return true, nil
+}
+
+// findPosted looks in channel for the bot's own message posted since a
+// claim made at since whose metadata is of eventType with payload[field]
+// = key, and returns its ts ("" when none) and metadata payload. A history
+// the bot may not read (an app installed before it had the history
+// scopes) finds nothing: posting again risks a duplicate, never a message
+// that is not posted at all.
+func (w *delivery) findPosted(ctx context.Context, channel string, since time.Time, eventType, field, key string) (string, map[string]any, error) {
+	oldest := since.Add(-time.Minute) // Slack's clock and ours differ a little
 	params := &slack.GetConversationHistoryParameters{
-		ChannelID: c.Channel, Limit: 100, Inclusive: true, IncludeAllMetadata: true,
+		ChannelID: channel, Limit: 100, Inclusive: true, IncludeAllMetadata: true,
 		Oldest: fmt.Sprintf("%d.%06d", oldest.Unix(), oldest.Nanosecond()/1000),
 	}
-	key := cardKey(*c)
 	for range maxHistoryPages {
 		res, err := w.slack.History(ctx, params)
 		switch slackCode(err) {
 		case "missing_scope", "not_in_channel", "channel_not_found":
-			w.logger(ctx).Warn().Err(err).Str("channel", c.Channel).Msg("cannot read the channel to find a card posted before a restart; posting it (it may show twice)")
-			return false, nil
+			w.logger(ctx).Warn().Err(err).Str("channel", channel).Str("kind", eventType).Msg("cannot read the channel to find a message posted before a restart; posting it (it may show twice)")
+			return "", nil, nil
 		}
 		if err != nil {
-			return false, err
+			return "", nil, err
 		}
 		for _, m := range res.Messages {
 			md := m.Metadata
-			if m.User != w.botUserID || md.EventType != cardEventType || md.EventPayload["card"] != key {
-				continue
+			if m.User == w.botUserID && md.EventType == eventType && md.EventPayload[field] == key {
+				return m.Timestamp, md.EventPayload, nil
 			}
-			rev, _ := md.EventPayload["revision"].(float64)
-			c.TS, c.Revision, c.UpdatedAt = m.Timestamp, int64(rev), w.now()
-			return true, nil
 		}
 		if !res.HasMore || res.ResponseMetaData.NextCursor == "" {
-			return false, nil
+			return "", nil, nil
 		}
 		params.Cursor = res.ResponseMetaData.NextCursor
 	}
-	w.logger(ctx).Warn().Str("channel", c.Channel).Msg("too many messages to find a card posted before a restart; posting it (it may show twice)")
-	return false, nil
+	w.logger(ctx).Warn().Str("channel", channel).Str("kind", eventType).Msg("too many messages to find a message posted before a restart; posting it (it may show twice)")
+	return "", nil, nil
 }
 
 // cardLocks keeps one update of a card at a time in this process (the

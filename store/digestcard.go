@@ -103,12 +103,23 @@ func (db *DB) digestWhere(ctx context.Context, cond string, args ...any) (*workf
 //   - another owner holds a claim whose lease has not ended, or claims it
 //     at the same moment: ECONFLICT (try again later);
 //   - otherwise d.ID is the claim and the result is true: post, then
-//     SaveDigestCard with the message, or ReleaseDigestCard.
+//     SaveDigestCard with the message, or ReleaseDigestCard. When the
+//     claim was made before (its owner's lease ended, or this owner's
+//     retry), d.UpdatedAt is when: that owner may have posted it already
+//     (look for the message before posting). A new claim leaves
+//     d.UpdatedAt as it was.
 //
 // RenewLeases keeps a claim while the post is slow.
 func (db *DB) ClaimDigestCard(ctx context.Context, d *workflow.DigestCard, owner string, now, until time.Time) (bool, error) {
 	claimed := false
 	err := db.write(ctx, "claim digest", func(c conn) error {
+		if c.d == dialectPostgres {
+			// As ClaimCard: two replicas that both find a dead owner's
+			// claim must not both take it over.
+			if _, err := c.exec(pgLockSQL); err != nil {
+				return dbErr(err, "claim digest")
+			}
+		}
 		var r struct {
 			digestRow
 			LeaseOwner string `db:"lease_owner"`
@@ -139,7 +150,7 @@ func (db *DB) ClaimDigestCard(ctx context.Context, d *workflow.DigestCard, owner
 		if _, err := c.exec("UPDATE digest_cards SET lease_owner = ?, lease_until = ? WHERE id = ?", owner, c.t(until), r.ID); err != nil {
 			return dbErr(err, "claim digest")
 		}
-		d.ID, d.Version, claimed = r.ID, r.Version, true
+		d.ID, d.Version, d.UpdatedAt, claimed = r.ID, r.Version, r.UpdatedAt.Time, true
 		return nil
 	})
 	return claimed, err

@@ -162,6 +162,21 @@ func testDigestCards(t *testing.T, open opener) {
 	require.NoError(t, err)
 	require.True(t, claimed)
 
+	// A dead owner's claim is taken over once its lease ended, saying
+	// when it was made (its post may have reached Slack); a new claim
+	// says nothing.
+	dead := &workflow.DigestCard{NoticeID: 44, Email: "erin@x.com", Channel: "D2"}
+	claimed, err = db.ClaimDigestCard(ctx, dead, "w1", base, base.Add(10*time.Second))
+	require.NoError(t, err)
+	require.True(t, claimed)
+	require.True(t, dead.UpdatedAt.IsZero(), "a new claim")
+	taken := &workflow.DigestCard{NoticeID: 44, Email: "erin@x.com", Channel: "D2"}
+	claimed, err = db.ClaimDigestCard(ctx, taken, "w2", base.Add(11*time.Second), base.Add(21*time.Second))
+	require.NoError(t, err)
+	require.True(t, claimed)
+	require.Equal(t, dead.ID, taken.ID)
+	require.True(t, base.Equal(taken.UpdatedAt), "claimed before, at %s", taken.UpdatedAt)
+
 	// A digest of closed tasks only is pruned; one with an open task stays.
 	closed := &workflow.DigestCard{NoticeID: 43, Email: "erin@x.com", Channel: "D2"}
 	_, err = db.ClaimDigestCard(ctx, closed, "w1", base, base.Add(10*time.Second))
