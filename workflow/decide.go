@@ -3,7 +3,6 @@ package workflow
 import (
 	"context"
 	"fmt"
-	"maps"
 	"strings"
 	"time"
 )
@@ -105,9 +104,9 @@ func (e *Engine) Decide(ctx context.Context, action Action, d Decision) (*Task, 
 	task, err := e.updateTask(ctx, d.TaskID, func(o *op, t *Task) error {
 		// Read in the decision's transaction, from the task it loaded:
 		// what the reviewer was shown (nil unless an open review step).
-		var seen map[string]string
+		var seen func() map[string]string
 		if tr.step == StepReview {
-			seen = o.seenInsights(t, d.Actor)
+			seen = func() map[string]string { return o.seenInsights(t, d.Actor) }
 		}
 		return o.decide(t, tr, d, seen)
 	})
@@ -118,8 +117,10 @@ func (e *Engine) Decide(ctx context.Context, action Action, d Decision) (*Task, 
 }
 
 // decide applies a decision (d.Comment checked already) to the current
-// step of t; seen is what the reviewer was shown.
-func (o *op) decide(t *Task, tr transition, d Decision, seen map[string]string) error {
+// step of t; seen reads what the reviewer was shown (nil: nothing). It
+// is called only once the decision passed its checks: its reads run in
+// the write transaction, and a refused click should not pay for them.
+func (o *op) decide(t *Task, tr transition, d Decision, seen func() map[string]string) error {
 	comment := d.Comment
 	a, err := checkActor(t, d.Actor, d.Revision)
 	if err != nil {
@@ -142,9 +143,11 @@ func (o *op) decide(t *Task, tr transition, d Decision, seen map[string]string) 
 		}
 	}
 	var details map[string]string
-	if step.Type == StepReview && len(seen) > 0 {
+	if step.Type == StepReview && seen != nil {
 		// What the reviewer was shown, recorded with their decision.
-		details = maps.Clone(seen)
+		if s := seen(); len(s) > 0 {
+			details = s
+		}
 	}
 	a.State, a.DecidedAt = tr.state, o.now
 	if t.Kind == KindGrant && step.Type == StepReview && tr.passes {
