@@ -80,10 +80,14 @@ func CardActionable(t *Task, c Card) bool {
 	case CardAssignee:
 		return t.pending(c.Email) != nil
 	case CardChannel:
-		return (step.Type == StepProvision || step.Type == StepDeprovision) && !t.ConnectorBusy()
+		return step.Type.hasChannelCard() && !t.ConnectorBusy()
 	}
 	return false
 }
+
+// hasChannelCard reports whether a step of type s is worked from the
+// app's channel card: the one rule CardsNeeded and CardActionable share.
+func (s StepType) hasChannelCard() bool { return s == StepProvision || s == StepDeprovision }
 
 // CardNeed is a card a task should have: whose, and for which step.
 type CardNeed struct {
@@ -110,7 +114,7 @@ func CardsNeeded(t *Task, channel string) []CardNeed {
 	for _, email := range t.PendingAssignees() {
 		out = append(out, CardNeed{Role: CardAssignee, Email: email, Step: t.Step})
 	}
-	if step.Type != StepReview && channel != "" {
+	if step.Type.hasChannelCard() && channel != "" {
 		out = append(out, CardNeed{Role: CardChannel, Step: t.Step})
 	}
 	return out
