@@ -58,11 +58,18 @@ func (c conn) values(types []string, n int) string {
 
 // Multi-row statements of a full chunk (bulkRows rows) go through the
 // statement cache, which saves parsing thousands of placeholders per
-// chunk; the shorter last chunks bypass it, which they would fill with
-// one-off variants.
+// chunk, and so do the small ones an operation writes (a decision's two
+// or three audit events): preparing one costs far more than running it,
+// and there are only cachedBulkRows variants of each. The other last
+// chunks bypass it, which they would fill with one-off variants.
+
+// cachedBulkRows is the largest short multi-row statement kept prepared.
+const cachedBulkRows = 8
+
+func cachedBulk(rows int) bool { return rows == bulkRows || rows <= cachedBulkRows }
 
 func (c conn) execBulk(rows int, query string, args ...any) (int64, error) {
-	if rows == bulkRows {
+	if cachedBulk(rows) {
 		return c.execN(query, args...)
 	}
 	res, err := c.q.ExecContext(c.ctx, c.q.Rebind(query), args...)
@@ -73,7 +80,7 @@ func (c conn) execBulk(rows int, query string, args ...any) (int64, error) {
 }
 
 func (c conn) selBulk(rows int, dest any, query string, args ...any) error {
-	if rows == bulkRows {
+	if cachedBulk(rows) {
 		return c.sel(dest, query, args...)
 	}
 	return sqlx.SelectContext(c.ctx, c.q, dest, c.q.Rebind(query), args...)
