@@ -120,6 +120,50 @@ func testSaveTaskUnknownRow(t *testing.T, open opener) {
 	require.Equal(t, peopleOf(task), storedPeople(t, db, task.ID))
 }
 
+// testSaveTaskPeopleDrift: SaveTask does not read the task_people rows
+// before writing them, so rows it did not write itself (an older binary's,
+// or a lost one) must still end up as the task's people once they change;
+// a save that changes no people writes none.
+func testSaveTaskPeopleDrift(t *testing.T, open opener) {
+	clock := newClock()
+	db, _ := open(t, clock.Now)
+	task := newTask("alice@x.com")
+	update(t, db, func(tx workflow.Tx) error { return tx.CreateTask(task) })
+	want := peopleOf(task)
+	require.Len(t, want, 4, "requester, subject, assignee and involved")
+	// Drift: a stray row, and one of the task's own rows gone.
+	w := db.writer(context.Background())
+	_, err := w.exec("INSERT INTO task_people (task_id, role, email) VALUES (?, 'assignee', 'stray@x.com')", task.ID)
+	require.NoError(t, err)
+	_, err = w.exec("DELETE FROM task_people WHERE task_id = ? AND role = 'subject'", task.ID)
+	require.NoError(t, err)
+
+	// The same people: nothing is written, drift included.
+	update(t, db, func(tx workflow.Tx) error {
+		got, err := tx.Task(task.ID)
+		require.NoError(t, err)
+		got.Justification = "same people"
+		return tx.SaveTask(got)
+	})
+	drifted := storedPeople(t, db, task.ID)
+	require.Contains(t, drifted, "assignee stray@x.com")
+	require.NotContains(t, drifted, "subject alice@x.com")
+
+	// Other people: the rows become exactly the task's.
+	update(t, db, func(tx workflow.Tx) error {
+		got, err := tx.Task(task.ID)
+		require.NoError(t, err)
+		got.Steps[0].Assignees = append(got.Steps[0].Assignees, workflow.Assignment{Email: "dan@x.com", Via: workflow.ViaPolicy, State: workflow.AssignPending})
+		if err := tx.SaveTask(got); err != nil {
+			return err
+		}
+		task = got
+		return nil
+	})
+	require.Equal(t, peopleOf(task), storedPeople(t, db, task.ID))
+	require.Contains(t, peopleOf(task), "assignee dan@x.com")
+}
+
 // testIsolated: a failed read in Isolated leaves the transaction usable
 // (PostgreSQL would abort it otherwise); its error is returned.
 func testIsolated(t *testing.T, open opener) {

@@ -23,6 +23,7 @@ func testStore(t *testing.T, open opener) {
 		"SaveTaskConflict":  testSaveTaskConflict,
 		"SaveTaskChanges":   testSaveTaskChanges,
 		"SaveTaskUnknown":   testSaveTaskUnknownRow,
+		"SaveTaskPeople":    testSaveTaskPeopleDrift,
 		"Isolated":          testIsolated,
 		"UpdateBatchAlone":  testUpdateBatchAlone,
 		"UpdateRollback":    testUpdateRollback,

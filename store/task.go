@@ -35,6 +35,10 @@ type writeTx struct {
 type storedTask struct {
 	version int64
 	args    []any
+	// people are the task's task_people rows as taskPeople gives them for
+	// the task at this version, sorted; SaveTask writes none when they
+	// stay the same.
+	people []person
 }
 
 type auditHead struct {
@@ -217,7 +221,7 @@ func (tx *writeTx) Task(id int64) (*workflow.Task, error) {
 		return nil, err
 	}
 	if tx.stored != nil {
-		tx.stored[id] = storedTask{version: r.Version, args: tx.rowArgs(&r)}
+		tx.stored[id] = storedTask{version: r.Version, args: tx.rowArgs(&r), people: sortedPeople(t)}
 	}
 	return t, nil
 }
@@ -441,10 +445,11 @@ func (tx *writeTx) CreateTask(t *workflow.Task) error {
 		return workflow.Errorf(workflow.ECONFLICT, "%s already exists", t.Number())
 	}
 	t.UpdatedAt = tx.now
+	people := sortedPeople(t)
 	if tx.stored != nil {
-		tx.stored[t.ID] = storedTask{version: t.Version, args: args}
+		tx.stored[t.ID] = storedTask{version: t.Version, args: args, people: people}
 	}
-	return tx.indexPeople(t, false)
+	return tx.insertPeople(t.ID, people)
 }
 
 // SaveTask writes t if the stored version is still t.Version, then bumps
@@ -471,87 +476,75 @@ func (tx *writeTx) SaveTask(t *workflow.Task) error {
 		}
 		return workflow.Errorf(workflow.ECONFLICT, "%s was changed by someone else at the same time (version %d, not %d); reload it and try again", t.Number(), version, t.Version)
 	}
+	// What the row held before this save, when this transaction read it
+	// at t's version (taskUpdateOf's guard).
+	before, known := tx.stored[t.ID]
+	known = known && before.version == t.Version
 	t.Version++
 	t.UpdatedAt = tx.now
+	people := sortedPeople(t)
 	if tx.stored != nil {
-		tx.stored[t.ID] = storedTask{version: t.Version, args: args}
+		tx.stored[t.ID] = storedTask{version: t.Version, args: args, people: people}
 	}
 	// t carries the reminder times the row overrode, now in the task row.
 	if _, err := tx.exec("DELETE FROM task_reminders WHERE task_id = ?", t.ID); err != nil {
 		return dbErr(err, "save "+t.Number())
 	}
 	t.RemindRev = 0
-	return tx.indexPeople(t, true)
+	if known && slices.Equal(before.people, people) {
+		return nil
+	}
+	return tx.replacePeople(t, people)
 }
 
-// indexPeople writes t's task_people rows; replace: over those it had,
-// changing only the rows that differ (a decision keeps most of them, and
-// rewriting them all costs a third of its commit).
-func (tx *writeTx) indexPeople(t *workflow.Task, replace bool) error {
-	people := taskPeople(t)
-	if replace {
-		var err error
-		if people, err = tx.changedPeople(t.ID, people); err != nil {
-			return dbErr(err, "index "+t.Number())
-		}
-	}
+// insertPeople writes the task_people rows of a new task.
+func (tx *writeTx) insertPeople(id int64, people []person) error {
 	if len(people) == 0 {
 		return nil
 	}
-	var b strings.Builder
-	b.WriteString("INSERT INTO task_people (task_id, role, email) VALUES ")
 	args := make([]any, 0, 3*len(people))
-	for i, p := range people {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString("(?, ?, ?)")
+	for _, p := range people {
+		args = append(args, id, p.role, p.email)
+	}
+	_, err := tx.exec("INSERT INTO task_people (task_id, role, email) VALUES "+tx.values(make([]string, 3), len(people)), args...)
+	return dbErr(err, fmt.Sprintf("index T-%d", id))
+}
+
+// replacePeople makes t's task_people rows people: it deletes the rows not
+// among them and inserts those missing, in two statements whatever the
+// rows held (an older binary's rows included), without reading them first.
+// A row already there costs the insert an index probe, not a page write.
+func (tx *writeTx) replacePeople(t *workflow.Task, people []person) error {
+	args := make([]any, 0, 1+2*len(people))
+	args = append(args, t.ID)
+	for _, p := range people {
+		args = append(args, p.role, p.email)
+	}
+	// taskPeople always names the requester: people is never empty.
+	if _, err := tx.exec("DELETE FROM task_people WHERE task_id = ? AND (role, email) NOT IN (VALUES "+tx.values([]string{"text", "text"}, len(people))+")", args...); err != nil {
+		return dbErr(err, "index "+t.Number())
+	}
+	args = args[:0]
+	for _, p := range people {
 		args = append(args, t.ID, p.role, p.email)
 	}
-	_, err := tx.exec(b.String(), args...)
+	_, err := tx.exec("INSERT INTO task_people (task_id, role, email) VALUES "+tx.values(make([]string, 3), len(people))+" ON CONFLICT DO NOTHING", args...)
 	return dbErr(err, "index "+t.Number())
 }
 
-// changedPeople deletes the task_people rows of task id that are not in
-// want, and returns the rows of want it does not have yet.
-func (tx *writeTx) changedPeople(id int64, want []person) ([]person, error) {
-	var rows []struct {
-		Role  string `db:"role"`
-		Email string `db:"email"`
-	}
-	if err := tx.sel(&rows, "SELECT role, email FROM task_people WHERE task_id = ?", id); err != nil {
-		return nil, err
-	}
-	wanted := make(map[person]bool, len(want))
-	for _, p := range want {
-		wanted[p] = true
-	}
-	have := make(map[person]bool, len(rows))
-	var conds []string
-	args := []any{id}
-	for _, r := range rows {
-		p := person{r.Role, r.Email}
-		have[p] = true
-		if !wanted[p] {
-			conds = append(conds, "(role = ? AND email = ?)")
-			args = append(args, p.role, p.email)
-		}
-	}
-	if len(conds) > 0 {
-		if _, err := tx.exec("DELETE FROM task_people WHERE task_id = ? AND ("+strings.Join(conds, " OR ")+")", args...); err != nil {
-			return nil, err
-		}
-	}
-	add := want[:0:0]
-	for _, p := range want {
-		if !have[p] {
-			add = append(add, p)
-		}
-	}
-	return add, nil
-}
-
 type person struct{ role, email string }
+
+// sortedPeople is taskPeople in (role, email) order, for comparing.
+func sortedPeople(t *workflow.Task) []person {
+	ps := taskPeople(t)
+	slices.SortFunc(ps, func(a, b person) int {
+		if c := strings.Compare(a.role, b.role); c != 0 {
+			return c
+		}
+		return strings.Compare(a.email, b.email)
+	})
+	return ps
+}
 
 // taskPeople lists the task_people rows of t, without duplicates.
 func taskPeople(t *workflow.Task) []person {
