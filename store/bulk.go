@@ -190,10 +190,17 @@ func (tx *writeTx) chainEvent(e *workflow.AuditEvent) (workflow.AuditEvent, []an
 
 // AppendAudits appends evs in order, as AppendAudit would one by one, with
 // one INSERT per bulkRows events, and sets their IDs. On an error the
-// transaction must be rolled back.
+// transaction must be rolled back. The few events of one operation go in
+// one by one: a prepared one-row INSERT ... RETURNING costs less than a
+// multi-row one returning several rows (SQLite buffers those first).
 func (tx *writeTx) AppendAudits(evs []*workflow.AuditEvent) error {
-	if len(evs) == 1 {
-		return tx.AppendAudit(evs[0])
+	if len(evs) <= cachedBulkRows {
+		for _, e := range evs {
+			if err := tx.AppendAudit(e); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	return chunks(evs, func(part []*workflow.AuditEvent) error {
 		stored := make([]workflow.AuditEvent, len(part))

@@ -491,8 +491,8 @@ func (tx *writeTx) SaveTask(t *workflow.Task) error {
 		return dbErr(err, "save "+t.Number())
 	}
 	t.RemindRev = 0
-	if known && slices.Equal(before.people, people) {
-		return nil
+	if known {
+		return tx.changePeople(t, before.people, people)
 	}
 	return tx.replacePeople(t, people)
 }
@@ -510,10 +510,75 @@ func (tx *writeTx) insertPeople(id int64, people []person) error {
 	return dbErr(err, fmt.Sprintf("index T-%d", id))
 }
 
-// replacePeople makes t's task_people rows people: it deletes the rows not
-// among them and inserts those missing, in two statements whatever the
-// rows held (an older binary's rows included), without reading them first.
-// A row already there costs the insert an index probe, not a page write.
+// changePeople writes the difference between the task_people rows of t as
+// this transaction read it (was) and people: nothing when they are the
+// same, else a delete of the rows gone and an insert of the new ones.
+func (tx *writeTx) changePeople(t *workflow.Task, was, people []person) error {
+	gone, added := diffPeople(was, people)
+	if len(gone) > 0 {
+		args := make([]any, 0, 1+2*len(gone))
+		args = append(args, t.ID)
+		for _, p := range gone {
+			args = append(args, p.role, p.email)
+		}
+		if _, err := tx.exec("DELETE FROM task_people WHERE task_id = ? AND (role, email) IN (VALUES "+tx.values([]string{"text", "text"}, len(gone))+")", args...); err != nil {
+			return dbErr(err, "index "+t.Number())
+		}
+	}
+	if len(added) == 0 {
+		return nil
+	}
+	args := make([]any, 0, 3*len(added))
+	for _, p := range added {
+		args = append(args, t.ID, p.role, p.email)
+	}
+	_, err := tx.exec("INSERT INTO task_people (task_id, role, email) VALUES "+tx.values(make([]string, 3), len(added))+" ON CONFLICT DO NOTHING", args...)
+	return dbErr(err, "index "+t.Number())
+}
+
+// diffPeople returns the rows of was not in now, and of now not in was;
+// both lists are sorted (sortedPeople).
+func diffPeople(was, now []person) (gone, added []person) {
+	i, j := 0, 0
+	for i < len(was) || j < len(now) {
+		switch c := comparePeople(was, now, i, j); {
+		case c < 0:
+			gone = append(gone, was[i])
+			i++
+		case c > 0:
+			added = append(added, now[j])
+			j++
+		default:
+			i++
+			j++
+		}
+	}
+	return gone, added
+}
+
+// comparePeople orders was[i] against now[j], a missing one last.
+func comparePeople(was, now []person, i, j int) int {
+	switch {
+	case i == len(was):
+		return 1
+	case j == len(now):
+		return -1
+	}
+	return personOrder(was[i], now[j])
+}
+
+func personOrder(a, b person) int {
+	if c := strings.Compare(a.role, b.role); c != 0 {
+		return c
+	}
+	return strings.Compare(a.email, b.email)
+}
+
+// replacePeople makes t's task_people rows people when the transaction
+// does not know what they were: it deletes the rows not among them and
+// inserts those missing, in two statements whatever the rows held (an
+// older binary's included), without reading them first. A row already
+// there costs the insert an index probe, not a page write.
 func (tx *writeTx) replacePeople(t *workflow.Task, people []person) error {
 	args := make([]any, 0, 1+2*len(people))
 	args = append(args, t.ID)
@@ -537,12 +602,7 @@ type person struct{ role, email string }
 // sortedPeople is taskPeople in (role, email) order, for comparing.
 func sortedPeople(t *workflow.Task) []person {
 	ps := taskPeople(t)
-	slices.SortFunc(ps, func(a, b person) int {
-		if c := strings.Compare(a.role, b.role); c != 0 {
-			return c
-		}
-		return strings.Compare(a.email, b.email)
-	})
+	slices.SortFunc(ps, personOrder)
 	return ps
 }
 
