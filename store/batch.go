@@ -26,20 +26,17 @@ func (db *DB) UpdateBatch(ctx context.Context, items []workflow.BatchItem) []err
 	}
 	db.gate.enter(false)
 	defer db.gate.leave()
-	sx, err := db.w.BeginTxx(ctx, nil)
+	sx, err := db.beginWrite(ctx)
 	if err != nil {
 		return fail(dbErr(err, "begin write transaction"))
 	}
-	defer sx.Rollback()
+	defer sx.rollback()
 	if db.dialect == dialectPostgres {
-		if _, err := sx.ExecContext(ctx, pgLockSQL); err != nil {
+		if _, err := sx.q.ExecContext(ctx, pgLockSQL); err != nil {
 			return fail(dbErr(err, "lock for writing"))
 		}
 	}
-	c := conn{ctx: ctx, q: sx, d: db.dialect}
-	if db.stmts != nil {
-		c.tx, c.cache, c.missed = sx, db.stmts, map[string]bool{}
-	}
+	c := conn{ctx: ctx, q: sx.q, d: db.dialect}
 	tx := &writeTx{readTx: readTx{conn: c}, now: db.now()}
 	ok := make([]bool, len(items))
 	// An operation alone needs no savepoint: its failure rolls the whole
@@ -61,7 +58,7 @@ func (db *DB) UpdateBatch(ctx context.Context, items []workflow.BatchItem) []err
 			ok[i] = true
 			continue
 		}
-		if _, err := sx.ExecContext(ctx, "SAVEPOINT op"); err != nil {
+		if _, err := sx.q.ExecContext(ctx, "SAVEPOINT op"); err != nil {
 			return fail(dbErr(err, "savepoint"))
 		}
 		// Chain heads and task rows read by an operation rolled back would
@@ -70,18 +67,18 @@ func (db *DB) UpdateBatch(ctx context.Context, items []workflow.BatchItem) []err
 		tx.stored = map[int64]storedTask{}
 		err := runItem(it, tx, c)
 		if err != nil {
-			if _, rerr := sx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT op"); rerr != nil {
+			if _, rerr := sx.q.ExecContext(ctx, "ROLLBACK TO SAVEPOINT op"); rerr != nil {
 				return fail(dbErr(rerr, "roll back to savepoint"))
 			}
 			errs[i] = err
 			continue
 		}
-		if _, err := sx.ExecContext(ctx, "RELEASE SAVEPOINT op"); err != nil {
+		if _, err := sx.q.ExecContext(ctx, "RELEASE SAVEPOINT op"); err != nil {
 			return fail(dbErr(err, "release savepoint"))
 		}
 		ok[i] = true
 	}
-	if err := sx.Commit(); err != nil {
+	if err := sx.commit(); err != nil {
 		for i := range ok {
 			ok[i] = false
 		}
@@ -91,9 +88,6 @@ func (db *DB) UpdateBatch(ctx context.Context, items []workflow.BatchItem) []err
 		if rc := workflow.ReceiptOf(it.Ctx); ok[i] && rc != nil {
 			rc.SetRecorded()
 		}
-	}
-	if len(c.missed) > 0 {
-		db.stmts.prepare(ctx, c.missed)
 	}
 	return errs
 }

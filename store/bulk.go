@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"accessbot/workflow"
 )
 
@@ -56,36 +54,6 @@ func (c conn) values(types []string, n int) string {
 	return b.String()
 }
 
-// Multi-row statements of a full chunk (bulkRows rows) go through the
-// statement cache, which saves parsing thousands of placeholders per
-// chunk, and so do the small ones an operation writes (a decision's two
-// or three audit events): preparing one costs far more than running it,
-// and there are only cachedBulkRows variants of each. The other last
-// chunks bypass it, which they would fill with one-off variants.
-
-// cachedBulkRows is the largest short multi-row statement kept prepared.
-const cachedBulkRows = 8
-
-func cachedBulk(rows int) bool { return rows == bulkRows || rows <= cachedBulkRows }
-
-func (c conn) execBulk(rows int, query string, args ...any) (int64, error) {
-	if cachedBulk(rows) {
-		return c.execN(query, args...)
-	}
-	res, err := c.q.ExecContext(c.ctx, c.q.Rebind(query), args...)
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
-}
-
-func (c conn) selBulk(rows int, dest any, query string, args ...any) error {
-	if cachedBulk(rows) {
-		return c.sel(dest, query, args...)
-	}
-	return sqlx.SelectContext(c.ctx, c.q, dest, c.q.Rebind(query), args...)
-}
-
 // bulkUpdate runs "UPDATE table SET set FROM (VALUES …) AS v WHERE cond"
 // over rows, bulkRows at a time; the VALUES columns are v.column1, … (both
 // dialects name them so) and types are their PostgreSQL types. It returns
@@ -97,7 +65,7 @@ func (c conn) bulkUpdate(table, set, cond string, types []string, rows [][]any) 
 		for _, r := range part {
 			args = append(args, r...)
 		}
-		n, err := c.execBulk(len(part), "UPDATE "+table+" SET "+set+" FROM (VALUES "+c.values(types, len(part))+") AS v WHERE "+cond, args...)
+		n, err := c.execN("UPDATE "+table+" SET "+set+" FROM (VALUES "+c.values(types, len(part))+") AS v WHERE "+cond, args...)
 		total += n
 		return err
 	})
@@ -136,7 +104,7 @@ func (tx *writeTx) AuditHeads(ids []int64) (map[int64]workflow.ChainHead, error)
 			Hash   string `db:"hash"`
 		}
 		q := "SELECT a.task_id, a.seq, a.hash FROM audit_events a" + w.String() + " AND " + newestEvent("a.task_id")
-		if err := tx.selBulk(len(part), &rows, q, w.args...); err != nil {
+		if err := tx.sel(&rows, q, w.args...); err != nil {
 			return dbErr(err, "read audit heads")
 		}
 		for _, id := range part {
@@ -188,13 +156,16 @@ func (tx *writeTx) chainEvent(e *workflow.AuditEvent) (workflow.AuditEvent, []an
 	return c, []any{c.TaskID, c.Seq, tx.t(c.At), c.Actor, c.Action, c.Step, c.Comment, details, c.PrevHash, c.Hash}, nil
 }
 
+// singleAudits is how many events AppendAudits writes one at a time.
+const singleAudits = 8
+
 // AppendAudits appends evs in order, as AppendAudit would one by one, with
 // one INSERT per bulkRows events, and sets their IDs. On an error the
 // transaction must be rolled back. The few events of one operation go in
 // one by one: a prepared one-row INSERT ... RETURNING costs less than a
 // multi-row one returning several rows (SQLite buffers those first).
 func (tx *writeTx) AppendAudits(evs []*workflow.AuditEvent) error {
-	if len(evs) <= cachedBulkRows {
+	if len(evs) <= singleAudits {
 		for _, e := range evs {
 			if err := tx.AppendAudit(e); err != nil {
 				return err
@@ -215,7 +186,7 @@ func (tx *writeTx) AppendAudits(evs []*workflow.AuditEvent) error {
 		}
 		var ids []int64
 		q := "INSERT INTO audit_events (" + auditCols + ") VALUES " + tx.values(make([]string, 10), len(part)) + " RETURNING id"
-		if err := tx.selBulk(len(part), &ids, q, args...); err != nil {
+		if err := tx.sel(&ids, q, args...); err != nil {
 			return dbErr(err, "append to the audit log")
 		}
 		if len(ids) != len(part) {
@@ -270,7 +241,7 @@ func (tx *writeTx) EnqueueAll(ns []*workflow.Notice) error {
 		}
 		var ids []int64
 		q := "INSERT INTO outbox (" + outboxCols + ") VALUES " + tx.values(make([]string, 11), len(part)) + " RETURNING id"
-		if err := tx.selBulk(len(part), &ids, q, args...); err != nil {
+		if err := tx.sel(&ids, q, args...); err != nil {
 			return dbErr(err, "enqueue notices")
 		}
 		if len(ids) != len(part) {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
@@ -45,7 +46,6 @@ type DB struct {
 	w       *sqlx.DB // writes: SQLite's single connection, or the PostgreSQL pool
 	r       *sqlx.DB // reads: SQLite's read-only pool, or the same PostgreSQL pool
 	clock   func() time.Time
-	stmts   *stmtCache // SQLite writer only
 	gate    *writeGate // SQLite writer only
 }
 
@@ -125,7 +125,6 @@ func (db *DB) openSQLite(ctx context.Context, dsn string) error {
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
 	db.w, db.r = w, r
-	db.stmts = newStmtCache(w)
 	db.gate = newWriteGate()
 	return nil
 }
@@ -159,6 +158,12 @@ func sqliteDSNs(dsn string) (writer, reader string, err error) {
 	if q.Get("_busy_timeout") == "" {
 		q.Set("_busy_timeout", "10000")
 	}
+	// go-sqlite3 keeps each connection's statements prepared across
+	// calls: a decision's queries would otherwise be parsed and planned
+	// again on every run, which costs more than running them.
+	if q.Get("_stmt_cache_size") == "" {
+		q.Set("_stmt_cache_size", "512")
+	}
 	q.Set("_txlock", "immediate")
 	writer = "file:" + path + "?" + q.Encode()
 	q.Set("_txlock", "deferred")
@@ -169,7 +174,6 @@ func sqliteDSNs(dsn string) (writer, reader string, err error) {
 
 // Close closes the database.
 func (db *DB) Close() error {
-	db.stmts.close()
 	var err error
 	if db.r != db.w {
 		err = db.r.Close()
@@ -213,20 +217,17 @@ const pgLockSQL = "SELECT pg_advisory_xact_lock(1633903458, hashtext(current_sch
 func (db *DB) Update(ctx context.Context, fn func(workflow.Tx) error) error {
 	db.gate.enter(false)
 	defer db.gate.leave()
-	sx, err := db.w.BeginTxx(ctx, nil)
+	sx, err := db.beginWrite(ctx)
 	if err != nil {
 		return dbErr(err, "begin write transaction")
 	}
-	defer sx.Rollback()
+	defer sx.rollback()
 	if db.dialect == dialectPostgres {
-		if _, err := sx.ExecContext(ctx, pgLockSQL); err != nil {
+		if _, err := sx.q.ExecContext(ctx, pgLockSQL); err != nil {
 			return dbErr(err, "lock for writing")
 		}
 	}
-	c := conn{ctx: ctx, q: sx, d: db.dialect}
-	if db.stmts != nil {
-		c.tx, c.cache, c.missed = sx, db.stmts, map[string]bool{}
-	}
+	c := conn{ctx: ctx, q: sx.q, d: db.dialect}
 	tx := &writeTx{readTx: readTx{conn: c}, now: db.now(), heads: map[int64]auditHead{}, stored: map[int64]storedTask{}}
 	if err := fn(tx); err != nil {
 		return err
@@ -239,14 +240,11 @@ func (db *DB) Update(ctx context.Context, fn func(workflow.Tx) error) error {
 			return err
 		}
 	}
-	if err := sx.Commit(); err != nil {
+	if err := sx.commit(); err != nil {
 		return dbErr(err, "commit")
 	}
 	if rc != nil {
 		rc.SetRecorded()
-	}
-	if len(c.missed) > 0 {
-		db.stmts.prepare(ctx, c.missed)
 	}
 	return nil
 }
@@ -283,15 +281,94 @@ func (db *DB) write(ctx context.Context, what string, fn func(c conn) error) err
 func (db *DB) writeAs(ctx context.Context, urgent bool, what string, fn func(c conn) error) error {
 	db.gate.enter(urgent)
 	defer db.gate.leave()
-	sx, err := db.w.BeginTxx(ctx, nil)
+	sx, err := db.beginWrite(ctx)
 	if err != nil {
 		return dbErr(err, what)
 	}
-	defer sx.Rollback()
-	if err := fn(conn{ctx: ctx, q: sx, d: db.dialect}); err != nil {
+	defer sx.rollback()
+	if err := fn(conn{ctx: ctx, q: sx.q, d: db.dialect}); err != nil {
 		return err
 	}
-	return dbErr(sx.Commit(), what)
+	return dbErr(sx.commit(), what)
+}
+
+// sqlWrite is an open write transaction. On PostgreSQL it is a
+// database/sql transaction. On SQLite it is the writer connection itself
+// between BEGIN IMMEDIATE and COMMIT: database/sql starts a goroutine for
+// every query run in one of its transactions (to watch the transaction's
+// context), and on SQLite's single writer a decision's dozen queries paid
+// for those hand-offs more than for some of the queries.
+type sqlWrite struct {
+	q        sqlx.ExtContext
+	commit   func() error
+	rollback func() // after commit, or a second time: nothing
+}
+
+func (db *DB) beginWrite(ctx context.Context) (*sqlWrite, error) {
+	if db.dialect == dialectPostgres {
+		sx, err := db.w.BeginTxx(ctx, nil)
+		if err != nil {
+			return nil, err
+		}
+		return &sqlWrite{q: sx, commit: sx.Commit, rollback: func() { sx.Rollback() }}, nil
+	}
+	cx, err := db.w.Connx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// The end of a transaction runs whatever became of ctx: a connection
+	// must never go back to the pool inside one.
+	end := context.WithoutCancel(ctx)
+	if _, err := cx.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		release(cx, end, false)
+		return nil, err
+	}
+	open := true
+	w := &sqlWrite{q: sqliteConn{Conn: cx, db: db.w}}
+	w.commit = func() error {
+		if !open {
+			return sql.ErrTxDone
+		}
+		open = false
+		_, err := cx.ExecContext(end, "COMMIT")
+		// A failed COMMIT (SQLITE_BUSY, a full disk) can leave the
+		// transaction open: roll it back before the connection is reused.
+		release(cx, end, err != nil)
+		return err
+	}
+	w.rollback = func() {
+		if open {
+			open = false
+			release(cx, end, true)
+		}
+	}
+	return w, nil
+}
+
+// release hands the writer connection back to the pool, rolling back
+// first if asked; should the rollback fail, the connection is discarded
+// instead (the pool opens a new one), since it may still be inside the
+// transaction.
+func release(cx *sqlx.Conn, ctx context.Context, rollback bool) {
+	if rollback {
+		if _, err := cx.ExecContext(ctx, "ROLLBACK"); err != nil && !strings.Contains(err.Error(), "no transaction is active") {
+			cx.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}
+	cx.Close()
+}
+
+// sqliteConn is the SQLite writer connection as the sqlx.ExtContext a
+// conn runs its SQL on.
+type sqliteConn struct {
+	*sqlx.Conn
+	db *sqlx.DB
+}
+
+func (c sqliteConn) DriverName() string { return c.db.DriverName() }
+
+func (c sqliteConn) BindNamed(query string, arg any) (string, []any, error) {
+	return c.db.BindNamed(query, arg)
 }
 
 // writer and reader are the pools outside transactions.
@@ -304,17 +381,10 @@ type conn struct {
 	ctx context.Context
 	q   sqlx.ExtContext
 	d   dialect
-	// tx, cache and missed are set in SQLite write transactions (stmtcache.go).
-	tx     *sqlx.Tx
-	cache  *stmtCache
-	missed map[string]bool
 }
 
 func (c conn) exec(query string, args ...any) (sql.Result, error) {
 	query = c.q.Rebind(query)
-	if st, ok := c.cached(query); ok {
-		return st.ExecContext(c.ctx, args...)
-	}
 	return c.q.ExecContext(c.ctx, query, args...)
 }
 
@@ -329,17 +399,11 @@ func (c conn) execN(query string, args ...any) (int64, error) {
 
 func (c conn) get(dest any, query string, args ...any) error {
 	query = c.q.Rebind(query)
-	if st, ok := c.cached(query); ok {
-		return st.GetContext(c.ctx, dest, args...)
-	}
 	return sqlx.GetContext(c.ctx, c.q, dest, query, args...)
 }
 
 func (c conn) sel(dest any, query string, args ...any) error {
 	query = c.q.Rebind(query)
-	if st, ok := c.cached(query); ok {
-		return st.SelectContext(c.ctx, dest, args...)
-	}
 	return sqlx.SelectContext(c.ctx, c.q, dest, query, args...)
 }
 
@@ -347,10 +411,6 @@ func (c conn) sel(dest any, query string, args ...any) error {
 func (c conn) insertID(query string, args ...any) (int64, error) {
 	var id int64
 	query = c.q.Rebind(query + " RETURNING id")
-	if st, ok := c.cached(query); ok {
-		err := st.QueryRowxContext(c.ctx, args...).Scan(&id)
-		return id, err
-	}
 	err := c.q.QueryRowxContext(c.ctx, query, args...).Scan(&id)
 	return id, err
 }

@@ -121,7 +121,7 @@ func (tx *writeTx) SaveReminders(ts []*workflow.Task) ([]int64, error) {
 		// fails the WHERE and is not returned. "WHERE true": SQLite
 		// would read ON CONFLICT as the join's ON.
 		var ids []int64
-		err := tx.selBulk(len(part), &ids, "INSERT INTO task_reminders (task_id, remind_step, remind_at, remind_json, rev)"+
+		err := tx.sel(&ids, "INSERT INTO task_reminders (task_id, remind_step, remind_at, remind_json, rev)"+
 			" SELECT v.column1, v.column4, v.column5, v.column6, v.column3 + 1 FROM (VALUES "+tx.values(types, len(part))+") AS v"+
 			" JOIN tasks ON tasks.id = v.column1 AND tasks.version = v.column2 WHERE true"+
 			" ON CONFLICT (task_id) DO UPDATE SET remind_step = excluded.remind_step, remind_at = excluded.remind_at,"+
@@ -162,7 +162,7 @@ func (tx *writeTx) TaskSteps(ids []int64) (map[int64]workflow.TaskStep, error) {
 			Hash sql.NullString `db:"hash"`
 		}
 		q := "SELECT t.id, t.step, a.seq, a.hash FROM tasks t LEFT JOIN audit_events a ON a.task_id = t.id AND " + newestEvent("t.id") + w.String()
-		if err := tx.selBulk(len(part), &rows, q, w.args...); err != nil {
+		if err := tx.sel(&rows, q, w.args...); err != nil {
 			return dbErr(err, "read task steps")
 		}
 		for _, r := range rows {

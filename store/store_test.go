@@ -260,3 +260,31 @@ func TestSQLiteOpenTwice(t *testing.T) {
 		return err
 	})
 }
+
+// A COMMIT that fails leaves SQLite's transaction open: the writer must
+// roll it back before its connection serves the next transaction, or every
+// later write would fail ("cannot start a transaction within a
+// transaction") and the failed one's rows could be committed with it.
+func TestSQLiteFailedCommitLeavesNothing(t *testing.T) {
+	t.Parallel()
+	db, _ := openSQLite(t, newClock().Now)
+	ctx := context.Background()
+	err := db.Update(ctx, func(wt workflow.Tx) error {
+		tx := wt.(*writeTx)
+		// A deferred foreign key is checked at COMMIT, which then fails.
+		if _, err := tx.exec("PRAGMA defer_foreign_keys = ON"); err != nil {
+			return err
+		}
+		_, err := tx.exec("INSERT INTO task_people (task_id, role, email) VALUES (999, 'requester', 'ghost@x.com')")
+		return err
+	})
+	require.ErrorContains(t, err, "FOREIGN KEY")
+	for range 2 {
+		require.NoError(t, db.Update(ctx, func(tx workflow.Tx) error { return tx.CreateTask(newTask("alice@x.com")) }))
+	}
+	var n int
+	require.NoError(t, db.reader(ctx).get(&n, "SELECT COUNT(*) FROM task_people WHERE email = 'ghost@x.com'"))
+	require.Zero(t, n)
+	require.NoError(t, db.reader(ctx).get(&n, "SELECT COUNT(*) FROM tasks"))
+	require.Equal(t, 2, n)
+}
