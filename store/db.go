@@ -347,11 +347,12 @@ func (db *DB) beginWrite(ctx context.Context) (*sqlWrite, error) {
 
 // release hands the writer connection back to the pool, rolling back
 // first if asked; should the rollback fail, the connection is discarded
-// instead (the pool opens a new one), since it may still be inside the
-// transaction.
+// instead (the pool opens a new one): it may still be inside the
+// transaction. (A rollback also fails when SQLite ended the transaction
+// itself; a new connection costs little next to guessing.)
 func release(cx *sqlx.Conn, ctx context.Context, rollback bool) {
 	if rollback {
-		if _, err := cx.ExecContext(ctx, "ROLLBACK"); err != nil && !strings.Contains(err.Error(), "no transaction is active") {
+		if _, err := cx.ExecContext(ctx, "ROLLBACK"); err != nil {
 			cx.Raw(func(any) error { return driver.ErrBadConn })
 		}
 	}

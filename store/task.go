@@ -36,8 +36,8 @@ type storedTask struct {
 	version int64
 	args    []any
 	// people are the task's task_people rows as taskPeople gives them for
-	// the task at this version, sorted; SaveTask writes none when they
-	// stay the same.
+	// the task at this version; SaveTask writes none when they stay the
+	// same.
 	people []person
 }
 
@@ -221,7 +221,7 @@ func (tx *writeTx) Task(id int64) (*workflow.Task, error) {
 		return nil, err
 	}
 	if tx.stored != nil {
-		tx.stored[id] = storedTask{version: r.Version, args: tx.rowArgs(&r), people: sortedPeople(t)}
+		tx.stored[id] = storedTask{version: r.Version, args: tx.rowArgs(&r), people: taskPeople(t)}
 	}
 	return t, nil
 }
@@ -445,11 +445,11 @@ func (tx *writeTx) CreateTask(t *workflow.Task) error {
 		return workflow.Errorf(workflow.ECONFLICT, "%s already exists", t.Number())
 	}
 	t.UpdatedAt = tx.now
-	people := sortedPeople(t)
+	people := taskPeople(t)
 	if tx.stored != nil {
 		tx.stored[t.ID] = storedTask{version: t.Version, args: args, people: people}
 	}
-	return tx.insertPeople(t.ID, people)
+	return tx.insertPeople(t.ID, people, false)
 }
 
 // SaveTask writes t if the stored version is still t.Version, then bumps
@@ -482,7 +482,7 @@ func (tx *writeTx) SaveTask(t *workflow.Task) error {
 	known = known && before.version == t.Version
 	t.Version++
 	t.UpdatedAt = tx.now
-	people := sortedPeople(t)
+	people := taskPeople(t)
 	if tx.stored != nil {
 		tx.stored[t.ID] = storedTask{version: t.Version, args: args, people: people}
 	}
@@ -497,8 +497,9 @@ func (tx *writeTx) SaveTask(t *workflow.Task) error {
 	return tx.replacePeople(t, people)
 }
 
-// insertPeople writes the task_people rows of a new task.
-func (tx *writeTx) insertPeople(id int64, people []person) error {
+// insertPeople writes task_people rows of task id; existing: rows that
+// may be there already are left as they are.
+func (tx *writeTx) insertPeople(id int64, people []person, existing bool) error {
 	if len(people) == 0 {
 		return nil
 	}
@@ -506,7 +507,27 @@ func (tx *writeTx) insertPeople(id int64, people []person) error {
 	for _, p := range people {
 		args = append(args, id, p.role, p.email)
 	}
-	_, err := tx.exec("INSERT INTO task_people (task_id, role, email) VALUES "+tx.values(make([]string, 3), len(people)), args...)
+	q := "INSERT INTO task_people (task_id, role, email) VALUES " + tx.values(make([]string, 3), len(people))
+	if existing {
+		q += " ON CONFLICT DO NOTHING"
+	}
+	_, err := tx.exec(q, args...)
+	return dbErr(err, fmt.Sprintf("index T-%d", id))
+}
+
+// deletePeople deletes task_people rows of task id: those among people,
+// or with others, those not among them.
+func (tx *writeTx) deletePeople(id int64, people []person, others bool) error {
+	args := make([]any, 0, 1+2*len(people))
+	args = append(args, id)
+	for _, p := range people {
+		args = append(args, p.role, p.email)
+	}
+	in := " IN "
+	if others {
+		in = " NOT IN "
+	}
+	_, err := tx.exec("DELETE FROM task_people WHERE task_id = ? AND (role, email)"+in+"(VALUES "+tx.values([]string{"text", "text"}, len(people))+")", args...)
 	return dbErr(err, fmt.Sprintf("index T-%d", id))
 }
 
@@ -514,64 +535,28 @@ func (tx *writeTx) insertPeople(id int64, people []person) error {
 // this transaction read it (was) and people: nothing when they are the
 // same, else a delete of the rows gone and an insert of the new ones.
 func (tx *writeTx) changePeople(t *workflow.Task, was, people []person) error {
-	gone, added := diffPeople(was, people)
+	gone, added := missing(was, people), missing(people, was)
 	if len(gone) > 0 {
-		args := make([]any, 0, 1+2*len(gone))
-		args = append(args, t.ID)
-		for _, p := range gone {
-			args = append(args, p.role, p.email)
-		}
-		if _, err := tx.exec("DELETE FROM task_people WHERE task_id = ? AND (role, email) IN (VALUES "+tx.values([]string{"text", "text"}, len(gone))+")", args...); err != nil {
-			return dbErr(err, "index "+t.Number())
+		if err := tx.deletePeople(t.ID, gone, false); err != nil {
+			return err
 		}
 	}
-	if len(added) == 0 {
-		return nil
-	}
-	args := make([]any, 0, 3*len(added))
-	for _, p := range added {
-		args = append(args, t.ID, p.role, p.email)
-	}
-	_, err := tx.exec("INSERT INTO task_people (task_id, role, email) VALUES "+tx.values(make([]string, 3), len(added))+" ON CONFLICT DO NOTHING", args...)
-	return dbErr(err, "index "+t.Number())
+	return tx.insertPeople(t.ID, added, true)
 }
 
-// diffPeople returns the rows of was not in now, and of now not in was;
-// both lists are sorted (sortedPeople).
-func diffPeople(was, now []person) (gone, added []person) {
-	i, j := 0, 0
-	for i < len(was) || j < len(now) {
-		switch c := comparePeople(was, now, i, j); {
-		case c < 0:
-			gone = append(gone, was[i])
-			i++
-		case c > 0:
-			added = append(added, now[j])
-			j++
-		default:
-			i++
-			j++
+// missing returns the people of xs that are not in ys.
+func missing(xs, ys []person) []person {
+	in := make(map[person]bool, len(ys))
+	for _, p := range ys {
+		in[p] = true
+	}
+	var out []person
+	for _, p := range xs {
+		if !in[p] {
+			out = append(out, p)
 		}
 	}
-	return gone, added
-}
-
-// comparePeople orders was[i] against now[j], a missing one last.
-func comparePeople(was, now []person, i, j int) int {
-	switch {
-	case i == len(was):
-		return 1
-	case j == len(now):
-		return -1
-	}
-	return personOrder(was[i], now[j])
-}
-
-func personOrder(a, b person) int {
-	if c := strings.Compare(a.role, b.role); c != 0 {
-		return c
-	}
-	return strings.Compare(a.email, b.email)
+	return out
 }
 
 // replacePeople makes t's task_people rows people when the transaction
@@ -580,31 +565,14 @@ func personOrder(a, b person) int {
 // older binary's included), without reading them first. A row already
 // there costs the insert an index probe, not a page write.
 func (tx *writeTx) replacePeople(t *workflow.Task, people []person) error {
-	args := make([]any, 0, 1+2*len(people))
-	args = append(args, t.ID)
-	for _, p := range people {
-		args = append(args, p.role, p.email)
-	}
 	// taskPeople always names the requester: people is never empty.
-	if _, err := tx.exec("DELETE FROM task_people WHERE task_id = ? AND (role, email) NOT IN (VALUES "+tx.values([]string{"text", "text"}, len(people))+")", args...); err != nil {
-		return dbErr(err, "index "+t.Number())
+	if err := tx.deletePeople(t.ID, people, true); err != nil {
+		return err
 	}
-	args = args[:0]
-	for _, p := range people {
-		args = append(args, t.ID, p.role, p.email)
-	}
-	_, err := tx.exec("INSERT INTO task_people (task_id, role, email) VALUES "+tx.values(make([]string, 3), len(people))+" ON CONFLICT DO NOTHING", args...)
-	return dbErr(err, "index "+t.Number())
+	return tx.insertPeople(t.ID, people, true)
 }
 
 type person struct{ role, email string }
-
-// sortedPeople is taskPeople in (role, email) order, for comparing.
-func sortedPeople(t *workflow.Task) []person {
-	ps := taskPeople(t)
-	slices.SortFunc(ps, personOrder)
-	return ps
-}
 
 // taskPeople lists the task_people rows of t, without duplicates.
 func taskPeople(t *workflow.Task) []person {
